@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds and starts one silo (gateway co-hosted) on http://127.0.0.1:8080 against PostgreSQL.
+#   ./run.sh              first silo, port 8080
+#   ./run.sh --port 8081  another silo on this machine, joining the same cluster (same database)
+# Any other arguments go to the silo as configuration, e.g. --Cluster:DeathTimeout=00:00:05.
+# Uses CUSTOMERGRAINS_DB when set; otherwise provisions a local PostgreSQL (see deploy/scripts/postgres.sh).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+port=8080
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --port=*) port="${1#--port=}"; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+
+source deploy/scripts/postgres.sh
+ensure_postgres
+
+# One cluster key per checkout, shared by every silo started from it.
+mkdir -p .state
+[ -s .state/cluster-key ] || head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > .state/cluster-key
+
+out="$PWD/Silo/bin/Release/net10.0"
+dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo >&2
+
+export Database__ConnectionString="$CUSTOMERGRAINS_DB"
+export Cluster__ClusterKey="${Cluster__ClusterKey:-$(cat .state/cluster-key)}"
+export Silo__Port="$port"
+echo "Silo starting on http://127.0.0.1:$port (Ctrl-C stops it gracefully)" >&2
+exec dotnet "$out/CustomerGrains.Silo.dll" --contentRoot "$out" "${args[@]}"

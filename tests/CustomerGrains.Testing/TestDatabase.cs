@@ -1,0 +1,71 @@
+using Npgsql;
+
+namespace CustomerGrains.Testing;
+
+/// <summary>
+/// A PostgreSQL database created for one test (class) and dropped afterwards, on the server named by
+/// <c>CUSTOMERGRAINS_PG_ADMIN</c> (test.sh provisions it and sets it).
+/// </summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    private readonly string _adminConnectionString;
+
+    private TestDatabase(string adminConnectionString, string name)
+    {
+        _adminConnectionString = adminConnectionString;
+        Name = name;
+        ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public string Name { get; }
+
+    public string ConnectionString { get; }
+
+    public static string AdminConnectionString =>
+        Environment.GetEnvironmentVariable("CUSTOMERGRAINS_PG_ADMIN")
+        ?? "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres";
+
+    public static async Task<TestDatabase> CreateAsync()
+    {
+        var name = "cg_test_" + Guid.NewGuid().ToString("N")[..16];
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        try
+        {
+            await connection.OpenAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException)
+        {
+            throw new InvalidOperationException(
+                $"The tests need PostgreSQL at '{AdminConnectionString}'. Run them with ./test.sh, which provisions it, or set CUSTOMERGRAINS_PG_ADMIN.", ex);
+        }
+
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await command.ExecuteNonQueryAsync();
+        return new TestDatabase(AdminConnectionString, name);
+    }
+
+    public async Task<T?> ScalarAsync<T>(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+
+        var result = await command.ExecuteScalarAsync();
+        return result is null or DBNull ? default : (T)result;
+    }
+
+    public async Task ExecuteAsync(string sql, params object[] parameters) => await ScalarAsync<object>(sql, parameters);
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(_adminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
