@@ -23,6 +23,7 @@ internal sealed class GrainActivation : IGrainContext
     private readonly Action<GrainActivation> _onGone;
     private readonly TurnGate _gate = new();
     private readonly Lock _lifecycleLock = new();
+    private readonly TaskCompletionSource _activated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private AsyncServiceScope? _scope;
     private Grain? _grain;
     private Task? _deactivation;
@@ -44,8 +45,9 @@ internal sealed class GrainActivation : IGrainContext
 
     public IGrainFactory GrainFactory => _services.GrainFactory;
 
-    /// <summary>Completes when state is read and <c>OnActivateAsync</c> ran; faults if either failed.</summary>
-    public Task Activated { get; private set; } = Task.CompletedTask;
+    /// <summary>Completes when state is read and <c>OnActivateAsync</c> ran; faults if either failed. Exists from
+    /// construction, so a call that finds this activation before <see cref="Start"/> ran still waits for it.</summary>
+    public Task Activated => _activated.Task;
 
     /// <summary>Still able to take calls (activating or valid).</summary>
     public bool IsUsable => _status <= Valid;
@@ -60,7 +62,7 @@ internal sealed class GrainActivation : IGrainContext
 
     /// <summary>Creates the grain, reads its state and runs <c>OnActivateAsync</c>. Called once, by whoever
     /// registered this activation in the catalog, so a losing racer never constructs a grain.</summary>
-    public void Start() => Activated = ActivateAsync();
+    public void Start() => _ = ActivateAsync();
 
     public async Task<TResult> InvokeAsync<TResult>(GrainMethod<TResult> method, object?[] arguments, long startTimestamp)
     {
@@ -163,11 +165,12 @@ internal sealed class GrainActivation : IGrainContext
             await grain.OnActivateAsync(CancellationToken.None);
             _grain = grain;
             Interlocked.CompareExchange(ref _status, Valid, Activating);
+            _activated.TrySetResult();
         }
-        catch
+        catch (Exception ex)
         {
             Drop();
-            throw;
+            _activated.TrySetException(ex);
         }
     }
 

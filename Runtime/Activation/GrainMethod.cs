@@ -109,7 +109,15 @@ internal sealed class GrainMethod<TResult> : GrainMethod
 
         response.StatusCode = StatusCodes.Ok;
         response.ContentType = "application/json";
-        await System.Text.Json.JsonSerializer.SerializeAsync(response.Body, result, GrainJson.Options);
+        WriteResult(response, result);
+        await response.BodyWriter.FlushAsync();
+    }
+
+    // Synchronous into the response pipe: results are small, and Utf8JsonWriter cannot live across an await.
+    private static void WriteResult(Microsoft.AspNetCore.Http.HttpResponse response, TResult result)
+    {
+        using var writer = new System.Text.Json.Utf8JsonWriter(response.BodyWriter);
+        System.Text.Json.JsonSerializer.Serialize(writer, result, GrainJson.Options);
     }
 
     private static Func<object, object?[], Task<TResult>> CompileInvoker(MethodInfo method)

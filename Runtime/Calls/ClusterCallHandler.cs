@@ -30,39 +30,16 @@ internal sealed class ClusterCallHandler(
             return;
         }
 
-        var request = context.Request;
-        var typeName = request.Headers[ClusterProtocol.GrainTypeHeader].ToString();
-        var key = request.Headers[ClusterProtocol.GrainKeyHeader].ToString();
-        var methodName = request.Headers[ClusterProtocol.MethodHeader].ToString();
-        if (typeName.Length == 0 || key.Length == 0 || methodName.Length == 0)
-        {
-            await ProblemAsync(context, StatusCodes.Status400BadRequest, "Malformed cluster call",
-                $"A cluster call needs the {ClusterProtocol.GrainTypeHeader}, {ClusterProtocol.GrainKeyHeader} and {ClusterProtocol.MethodHeader} headers.");
-            return;
-        }
-
-        if (!registry.TryGetByTypeName(typeName, out var grainClass))
-        {
-            await ProblemAsync(context, StatusCodes.Status404NotFound, "Unknown grain type", $"This silo hosts no grain type '{typeName}'.");
-            return;
-        }
-
-        if (!grainClass.MethodsByWireName.TryGetValue(methodName, out var method))
-        {
-            await ProblemAsync(context, StatusCodes.Status404NotFound, "Unknown grain method", $"Grain type '{typeName}' has no method '{methodName}'.");
-            return;
-        }
-
-        object?[] arguments;
+        IncomingCall call;
         var body = context.Request.BodyReader;
         var read = await ReadToEndAsync(body, context.RequestAborted);
         try
         {
-            arguments = ClusterProtocol.ReadArguments(read.Buffer, method);
+            call = ClusterProtocol.ReadCall(read.Buffer, registry);
         }
-        catch (JsonException ex)
+        catch (CallFormatException ex)
         {
-            await ProblemAsync(context, StatusCodes.Status400BadRequest, "Malformed grain call arguments", $"Arguments of {methodName}: {ex.Message}");
+            await ProblemAsync(context, ex.Status, ex.Title, ex.Message);
             return;
         }
         finally
@@ -70,17 +47,15 @@ internal sealed class ClusterCallHandler(
             body.AdvanceTo(read.Buffer.End);
         }
 
-        if (long.TryParse(request.Headers[ClusterProtocol.ViewVersionHeader], out var callerVersion) && callerVersion > membership.View.Version)
+        if (call.ViewVersion > membership.View.Version)
         {
             // The caller has seen a newer membership than this silo: catch up before judging ownership.
             await membership.RefreshSoonAsync();
         }
 
-        var origin = request.Headers.ContainsKey(ClusterProtocol.ForwardedHeader) ? CallOrigin.Forwarded : CallOrigin.Remote;
-        var grainId = new GrainId(typeName, Uri.UnescapeDataString(key));
         try
         {
-            await method.ExecuteRemoteAsync(dispatcher, grainId, arguments, origin, context.Response);
+            await call.Method.ExecuteRemoteAsync(dispatcher, call.GrainId, call.Arguments, call.Forwarded ? CallOrigin.Forwarded : CallOrigin.Remote, context.Response);
         }
         catch (NotOwnerException ex)
         {

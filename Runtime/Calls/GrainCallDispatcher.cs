@@ -144,7 +144,7 @@ internal sealed class GrainCallDispatcher(
 
             if (target is not null)
             {
-                var outcome = await remote.InvokeAsync(target, grainId, method, arguments, forwarded: lifetime.IsDraining, view.Version, Remaining(start, grainId, method));
+                var outcome = await remote.InvokeAsync(target, grainId, method, arguments, forwarded: lifetime.IsDraining, view.Version);
                 if (outcome.Completed)
                 {
                     return outcome.Result;

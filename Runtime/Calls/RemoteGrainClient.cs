@@ -17,12 +17,10 @@ internal sealed class RemoteGrainClient : IDisposable
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
     private readonly HttpClient _http;
     private readonly string _clusterKey;
-    private readonly TimeProvider _time;
 
-    public RemoteGrainClient(IOptions<ClusterOptions> options, TimeProvider time)
+    public RemoteGrainClient(IOptions<ClusterOptions> options)
     {
         _clusterKey = options.Value.ClusterKey!;
-        _time = time;
         _http = new HttpClient(new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
@@ -40,32 +38,24 @@ internal sealed class RemoteGrainClient : IDisposable
     public HttpClient Http => _http;
 
     public async Task<RemoteOutcome<TResult>> InvokeAsync<TResult>(
-        SiloInfo target, GrainId grainId, GrainMethod<TResult> method, object?[] arguments, bool forwarded, long viewVersion, TimeSpan timeout)
+        SiloInfo target, GrainId grainId, GrainMethod<TResult> method, object?[] arguments, bool forwarded, long viewVersion)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, target.CallUri)
         {
             // Set on the message itself: HttpClient's defaults apply only to its convenience methods.
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ReadOnlyMemoryContent(ClusterProtocol.WriteArguments(method, arguments)),
+            Content = new ReadOnlyMemoryContent(ClusterProtocol.WriteCall(grainId, method, arguments, viewVersion, forwarded)),
         };
         request.Content.Headers.ContentType = JsonContentType;
-        var headers = request.Headers;
-        headers.TryAddWithoutValidation(ClusterProtocol.ClusterKeyHeader, _clusterKey);
-        headers.TryAddWithoutValidation(ClusterProtocol.GrainTypeHeader, grainId.Type);
-        headers.TryAddWithoutValidation(ClusterProtocol.GrainKeyHeader, Uri.EscapeDataString(grainId.Key));
-        headers.TryAddWithoutValidation(ClusterProtocol.MethodHeader, method.WireName);
-        headers.TryAddWithoutValidation(ClusterProtocol.ViewVersionHeader, viewVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (forwarded)
-        {
-            headers.TryAddWithoutValidation(ClusterProtocol.ForwardedHeader, "1");
-        }
+        request.Headers.TryAddWithoutValidation(ClusterProtocol.ClusterKeyHeader, _clusterKey);
 
-        using var deadline = new CancellationTokenSource(timeout, _time);
+        // No per-request deadline: the caller's own timeout abandons the call, the receiving silo bounds it by its
+        // call timeout and answers 504, and HTTP/2 keep-alive pings drop a connection to a silo that went silent.
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, deadline.Token);
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
         {
@@ -75,18 +65,15 @@ internal sealed class RemoteGrainClient : IDisposable
         {
             throw new SiloUnavailableException($"The connection to silo {target.SiloId} failed during {method.WireName} on grain {grainId}; whether it ran is unknown.", ex);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-        {
-            throw new GrainCallTimeoutException($"Call {method.WireName} on grain {grainId} got no answer from silo {target.SiloId} in time.");
-        }
 
         using (response)
         {
             switch (response.StatusCode)
             {
                 case HttpStatusCode.OK:
-                    var stream = await response.Content.ReadAsStreamAsync();
-                    return new(true, (await JsonSerializer.DeserializeAsync<TResult>(stream, GrainJson.Options))!);
+                    // The content is buffered already (ResponseContentRead): deserialize it synchronously.
+                    var body = await response.Content.ReadAsByteArrayAsync();
+                    return new(true, JsonSerializer.Deserialize<TResult>(body, GrainJson.Options)!);
                 case HttpStatusCode.NoContent:
                     return new(true, default!);
                 case HttpStatusCode.MisdirectedRequest or HttpStatusCode.ServiceUnavailable:

@@ -56,4 +56,7 @@ public sealed class ClusterView(long version, IReadOnlyList<SiloInfo> silos)
 
     /// <summary>The silos grains are placed on.</summary>
     public SiloInfo[] Active { get; } = silos.Where(s => s.Status == SiloStatus.Active).OrderBy(s => s.SiloId, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The silo that owns <paramref name="grainId"/> in this view; null when no silo is active.</summary>
+    public SiloInfo? GetOwner(GrainId grainId) => RendezvousPlacement.GetOwner(grainId, this);
 }

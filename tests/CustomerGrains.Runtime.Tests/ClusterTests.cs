@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using CustomerGrains.Runtime.Placement;
 using CustomerGrains.Testing;
 
 namespace CustomerGrains.Runtime.Tests;
@@ -25,7 +24,7 @@ public sealed class ClusterTests
         var survivors = cluster.Silos.Take(2).ToArray();
         var victim = cluster.Silos[2];
         var victimGrains = Enumerable.Range(0, GrainCount)
-            .Where(i => RendezvousPlacement.GetOwner(new GrainId("counter", $"g{i}"), survivors[0].Membership.View)!.SiloId == victim.SiloId)
+            .Where(i => survivors[0].Membership.View.GetOwner(new GrainId("counter", $"g{i}"))!.SiloId == victim.SiloId)
             .ToList();
         Assert.NotEmpty(victimGrains);
 
@@ -145,7 +144,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(2, Options());
         var (alive, condemned) = (cluster.Silos[0], cluster.Silos[1]);
         var condemnedKey = Enumerable.Range(0, 100).Select(i => $"d{i}")
-            .First(k => RendezvousPlacement.GetOwner(new GrainId("counter", k), alive.Membership.View)!.SiloId == condemned.SiloId);
+            .First(k => alive.Membership.View.GetOwner(new GrainId("counter", k))!.SiloId == condemned.SiloId);
         await alive.GrainFactory.GetGrain<ICounterGrain>(condemnedKey).AddAsync(1);
 
         // What the others do after missing its heartbeats, done directly.
@@ -165,7 +164,7 @@ public sealed class ClusterTests
         await using var cluster = await TestCluster.StartAsync(2, Options(callTimeout: "00:00:01"));
         var (caller, owner) = (cluster.Silos[0], cluster.Silos[1]);
         var remoteKey = Enumerable.Range(0, 100).Select(i => $"r{i}")
-            .First(k => RendezvousPlacement.GetOwner(new GrainId("slow", k), caller.Membership.View)!.SiloId == owner.SiloId);
+            .First(k => caller.Membership.View.GetOwner(new GrainId("slow", k))!.SiloId == owner.SiloId);
         var remote = caller.GrainFactory.GetGrain<ISlowGrain>(remoteKey);
 
         Assert.Equal(1, await remote.TouchAsync());

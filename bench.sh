@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs one benchmark suite in Release: ./bench.sh <suite>   (suites: runtime)
+# Prints the suite's figures and a final "RESULT suite=..." line; writes the same as JSON to bench-results/.
+set -euo pipefail
+cd "$(dirname "$0")"
+[ $# -eq 1 ] || { echo "usage: ./bench.sh <suite>   (suites: runtime)" >&2; exit 2; }
+
+source deploy/scripts/postgres.sh
+ensure_postgres
+
+dotnet build tests/CustomerGrains.Benchmarks -c Release -nologo -v quiet >&2
+export CUSTOMERGRAINS_BENCH_RESULTS="$PWD/bench-results"
+exec dotnet tests/CustomerGrains.Benchmarks/bin/Release/net10.0/CustomerGrains.Benchmarks.dll "$1"
