@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(1000, LogLevel.Information, "Applied schema script {Module}/{Script}")]
     public static partial void SchemaApplied(ILogger logger, string module, string script);
 
+    [LoggerMessage(1002, LogLevel.Information, "Starting silo: cluster {ClusterId}, service {ServiceId}, database {Database}, call timeout {CallTimeout}, death timeout {DeathTimeout}")]
+    public static partial void Starting(ILogger logger, string clusterId, string serviceId, string database, TimeSpan callTimeout, TimeSpan deathTimeout);
+
     [LoggerMessage(1001, LogLevel.Critical, "Cannot start: {Reason}")]
     public static partial void StartFailed(ILogger logger, string reason, Exception exception);
 

@@ -1,15 +1,14 @@
 using CustomerGrains.Gateway;
 using Microsoft.Extensions.Options;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddGrainRuntime();
-
-var app = builder.Build();
-app.MapClusterApi();
-app.MapHealthApi();
-
 try
 {
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddGrainRuntime();
+
+    var app = builder.Build();
+    app.MapClusterApi();
+    app.MapHealthApi();
     await app.RunAsync();
 
     // A silo the cluster declared dead exits non-zero so that a supervisor restarts it as a new member.

@@ -21,12 +21,26 @@ public static class RuntimeServiceCollectionExtensions
 {
     /// <summary>Adds the grain runtime (sections <c>Cluster</c>, <c>Grains</c>, <c>Database</c>, <c>Silo</c>) and
     /// configures Kestrel with the silo's public and cluster endpoints.</summary>
+    /// <exception cref="OptionsValidationException">Any of those sections is invalid; lists every failure.</exception>
     public static WebApplicationBuilder AddGrainRuntime(this WebApplicationBuilder builder)
     {
-        builder.Services.AddGrainRuntime(builder.Configuration);
+        // Validated here, before Kestrel is configured from them, and all together: an operator sees every
+        // mistake in one run instead of one per restart.
+        var configuration = builder.Configuration;
+        var failures = Validate<ClusterOptions>(configuration, ClusterOptions.SectionName, new ClusterOptionsValidator())
+            .Concat(Validate<GrainOptions>(configuration, GrainOptions.SectionName, new GrainOptionsValidator()))
+            .Concat(Validate<DatabaseOptions>(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator()))
+            .Concat(Validate<SiloOptions>(configuration, SiloOptions.SectionName, new SiloOptionsValidator()))
+            .ToList();
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException("CustomerGrains", typeof(RuntimeServiceCollectionExtensions), failures);
+        }
+
+        builder.Services.AddGrainRuntime(configuration);
         var endpoints = new SiloEndpoints();
         builder.Services.AddSingleton(endpoints);
-        var silo = builder.Configuration.GetSection(SiloOptions.SectionName).Get<SiloOptions>() ?? new SiloOptions();
+        var silo = configuration.GetSection(SiloOptions.SectionName).Get<SiloOptions>() ?? new SiloOptions();
         builder.WebHost.ConfigureKestrel(kestrel => endpoints.Configure(kestrel, silo));
 
         // Draining grains and leaving the cluster must fit in the host's shutdown window.
@@ -72,6 +86,24 @@ public static class RuntimeServiceCollectionExtensions
         services.AddHostedService<SiloHost>();
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ClusterHealthCheck.ReadyTag]);
         return services;
+    }
+
+    private static IEnumerable<string> Validate<TOptions>(IConfiguration configuration, string section, IValidateOptions<TOptions> validator)
+        where TOptions : class, new()
+    {
+        TOptions options;
+        try
+        {
+            options = configuration.GetSection(section).Get<TOptions>() ?? new TOptions();
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value that does not convert, e.g. "ten seconds" for a TimeSpan.
+            return [$"{section}: {ex.Message}"];
+        }
+
+        var result = validator.Validate(Microsoft.Extensions.Options.Options.DefaultName, options);
+        return result.Failed ? result.Failures : [];
     }
 
     /// <summary>Hosts the grain classes of <paramref name="assemblies"/> on this silo.</summary>

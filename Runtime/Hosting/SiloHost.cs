@@ -30,6 +30,9 @@ internal sealed class SiloHost(
 
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
+        // The connection string's password is removed and the cluster key is never logged.
+        var cluster = clusterOptions.Value;
+        Log.Starting(logger, cluster.ClusterId, cluster.ServiceId, database.Options.Redacted(), grainOptions.Value.CallTimeout, cluster.DeathTimeout);
         try
         {
             await database.MigrateAsync(cancellationToken);

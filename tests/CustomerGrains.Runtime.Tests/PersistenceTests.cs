@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using CustomerGrains.Testing;
@@ -135,54 +134,11 @@ public sealed class PersistenceTests
         Assert.Equal(2, await grains.GetGrain<ICounterGrain>("steady").AddAsync(5));
     }
 
-    [Fact]
-    public async Task The_silo_exits_non_zero_naming_postgres_when_it_is_unreachable_at_start()
-    {
-        var silo = SiloExecutable.Path;
-        var start = new ProcessStartInfo("dotnet", [silo, "--contentRoot", System.IO.Path.GetDirectoryName(silo)!])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        start.Environment["Database__ConnectionString"] = "Host=127.0.0.1;Port=1;Username=postgres;Database=nowhere;Timeout=2";
-        start.Environment["Cluster__ClusterKey"] = TestCluster.ClusterKey;
-        start.Environment["Silo__Port"] = "0";
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-
-        Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("PostgreSQL is unreachable", await output + await error, StringComparison.Ordinal);
-    }
-
     private static async Task<(long Version, List<int> Operations)> ReadCounterAsync(TestDatabase database, string key)
     {
         var payload = await database.ScalarAsync<string>("SELECT payload::text FROM grain_state WHERE grain_type = 'counter' AND grain_key = $1", key);
         var version = await database.ScalarAsync<long>("SELECT version FROM grain_state WHERE grain_type = 'counter' AND grain_key = $1", key);
         var state = JsonSerializer.Deserialize<CounterState>(payload!, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
         return (version, state.Operations);
-    }
-}
-
-/// <summary>The built silo executable, found beside this test assembly's configuration.</summary>
-internal static class SiloExecutable
-{
-    public static string Path
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(System.IO.Path.Combine(directory.FullName, "CustomerGrains.sln")))
-            {
-                directory = directory.Parent;
-            }
-
-            var configuration = AppContext.BaseDirectory.Contains($"{System.IO.Path.DirectorySeparatorChar}Release{System.IO.Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-            var path = System.IO.Path.Combine(directory?.FullName ?? ".", "Silo", "bin", configuration, "net10.0", "CustomerGrains.Silo.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.");
-        }
     }
 }
