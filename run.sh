@@ -24,6 +24,31 @@ ensure_postgres
 mkdir -p .state
 [ -s .state/cluster-key ] || head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > .state/cluster-key
 
+# The demo tenant: keys and webhook secrets made once per checkout (CUSTOMERGRAINS_DEMO=0 leaves it out).
+if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
+  if [ ! -s .state/demo.env ]; then
+    random() { head -c "$1" /dev/urandom | base64 | tr -d '/+=\n'; }
+    {
+      echo "DEMO_AGENT_KEY=demo-agent-$(random 24)"
+      echo "DEMO_ADMIN_KEY=demo-admin-$(random 24)"
+      echo "DEMO_CHATWOOT_SECRET=$(random 24)"
+      echo "DEMO_STANDARD_SECRET=whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+    } > .state/demo.env
+  fi
+  source .state/demo.env
+  export Tenants__demo__ApiKeys__0__Key="$DEMO_AGENT_KEY" Tenants__demo__ApiKeys__0__Role=agent
+  export Tenants__demo__ApiKeys__1__Key="$DEMO_ADMIN_KEY" Tenants__demo__ApiKeys__1__Role=admin
+  export Tenants__demo__Connections__cw1__Provider=chatwoot Tenants__demo__Connections__cw1__Secrets__0="$DEMO_CHATWOOT_SECRET"
+  export Tenants__demo__Connections__crm1__Provider=standard Tenants__demo__Connections__crm1__Secrets__0="$DEMO_STANDARD_SECRET"
+  cat >&2 <<DEMO
+Demo tenant 'demo' (kept in .state/demo.env):
+  agent API key      $DEMO_AGENT_KEY
+  admin API key      $DEMO_ADMIN_KEY
+  Chatwoot webhook   http://127.0.0.1:$port/webhooks/chatwoot/cw1    secret $DEMO_CHATWOOT_SECRET
+  Standard Webhooks  http://127.0.0.1:$port/webhooks/standard/crm1   secret $DEMO_STANDARD_SECRET
+DEMO
+fi
+
 out="$PWD/Silo/bin/Release/net10.0"
 dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo >&2
 

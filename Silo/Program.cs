@@ -1,26 +1,38 @@
-using CustomerGrains.Gateway;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Runtime;
 using Microsoft.Extensions.Options;
 
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+
+    // Every configuration problem at once, not the first one.
+    var problems = RuntimeServiceCollectionExtensions.ValidateConfiguration(builder.Configuration)
+        .Concat(TenantRegistry.Validate(builder.Configuration))
+        .ToList();
+    if (problems.Count > 0)
+    {
+        throw new OptionsValidationException("CustomerGrains", typeof(Program), problems);
+    }
+
     builder.AddGrainRuntime();
+    builder.Services.AddCustomerGrains();
+    builder.Services.AddGateway(builder.Configuration);
 
     var app = builder.Build();
     app.MapClusterApi();
-    app.MapHealthApi();
+    app.MapGatewayApi();
     await app.RunAsync();
 
     // A silo the cluster declared dead exits non-zero so that a supervisor restarts it as a new member.
-    return app.Services.GetRequiredService<CustomerGrains.Runtime.SiloLifetime>().WasDeclaredDead ? 3 : 0;
+    return app.Services.GetRequiredService<SiloLifetime>().WasDeclaredDead ? 3 : 0;
 }
 catch (OptionsValidationException ex)
 {
-    // Every configuration failure at once, not the first one.
     await Console.Error.WriteLineAsync("Invalid configuration:\n  " + string.Join("\n  ", ex.Failures));
     return 2;
 }
-catch (Exception ex) when (ex is CustomerGrains.Runtime.StorageUnavailableException)
+catch (StorageUnavailableException ex)
 {
     await Console.Error.WriteLineAsync(ex.Message);
     return 1;

@@ -27,11 +27,7 @@ public static class RuntimeServiceCollectionExtensions
         // Validated here, before Kestrel is configured from them, and all together: an operator sees every
         // mistake in one run instead of one per restart.
         var configuration = builder.Configuration;
-        var failures = Validate<ClusterOptions>(configuration, ClusterOptions.SectionName, new ClusterOptionsValidator())
-            .Concat(Validate<GrainOptions>(configuration, GrainOptions.SectionName, new GrainOptionsValidator()))
-            .Concat(Validate<DatabaseOptions>(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator()))
-            .Concat(Validate<SiloOptions>(configuration, SiloOptions.SectionName, new SiloOptionsValidator()))
-            .ToList();
+        var failures = ValidateConfiguration(configuration).ToList();
         if (failures.Count > 0)
         {
             throw new OptionsValidationException("CustomerGrains", typeof(RuntimeServiceCollectionExtensions), failures);
@@ -64,6 +60,7 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton<SiloEndpoints>();
         services.TryAddSingleton<SiloLifetime>();
         services.TryAddSingleton<Database>();
+        services.TryAddSingleton(sp => sp.GetRequiredService<Database>().DataSource);
         services.AddSchema("runtime", typeof(Database).Assembly);
         services.TryAddSingleton<IGrainStorage, PostgresGrainStorage>();
         services.TryAddSingleton<MembershipService>();
@@ -87,6 +84,13 @@ public static class RuntimeServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ClusterHealthCheck.ReadyTag]);
         return services;
     }
+
+    /// <summary>Every problem with the runtime's sections (<c>Cluster</c>, <c>Grains</c>, <c>Database</c>, <c>Silo</c>).</summary>
+    public static IEnumerable<string> ValidateConfiguration(IConfiguration configuration) =>
+        Validate<ClusterOptions>(configuration, ClusterOptions.SectionName, new ClusterOptionsValidator())
+            .Concat(Validate<GrainOptions>(configuration, GrainOptions.SectionName, new GrainOptionsValidator()))
+            .Concat(Validate<DatabaseOptions>(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator()))
+            .Concat(Validate<SiloOptions>(configuration, SiloOptions.SectionName, new SiloOptionsValidator()));
 
     private static IEnumerable<string> Validate<TOptions>(IConfiguration configuration, string section, IValidateOptions<TOptions> validator)
         where TOptions : class, new()

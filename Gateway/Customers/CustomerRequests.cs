@@ -1,0 +1,160 @@
+using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using CustomerGrains.Runtime;
+using MediatR;
+
+namespace CustomerGrains.Gateway.Customers;
+
+/// <summary>Finds the customer an API path names: our own id (<c>cus_...</c>) or an external identity
+/// <c>{provider}:{externalId}</c> (<c>chatwoot:42</c>, <c>zendesk:1234</c>, <c>email:ann@example.com</c>), always
+/// within the caller's tenant, so another tenant's customers are simply not found.</summary>
+public sealed class CustomerResolver(IGrainFactory grains)
+{
+    public static ExternalIdentity Parse(string id)
+    {
+        var colon = id.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && colon < id.Length - 1 ? new ExternalIdentity(id[..colon], id[(colon + 1)..]) : new ExternalIdentity("id", id);
+    }
+
+    public async Task<ICustomerGrain> FindAsync(Caller caller, string id) =>
+        await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).FindAsync(Parse(id)) is { } customerId
+            ? grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId))
+            : throw new KeyNotFoundException($"No customer '{id}'.");
+
+    /// <summary>For ingestion: an external identity nobody has yet names a new customer.</summary>
+    public async Task<ICustomerGrain> FindOrCreateAsync(Caller caller, string id)
+    {
+        var identity = Parse(id);
+        if (identity.Provider == "id")
+        {
+            return await FindAsync(caller, id);
+        }
+
+        var customerId = await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).ResolveOrCreateAsync([identity]);
+        return grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId));
+    }
+}
+
+public sealed record GetCustomerContext(Caller Caller, string CustomerId) : IRequest<CustomerContext>;
+
+public sealed class GetCustomerContextHandler(CustomerResolver customers) : IRequestHandler<GetCustomerContext, CustomerContext>
+{
+    public async Task<CustomerContext> Handle(GetCustomerContext request, CancellationToken cancellationToken) =>
+        await (await customers.FindAsync(request.Caller, request.CustomerId)).GetContextAsync();
+}
+
+/// <summary>The body of <c>POST /v1/customers/{id}/interactions</c>.</summary>
+/// <param name="EventId">Your id for the message: sending the same one twice stores it once.</param>
+/// <param name="Direction">inbound (from the customer, the default) or outbound (to them).</param>
+public sealed record InteractionInput(
+    string? EventId,
+    string? Text,
+    string? Channel = null,
+    string? Direction = null,
+    DateTimeOffset? OccurredAt = null,
+    string? ConversationId = null,
+    double? Sentiment = null,
+    CustomerFacts? Customer = null);
+
+public sealed record IngestInteraction(Caller Caller, string CustomerId, InteractionInput Input) : IRequest<AppendResult>, IValidatedRequest, IAuditedRequest
+{
+    public string Action => "interaction.ingest";
+
+    public string Target => CustomerId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Input.EventId))
+        {
+            yield return ("eventId", "An event id is required; it makes a retried request store the message once.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Input.Text))
+        {
+            yield return ("text", "The message text is required.");
+        }
+
+        if (Input.Direction is not (null or "inbound" or "outbound"))
+        {
+            yield return ("direction", "Direction is 'inbound' or 'outbound'.");
+        }
+
+        if (Input.Sentiment is < -1 or > 1)
+        {
+            yield return ("sentiment", "Sentiment is a number from -1 to 1.");
+        }
+    }
+}
+
+public sealed class IngestInteractionHandler(CustomerResolver customers, TimeProvider time) : IRequestHandler<IngestInteraction, AppendResult>
+{
+    public async Task<AppendResult> Handle(IngestInteraction request, CancellationToken cancellationToken)
+    {
+        var input = request.Input;
+        var customer = await customers.FindOrCreateAsync(request.Caller, request.CustomerId);
+        var interaction = new Interaction(
+            "api",
+            input.EventId!,
+            input.Channel ?? "api",
+            input.Direction == "outbound" ? InteractionDirection.Outbound : InteractionDirection.Inbound,
+            input.Text!,
+            input.OccurredAt ?? time.GetUtcNow(),
+            input.ConversationId,
+            input.Sentiment);
+        var identity = CustomerResolver.Parse(request.CustomerId);
+        return await customer.AppendAsync(new AppendRequest(interaction, input.Customer ?? CustomerFacts.None, identity.Provider == "id" ? [] : [identity]));
+    }
+}
+
+public sealed record UpdatePreferences(Caller Caller, string CustomerId, PreferencesPatch Patch) : IRequest<Preferences>, IValidatedRequest, IAuditedRequest
+{
+    public string Action => "preferences.update";
+
+    public string Target => CustomerId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (Patch.Tone is { Length: > 100 })
+        {
+            yield return ("tone", "Tone is at most 100 characters.");
+        }
+
+        if (Patch.Topics is { Count: > 50 })
+        {
+            yield return ("topics", "At most 50 topics.");
+        }
+    }
+}
+
+public sealed class UpdatePreferencesHandler(CustomerResolver customers) : IRequestHandler<UpdatePreferences, Preferences>
+{
+    public async Task<Preferences> Handle(UpdatePreferences request, CancellationToken cancellationToken) =>
+        await (await customers.FindAsync(request.Caller, request.CustomerId)).UpdatePreferencesAsync(request.Patch);
+}
+
+public sealed record EraseCustomer(Caller Caller, string CustomerId) : IRequest<bool>, IAuditedRequest
+{
+    public string Action => "customer.erase";
+
+    public string Target => CustomerId;
+}
+
+public sealed class EraseCustomerHandler(CustomerResolver customers) : IRequestHandler<EraseCustomer, bool>
+{
+    public async Task<bool> Handle(EraseCustomer request, CancellationToken cancellationToken) =>
+        await (await customers.FindAsync(request.Caller, request.CustomerId)).EraseAsync();
+}
+
+public sealed record ExportCustomer(Caller Caller, string CustomerId) : IRequest<CustomerExport>, IAuditedRequest
+{
+    public string Action => "customer.export";
+
+    public string Target => CustomerId;
+}
+
+public sealed class ExportCustomerHandler(CustomerResolver customers) : IRequestHandler<ExportCustomer, CustomerExport>
+{
+    public async Task<CustomerExport> Handle(ExportCustomer request, CancellationToken cancellationToken) =>
+        await (await customers.FindAsync(request.Caller, request.CustomerId)).ExportAsync();
+}

@@ -1,0 +1,58 @@
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using MediatR;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace CustomerGrains.Gateway.Customers;
+
+/// <summary>
+/// The agent API for one customer: <c>/v1/customers/{id}/...</c>, where id is our customer id or
+/// <c>{provider}:{externalId}</c>. Authenticated by <c>Authorization: Bearer &lt;api key&gt;</c>; errors are Problem Details.
+/// </summary>
+public static class CustomersApi
+{
+    public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder app)
+    {
+        var customers = app.MapGroup("/v1/customers/{id}")
+            .WithTags("Customers")
+            .AddEndpointFilter<ApiKeyFilter>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        customers.MapGet("/context", async Task<Ok<CustomerContext>> (string id, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new GetCustomerContext(ApiKeyFilter.CallerOf(http), id), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .WithSummary("Everything a reply generator needs about the customer");
+
+        customers.MapPost("/interactions", async Task<Ok<AppendResult>> (string id, InteractionInput input, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new IngestInteraction(ApiKeyFilter.CallerOf(http), id, input), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .ProducesValidationProblem()
+            .WithSummary("Stores an interaction directly (idempotent by eventId)");
+
+        customers.MapPatch("/preferences", async Task<Ok<Preferences>> (string id, PreferencesPatch patch, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new UpdatePreferences(ApiKeyFilter.CallerOf(http), id, patch), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .ProducesValidationProblem()
+            .WithSummary("Changes the given preferences; the others stay");
+
+        customers.MapDelete("", async Task<NoContent> (string id, HttpContext http, IMediator mediator) =>
+            {
+                await mediator.Send(new EraseCustomer(ApiKeyFilter.CallerOf(http), id), http.RequestAborted);
+                return TypedResults.NoContent();
+            })
+            .RequireRoles(Roles.Admin)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Right to be forgotten: erases history, identities, profile and inbox payloads");
+
+        customers.MapGet("/export", async Task<Ok<CustomerExport>> (string id, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new ExportCustomer(ApiKeyFilter.CallerOf(http), id), http.RequestAborted)))
+            .RequireRoles(Roles.Admin)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Everything stored about the customer, as JSON");
+        return app;
+    }
+}

@@ -1,0 +1,74 @@
+using CustomerGrains.Gateway;
+using CustomerGrains.Gateway.Customers;
+using CustomerGrains.Gateway.Inbox;
+using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Gateway.Webhooks;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MediatR;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class GatewayServiceCollectionExtensions
+{
+    /// <summary>Adds the gateway: tenants (section <c>Tenants</c>, validated now, every failure at once), webhook
+    /// providers, the inbox and its dispatcher (section <c>Inbox</c>), the agent API's MediatR handlers and behaviours,
+    /// Problem Details and the OpenAPI document.</summary>
+    /// <exception cref="OptionsValidationException">The tenant configuration is invalid.</exception>
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(new TenantRegistry(configuration));
+        services.AddOptionsWithValidateOnStart<InboxOptions>().Bind(configuration.GetSection(InboxOptions.SectionName));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InboxOptions>, InboxOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton<IWebhookProvider, ChatwootProvider>();
+        services.AddSingleton<IWebhookProvider, ZendeskProvider>();
+        services.AddSingleton<IWebhookProvider, IntercomProvider>();
+        services.AddSingleton<IWebhookProvider, HubSpotProvider>();
+        services.AddSingleton<IWebhookProvider, StandardWebhooksProvider>();
+        services.AddSingleton<InboxStore>();
+        services.AddSingleton<InboxDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<InboxDispatcher>());
+        services.AddHttpClient<HubSpotClient>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<CustomerResolver>();
+        services.AddScoped<ApiKeyFilter>();
+
+        // MediatR 5 has no DI package in this registry: its ServiceFactory is the container itself.
+        services.AddScoped<ServiceFactory>(sp => sp.GetService!);
+        services.AddScoped<IMediator, Mediator>();
+        services.AddTransient(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));
+        services.AddTransient(typeof(IPipelineBehavior<,>), typeof(AuditBehavior<,>));
+        services.AddTransient<IRequestHandler<ReceiveWebhook, WebhookOutcome>, ReceiveWebhookHandler>();
+        services.AddTransient<IRequestHandler<GetCustomerContext, CustomerGrains.Grains.CustomerContext>, GetCustomerContextHandler>();
+        services.AddTransient<IRequestHandler<IngestInteraction, CustomerGrains.Grains.AppendResult>, IngestInteractionHandler>();
+        services.AddTransient<IRequestHandler<UpdatePreferences, CustomerGrains.Grains.Preferences>, UpdatePreferencesHandler>();
+        services.AddTransient<IRequestHandler<EraseCustomer, bool>, EraseCustomerHandler>();
+        services.AddTransient<IRequestHandler<ExportCustomer, CustomerGrains.Grains.CustomerExport>, ExportCustomerHandler>();
+
+        // Enums as their names ("inbound"), in the API and in stored inbox payloads alike.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemMapping>();
+        services.AddOpenApi();
+        return services;
+    }
+
+    /// <summary>Maps webhooks, the agent API, health and <c>/openapi/v1.json</c>.</summary>
+    public static WebApplication MapGatewayApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapWebhooksApi();
+        app.MapCustomersApi();
+        app.MapHealthApi();
+        app.MapOpenApi();
+        return app;
+    }
+}

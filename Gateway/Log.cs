@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace CustomerGrains.Gateway;
+
+/// <summary>Gateway log messages (event ids 2000-2999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2000, LogLevel.Warning, "Rejected a {Provider} webhook for connection {ConnectionId}: {Reason}")]
+    public static partial void WebhookRejected(ILogger logger, string provider, string connectionId, string reason);
+
+    [LoggerMessage(2001, LogLevel.Debug, "Stored {Stored} of {Events} event(s) from a {Provider} webhook for connection {ConnectionId}")]
+    public static partial void WebhookStored(ILogger logger, int stored, int events, string provider, string connectionId);
+
+    [LoggerMessage(2010, LogLevel.Warning, "Delivering {Count} inbox row(s) failed; they will be re-delivered")]
+    public static partial void DeliveryFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(2011, LogLevel.Warning, "Polling the inbox failed; retrying next interval")]
+    public static partial void PollFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2012, LogLevel.Information, "Inbox row {Id} failed (attempt {Attempt}); retrying after a back-off: {Error}")]
+    public static partial void WillRetry(ILogger logger, long id, int attempt, string error);
+
+    [LoggerMessage(2013, LogLevel.Error, "Inbox row {Id} set aside as poison after {Attempts} attempts: {Error}")]
+    public static partial void Poisoned(ILogger logger, long id, int attempts, string error);
+
+    [LoggerMessage(2020, LogLevel.Warning, "Writing the audit record failed for {Action} by {Actor}")]
+    public static partial void AuditFailed(ILogger logger, string action, string actor, Exception exception);
+}

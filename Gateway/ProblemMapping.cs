@@ -1,0 +1,27 @@
+using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Runtime;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CustomerGrains.Gateway;
+
+/// <summary>Turns what handlers throw into RFC 7807 Problem Details with the status a client can act on.</summary>
+internal sealed class ProblemMapping(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        ProblemDetails problem = exception switch
+        {
+            RequestValidationException invalid => new ValidationProblemDetails(invalid.Errors) { Status = StatusCodes.Status400BadRequest, Title = "The request is invalid." },
+            BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
+            KeyNotFoundException notFound => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = notFound.Message },
+            ArgumentException argument => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Bad request", Detail = argument.Message },
+            StorageUnavailableException or SiloUnavailableException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Temporarily unavailable", Detail = exception.Message },
+            GrainCallTimeoutException => new ProblemDetails { Status = StatusCodes.Status504GatewayTimeout, Title = "Timed out", Detail = exception.Message },
+            _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Internal error" },
+        };
+        http.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+}

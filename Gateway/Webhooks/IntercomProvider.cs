@@ -1,0 +1,86 @@
+using System.Text.Json;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+
+namespace CustomerGrains.Gateway.Webhooks;
+
+/// <summary>
+/// Intercom webhooks. Signature: <c>X-Hub-Signature: sha1=hex(HMAC-SHA1(client secret, body))</c>. Intercom signs no
+/// timestamp, so a replayed delivery cannot be told by age: the inbox's dedupe key is the defence. Customer messages
+/// are the first message of a conversation a user started and the comment parts users and leads write.
+/// </summary>
+internal sealed class IntercomProvider : IWebhookProvider
+{
+    private static readonly HashSet<string> CustomerAuthors = ["user", "lead", "contact"];
+
+    public string Name => Providers.Intercom;
+
+    public string? Verify(WebhookRequest request, Connection connection)
+    {
+        var signature = request.Headers["X-Hub-Signature"].ToString();
+        if (!signature.StartsWith("sha1=", StringComparison.Ordinal))
+        {
+            return "X-Hub-Signature (sha1=...) is required.";
+        }
+
+        var presented = Webhook.FromHex(signature[5..]);
+        return connection.Secrets.Any(secret => Webhook.SignatureMatches(Webhook.HmacSha1(secret, request.Body), presented))
+            ? null
+            : "The X-Hub-Signature does not match the body.";
+    }
+
+    public IReadOnlyList<InboxEvent> Map(WebhookRequest request, Connection connection)
+    {
+        using var document = Webhook.Parse(request.Body);
+        var root = document.RootElement;
+        var topic = root.Required("topic", "The Intercom notification");
+        if (topic is not ("conversation.user.created" or "conversation.user.replied"))
+        {
+            return []; // ping, contact and admin topics
+        }
+
+        var item = root.Object("data").Object("item");
+        var conversationId = item.Required("id", "The conversation");
+        var contacts = item.Object("contacts");
+        var contact = contacts.TryGetProperty("contacts", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0
+            ? list[0]
+            : throw new WebhookPayloadException("The conversation names no contact (data.item.contacts.contacts).");
+        var contactId = contact.Required("id", "The contact");
+        var app = root.String("app_id") ?? "0";
+        var identities = new List<ExternalIdentity> { new(Providers.Intercom, contactId) };
+        var source = $"{Providers.Intercom}:{connection.Id}";
+        var events = new List<InboxEvent>();
+
+        if (topic == "conversation.user.created" && item.Object("source") is { ValueKind: JsonValueKind.Object } first
+            && CustomerAuthors.Contains(first.Object("author").String("type") ?? "user"))
+        {
+            var id = first.String("id") ?? "first";
+            AddEvent(id, Webhook.TextOf(first.String("body")), item.Time("created_at", request.Now), first.String("delivered_as") ?? "chat");
+        }
+
+        if (item.Object("conversation_parts") is { ValueKind: JsonValueKind.Object } parts
+            && parts.TryGetProperty("conversation_parts", out var partList) && partList.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var part in partList.EnumerateArray())
+            {
+                if (part.String("part_type") == "comment" && CustomerAuthors.Contains(part.Object("author").String("type") ?? ""))
+                {
+                    AddEvent(part.Required("id", "The conversation part"), Webhook.TextOf(part.String("body")), part.Time("created_at", request.Now), "chat");
+                }
+            }
+        }
+
+        return events;
+
+        void AddEvent(string partId, string text, DateTimeOffset at, string channel)
+        {
+            if (text.Length == 0)
+            {
+                return;
+            }
+
+            var interaction = new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Inbound, text, at, conversationId);
+            events.Add(new InboxEvent($"intercom:{app}:{conversationId}:{partId}", $"{Providers.Intercom}:{contactId}", new InboxPayload(identities, CustomerFacts.None, interaction)));
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using CustomerGrains.Gateway.Inbox;
+using CustomerGrains.Gateway.Tenants;
+using MediatR;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CustomerGrains.Gateway.Webhooks;
+
+/// <summary>A CRM delivery to <c>POST /webhooks/{provider}/{connectionId}</c>, its body read whole.</summary>
+public sealed record ReceiveWebhook(string Provider, string ConnectionId, WebhookRequest Request) : IRequest<WebhookOutcome>;
+
+/// <summary>How a delivery ended: stored (and how many events were new), or refused with a status and reason.</summary>
+public sealed record WebhookOutcome(int Status, string? Problem = null, int Events = 0, int Stored = 0);
+
+/// <summary>
+/// Verify the signature over the raw body, map the payload, write the events to the inbox in one transaction,
+/// and only then acknowledge; delivery to the customer grains follows, after the answer.
+/// </summary>
+public sealed class ReceiveWebhookHandler(
+    TenantRegistry tenants,
+    IEnumerable<IWebhookProvider> providers,
+    InboxStore inbox,
+    InboxDispatcher dispatcher,
+    ILogger<ReceiveWebhookHandler> logger) : IRequestHandler<ReceiveWebhook, WebhookOutcome>
+{
+    public async Task<WebhookOutcome> Handle(ReceiveWebhook request, CancellationToken cancellationToken)
+    {
+        var provider = providers.FirstOrDefault(p => p.Name == request.Provider);
+        if (provider is null || !tenants.TryGetConnection(request.Provider, request.ConnectionId, out var connection))
+        {
+            return new WebhookOutcome(StatusCodes.Status404NotFound, $"No {request.Provider} connection '{request.ConnectionId}' is configured.");
+        }
+
+        if (provider.Verify(request.Request, connection) is { } rejected)
+        {
+            Log.WebhookRejected(logger, request.Provider, request.ConnectionId, rejected);
+            return new WebhookOutcome(StatusCodes.Status401Unauthorized, rejected);
+        }
+
+        IReadOnlyList<InboxEvent> events;
+        try
+        {
+            events = provider.Map(request.Request, connection);
+        }
+        catch (WebhookPayloadException ex)
+        {
+            return new WebhookOutcome(StatusCodes.Status400BadRequest, ex.Message);
+        }
+
+        var stored = await inbox.WriteAsync(connection, events, cancellationToken);
+        dispatcher.Enqueue(stored);
+        Log.WebhookStored(logger, stored.Length, events.Count, request.Provider, request.ConnectionId);
+        return new WebhookOutcome(StatusCodes.Status200OK, Events: events.Count, Stored: stored.Length);
+    }
+}

@@ -1,0 +1,41 @@
+using CustomerGrains.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>
+/// One customer of one tenant, keyed <c>{tenantId}/{customerId}</c>: profile, identities, segment, preferences
+/// and conversation history.
+/// </summary>
+public interface ICustomerGrain : IGrainWithStringKey
+{
+    /// <summary>Appends an interaction (a no-op if its source and event id are there already), merges what the
+    /// event says about the customer, and marks the inbox row done in the same transaction.</summary>
+    Task<AppendResult> AppendAsync(AppendRequest request);
+
+    /// <summary>The context for reply generation; throws <see cref="KeyNotFoundException"/> for an unknown customer.</summary>
+    [ReadOnly]
+    Task<CustomerContext> GetContextAsync();
+
+    Task<Preferences> UpdatePreferencesAsync(PreferencesPatch patch);
+
+    /// <summary>Right to be forgotten: removes history, identities, profile and inbox payloads. False if unknown.</summary>
+    Task<bool> EraseAsync();
+
+    /// <summary>Everything stored about the customer.</summary>
+    [ReadOnly]
+    Task<CustomerExport> ExportAsync();
+}
+
+/// <summary>
+/// Resolves external identities to customer ids for one tenant (key: tenant id). Identities that share an email
+/// resolve to the same customer, so a Chatwoot contact and a HubSpot contact of one person are one customer.
+/// </summary>
+public interface ICustomerDirectoryGrain : IGrainWithStringKey
+{
+    /// <summary>The customer any of <paramref name="identities"/> belongs to, linking the others to it; a new
+    /// customer when none is known.</summary>
+    Task<string> ResolveOrCreateAsync(IReadOnlyList<ExternalIdentity> identities);
+
+    /// <summary>The customer with this identity (provider <c>id</c> means our own customer id); null if none.</summary>
+    Task<string?> FindAsync(ExternalIdentity identity);
+}

@@ -1,0 +1,51 @@
+namespace CustomerGrains.Grains;
+
+/// <summary>Who wrote a message: the customer, or us (an agent or a bot) to the customer.</summary>
+public enum InteractionDirection
+{
+    Inbound,
+    Outbound,
+}
+
+/// <summary>
+/// One message in a customer's history. <see cref="Source"/> and <see cref="EventId"/> identify it across
+/// retries: appending the same pair twice is a no-op.
+/// </summary>
+/// <param name="Source">Where it came from: <c>{provider}:{connectionId}</c>, or <c>api</c> for direct ingestion.</param>
+/// <param name="EventId">The sender's id for the message, unique within the source.</param>
+/// <param name="Channel">email, chat, whatsapp, phone, web, ...</param>
+/// <param name="Sentiment">-1 (negative) to 1 (positive), when the CRM sends one.</param>
+public sealed record Interaction(
+    string Source,
+    string EventId,
+    string Channel,
+    InteractionDirection Direction,
+    string Text,
+    DateTimeOffset OccurredAt,
+    string? ConversationId = null,
+    double? Sentiment = null);
+
+/// <summary>An id of the customer in another system: <c>chatwoot:42</c>, <c>hubspot:901</c>, <c>email:ann@example.com</c>.</summary>
+public sealed record ExternalIdentity(string Provider, string ExternalId)
+{
+    public override string ToString() => Provider + ":" + ExternalId;
+}
+
+/// <summary>What an event says about its customer; null fields say nothing.</summary>
+public sealed record CustomerFacts(
+    string? Name = null,
+    string? Email = null,
+    string? Phone = null,
+    string? Language = null,
+    string? Timezone = null,
+    IReadOnlyDictionary<string, string>? Attributes = null)
+{
+    public static readonly CustomerFacts None = new();
+}
+
+/// <summary>What the customer grain receives for one interaction.</summary>
+/// <param name="InboxId">The inbox row it came from, marked done with the append; null for direct ingestion.</param>
+public sealed record AppendRequest(Interaction Interaction, CustomerFacts Facts, IReadOnlyList<ExternalIdentity> Identities, long? InboxId = null);
+
+/// <summary>Whether an append added the interaction (false: it was there already).</summary>
+public sealed record AppendResult(bool Added, int Interactions);

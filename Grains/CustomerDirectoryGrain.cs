@@ -1,0 +1,79 @@
+using CustomerGrains.Runtime;
+using Npgsql;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>
+/// Identity resolution in SQL. A stateless worker: every silo resolves locally, and PostgreSQL's primary key on
+/// (tenant, provider, external id) makes concurrent first sightings of one identity agree on one customer.
+/// </summary>
+[StatelessWorker]
+public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, ICustomerDirectoryGrain
+{
+    private string TenantId => GetPrimaryKeyString();
+
+    public async Task<string> ResolveOrCreateAsync(IReadOnlyList<ExternalIdentity> identities)
+    {
+        if (identities.Count == 0)
+        {
+            throw new ArgumentException("An event must name at least one identity of its customer.");
+        }
+
+        var normalized = identities.Select(Normalize).Distinct().ToList();
+        var known = await FindAnyAsync(normalized);
+
+        // Claim every identity for the known customer (or a new one); a racer that claimed first wins, and
+        // everything is re-read so that both end on the same customer.
+        var customerId = known ?? "cus_" + Guid.NewGuid().ToString("N")[..20];
+        await using var batch = database.CreateBatch();
+        foreach (var identity in normalized)
+        {
+            var insert = new NpgsqlBatchCommand(
+                "INSERT INTO customer_identities (tenant_id, provider, external_id, customer_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING");
+            insert.Parameters.AddWithValue(TenantId);
+            insert.Parameters.AddWithValue(identity.Provider);
+            insert.Parameters.AddWithValue(identity.ExternalId);
+            insert.Parameters.AddWithValue(customerId);
+            batch.BatchCommands.Add(insert);
+        }
+
+        await batch.ExecuteNonQueryAsync();
+        return known ?? await FindAnyAsync(normalized) ?? customerId;
+    }
+
+    public async Task<string?> FindAsync(ExternalIdentity identity)
+    {
+        if (identity.Provider == "id")
+        {
+            await using var own = database.CreateCommand("SELECT customer_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 LIMIT 1");
+            own.Parameters.AddWithValue(TenantId);
+            own.Parameters.AddWithValue(identity.ExternalId);
+            return await own.ExecuteScalarAsync() as string;
+        }
+
+        return await FindAnyAsync([Normalize(identity)]);
+    }
+
+    /// <summary>The customer of the first identity that is known, in the order given (the event's own first).</summary>
+    private async Task<string?> FindAnyAsync(IReadOnlyList<ExternalIdentity> identities)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT i.customer_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS wanted(provider, external_id, rank)
+            JOIN customer_identities i ON i.tenant_id = $1 AND i.provider = wanted.provider AND i.external_id = wanted.external_id
+            ORDER BY wanted.rank LIMIT 1
+            """);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(identities.Select(i => i.Provider).ToArray());
+        command.Parameters.AddWithValue(identities.Select(i => i.ExternalId).ToArray());
+        return await command.ExecuteScalarAsync() as string;
+    }
+
+    /// <summary>Emails match case-insensitively; providers are lower case.</summary>
+    public static ExternalIdentity Normalize(ExternalIdentity identity)
+    {
+        var provider = identity.Provider.Trim().ToLowerInvariant();
+        var externalId = identity.ExternalId.Trim();
+        return new ExternalIdentity(provider, provider == "email" ? externalId.ToLowerInvariant() : externalId);
+    }
+}

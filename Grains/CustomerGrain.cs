@@ -1,0 +1,280 @@
+using CustomerGrains.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>What is stored in the grain's state row; the history lives in its own table.</summary>
+public sealed class CustomerState
+{
+    public bool Exists { get; set; }
+
+    public string? Name { get; set; }
+
+    public List<string> Emails { get; set; } = [];
+
+    public List<string> Phones { get; set; } = [];
+
+    public string? Language { get; set; }
+
+    public string? Timezone { get; set; }
+
+    public Dictionary<string, string> Attributes { get; set; } = [];
+
+    public Preferences Preferences { get; set; } = Preferences.Default;
+}
+
+/// <summary>
+/// One customer. The state row holds the profile and preferences; interactions are appended to
+/// <c>customer_interactions</c> (idempotent by source and event id) and the figures the segment rules use are
+/// derived from that history, so a retried append can never count twice.
+/// </summary>
+[GrainType("customer")]
+public sealed class CustomerGrain(
+    [PersistentState("customer")] IPersistentState<CustomerState> state,
+    CustomerStore store,
+    SegmentCatalog segments,
+    TimeProvider time) : Grain, ICustomerGrain
+{
+    /// <summary>Turns kept verbatim in memory and in the context.</summary>
+    public const int RecentWindow = 20;
+
+    /// <summary>Older turns read at activation for the extractive summary.</summary>
+    public const int SummarySource = 60;
+
+    /// <summary>A turn's text in the context is cut to this many characters.</summary>
+    public const int MaxTurnLength = 2000;
+
+    /// <summary>At most this many attributes are kept per customer.</summary>
+    public const int MaxAttributes = 50;
+
+    private const string LifetimeValueAttribute = "lifetime_value";
+
+    private readonly List<Interaction> _recent = []; // oldest first
+    private readonly List<ExternalIdentity> _identities = [];
+    private string _tenantId = "";
+    private string _customerId = "";
+    private string _summary = "";
+    private int _count;
+    private int _countLast30Days;
+    private DateTimeOffset? _firstSeen;
+    private DateTimeOffset? _lastSeen;
+    private double _sentimentSum;
+    private int _sentimentCount;
+
+    private bool Known => state.State.Exists || _count > 0;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_tenantId, _customerId) = CustomerKey.Parse(GetPrimaryKeyString());
+        var history = await store.LoadAsync(_tenantId, _customerId, RecentWindow + SummarySource);
+        _identities.AddRange(history.Identities);
+        _recent.AddRange(history.NewestFirst.Take(RecentWindow).Reverse());
+        var older = history.NewestFirst.Skip(RecentWindow).ToList();
+        _summary = Summarizer.Summarize(older, Math.Max(0, history.Count - RecentWindow));
+        (_count, _countLast30Days, _firstSeen, _lastSeen) = (history.Count, history.CountLast30Days, history.FirstSeen, history.LastSeen);
+        (_sentimentSum, _sentimentCount) = (history.SentimentSum, history.SentimentCount);
+    }
+
+    public async Task<AppendResult> AppendAsync(AppendRequest request)
+    {
+        var interaction = Validate(request.Interaction);
+        var added = await store.AppendAsync(_tenantId, _customerId, interaction, request.InboxId);
+        foreach (var identity in request.Identities.Select(CustomerDirectoryGrain.Normalize))
+        {
+            if (!_identities.Contains(identity))
+            {
+                _identities.Add(identity);
+            }
+        }
+
+        if (added)
+        {
+            Record(interaction);
+        }
+
+        if (Merge(request.Facts) || !state.State.Exists)
+        {
+            state.State.Exists = true;
+            await state.WriteStateAsync();
+        }
+
+        return new AppendResult(added, _count);
+    }
+
+    public Task<CustomerContext> GetContextAsync() =>
+        Known ? Task.FromResult(BuildContext()) : Task.FromException<CustomerContext>(NotFound());
+
+    public async Task<Preferences> UpdatePreferencesAsync(PreferencesPatch patch)
+    {
+        if (!Known)
+        {
+            throw NotFound();
+        }
+
+        var current = state.State.Preferences;
+        var updated = new Preferences(
+            Clean(patch.Channel) ?? current.Channel,
+            Clean(patch.Tone) ?? current.Tone,
+            Clean(patch.Language) ?? current.Language,
+            patch.DoNotContact ?? current.DoNotContact,
+            patch.Topics is { } topics ? topics.Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).Take(MaxAttributes).ToList() : current.Topics);
+        state.State.Preferences = updated;
+        await state.WriteStateAsync();
+        return updated;
+    }
+
+    public async Task<bool> EraseAsync()
+    {
+        if (!Known && _identities.Count == 0)
+        {
+            return false;
+        }
+
+        await store.EraseAsync(_tenantId, _customerId, _identities);
+        await state.ClearStateAsync();
+        _recent.Clear();
+        _identities.Clear();
+        (_summary, _count, _countLast30Days, _firstSeen, _lastSeen, _sentimentSum, _sentimentCount) = ("", 0, 0, null, null, 0, 0);
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public async Task<CustomerExport> ExportAsync()
+    {
+        if (!Known)
+        {
+            throw NotFound();
+        }
+
+        var history = await store.HistoryAsync(_tenantId, _customerId);
+        var inbox = await store.InboxAsync(_tenantId, _customerId, _identities);
+        return new CustomerExport(BuildContext(), history, inbox);
+    }
+
+    private CustomerContext BuildContext()
+    {
+        var profile = state.State;
+        var stats = new CustomerStats(
+            _count,
+            _countLast30Days,
+            _firstSeen,
+            _lastSeen,
+            _sentimentCount > 0 ? _sentimentSum / _sentimentCount : null,
+            profile.Attributes.TryGetValue(LifetimeValueAttribute, out var ltv) && decimal.TryParse(ltv, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null);
+        return new CustomerContext(
+            _tenantId,
+            _customerId,
+            new CustomerProfile(profile.Name, [.. profile.Emails], [.. profile.Phones], profile.Language, profile.Timezone, new Dictionary<string, string>(profile.Attributes)),
+            [.. _identities],
+            segments.Classify(_tenantId, stats, profile.Attributes, time.GetUtcNow()),
+            profile.Preferences,
+            stats,
+            _recent.Select(t => t.Text.Length <= MaxTurnLength ? t : t with { Text = t.Text[..MaxTurnLength] + "…" }).ToList(),
+            _summary);
+    }
+
+    private void Record(Interaction interaction)
+    {
+        _count++;
+        if (interaction.OccurredAt > time.GetUtcNow().AddDays(-30))
+        {
+            _countLast30Days++;
+        }
+
+        _firstSeen = _firstSeen is { } first && first <= interaction.OccurredAt ? first : interaction.OccurredAt;
+        _lastSeen = _lastSeen is { } last && last >= interaction.OccurredAt ? last : interaction.OccurredAt;
+        if (interaction is { Direction: InteractionDirection.Inbound, Sentiment: { } sentiment })
+        {
+            _sentimentSum += sentiment;
+            _sentimentCount++;
+        }
+
+        // Keep the window in time order even when a CRM delivers out of order.
+        var at = _recent.FindLastIndex(t => t.OccurredAt <= interaction.OccurredAt) + 1;
+        _recent.Insert(at, interaction);
+        if (_recent.Count > RecentWindow)
+        {
+            var evicted = _recent[0];
+            _recent.RemoveAt(0);
+            var older = _count - RecentWindow;
+            var line = $"[{evicted.OccurredAt:yyyy-MM-dd} {(evicted.Direction == InteractionDirection.Inbound ? "customer" : "us")}] {Summarizer.FirstSentence(evicted.Text)}";
+            var rest = _summary.IndexOf(". ", StringComparison.Ordinal) is var dot and >= 0 ? _summary[(dot + 2)..] : "";
+            _summary = $"{older} earlier message(s). {line} {rest}".TrimEnd();
+            if (_summary.Length > Summarizer.MaxLength)
+            {
+                _summary = _summary[..Summarizer.MaxLength];
+            }
+        }
+    }
+
+    /// <summary>Merges what an event says into the profile; true when anything changed.</summary>
+    private bool Merge(CustomerFacts facts)
+    {
+        var profile = state.State;
+        var changed = false;
+        if (Clean(facts.Name) is { } name && name != profile.Name)
+        {
+            profile.Name = name;
+            changed = true;
+        }
+
+        if (Clean(facts.Email)?.ToLowerInvariant() is { } email && !profile.Emails.Contains(email))
+        {
+            profile.Emails.Add(email);
+            changed = true;
+        }
+
+        if (Clean(facts.Phone) is { } phone && !profile.Phones.Contains(phone))
+        {
+            profile.Phones.Add(phone);
+            changed = true;
+        }
+
+        if (Clean(facts.Language) is { } language && language != profile.Language)
+        {
+            profile.Language = language;
+            changed = true;
+        }
+
+        if (Clean(facts.Timezone) is { } timezone && timezone != profile.Timezone)
+        {
+            profile.Timezone = timezone;
+            changed = true;
+        }
+
+        foreach (var (key, value) in facts.Attributes ?? new Dictionary<string, string>())
+        {
+            if ((profile.Attributes.ContainsKey(key) || profile.Attributes.Count < MaxAttributes)
+                && (!profile.Attributes.TryGetValue(key, out var existing) || existing != value))
+            {
+                profile.Attributes[key] = value;
+                changed = true;
+            }
+        }
+
+        return changed;
+    }
+
+    private static Interaction Validate(Interaction interaction)
+    {
+        if (string.IsNullOrWhiteSpace(interaction.Source) || string.IsNullOrWhiteSpace(interaction.EventId))
+        {
+            throw new ArgumentException("An interaction needs a source and an event id.");
+        }
+
+        if (string.IsNullOrWhiteSpace(interaction.Text))
+        {
+            throw new ArgumentException("An interaction needs text.");
+        }
+
+        if (interaction.Sentiment is < -1 or > 1)
+        {
+            throw new ArgumentException("Sentiment must be between -1 and 1.");
+        }
+
+        return interaction with { Channel = string.IsNullOrWhiteSpace(interaction.Channel) ? "unknown" : interaction.Channel.Trim().ToLowerInvariant() };
+    }
+
+    private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private KeyNotFoundException NotFound() => new($"No customer '{_customerId}'.");
+}

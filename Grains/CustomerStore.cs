@@ -1,0 +1,163 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>What a customer activation loads: identities, the newest turns and the history's figures.</summary>
+public sealed record CustomerHistory(
+    IReadOnlyList<ExternalIdentity> Identities,
+    IReadOnlyList<Interaction> NewestFirst,
+    int Count,
+    int CountLast30Days,
+    DateTimeOffset? FirstSeen,
+    DateTimeOffset? LastSeen,
+    double SentimentSum,
+    int SentimentCount);
+
+/// <summary>The customer grain's SQL: history rows, identities and inbox rows of one customer.</summary>
+public sealed class CustomerStore(NpgsqlDataSource database)
+{
+    public async Task<CustomerHistory> LoadAsync(string tenantId, string customerId, int newest)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("SELECT provider, external_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at", tenantId, customerId));
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT count(*), count(*) FILTER (WHERE occurred_at > now() - interval '30 days'), min(occurred_at), max(occurred_at),
+                   coalesce(sum(sentiment) FILTER (WHERE direction = 'Inbound'), 0), count(sentiment) FILTER (WHERE direction = 'Inbound')
+            FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2
+            """, tenantId, customerId));
+        batch.BatchCommands.Add(Command(
+            $"SELECT {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY occurred_at DESC, received_at DESC LIMIT {newest}",
+            tenantId, customerId));
+
+        await using var reader = await batch.ExecuteReaderAsync();
+        var identities = new List<ExternalIdentity>();
+        while (await reader.ReadAsync())
+        {
+            identities.Add(new ExternalIdentity(reader.GetString(0), reader.GetString(1)));
+        }
+
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        var (count, last30) = ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
+        DateTimeOffset? first = reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2);
+        DateTimeOffset? last = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3);
+        var (sentimentSum, sentimentCount) = (reader.GetDouble(4), (int)reader.GetInt64(5));
+
+        await reader.NextResultAsync();
+        var turns = new List<Interaction>();
+        while (await reader.ReadAsync())
+        {
+            turns.Add(ReadInteraction(reader));
+        }
+
+        return new CustomerHistory(identities, turns, count, last30, first, last, sentimentSum, sentimentCount);
+    }
+
+    /// <summary>Inserts the interaction unless its (source, event id) is there, and marks the inbox row done, in
+    /// one transaction. Returns whether it was new.</summary>
+    public async Task<bool> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var insert = Command(
+            """
+            INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
+            """,
+            tenantId, interaction.Source, interaction.EventId, customerId, interaction.Channel, interaction.Direction.ToString(),
+            interaction.Text, interaction.OccurredAt);
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)interaction.ConversationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)interaction.Sentiment ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
+        batch.BatchCommands.Add(insert);
+        if (inboxId is { } id)
+        {
+            batch.BatchCommands.Add(Command(
+                "UPDATE inbox SET status = 'done', customer_id = $2, done_at = now(), claimed_until = NULL, last_error = NULL WHERE id = $1 AND tenant_id = $3",
+                id, customerId, tenantId));
+        }
+
+        await batch.ExecuteNonQueryAsync();
+        var added = batch.BatchCommands[0].RecordsAffected == 1;
+        await transaction.CommitAsync();
+        return added;
+    }
+
+    public async Task<IReadOnlyList<Interaction>> HistoryAsync(string tenantId, string customerId)
+    {
+        await using var command = database.CreateCommand(
+            $"SELECT {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY occurred_at, received_at");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(customerId);
+        await using var reader = await command.ExecuteReaderAsync();
+        var history = new List<Interaction>();
+        while (await reader.ReadAsync())
+        {
+            history.Add(ReadInteraction(reader));
+        }
+
+        return history;
+    }
+
+    public async Task<IReadOnlyList<InboxRecord>> InboxAsync(string tenantId, string customerId, IReadOnlyList<ExternalIdentity> identities)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT id, provider, connection_id, status, received_at, payload::text FROM inbox
+            WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3)) ORDER BY id
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(customerId);
+        command.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
+        await using var reader = await command.ExecuteReaderAsync();
+        var records = new List<InboxRecord>();
+        while (await reader.ReadAsync())
+        {
+            records.Add(new InboxRecord(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return records;
+    }
+
+    /// <summary>Deletes the history and identities and the inbox rows that carried this customer's data, in one
+    /// transaction.</summary>
+    public async Task EraseAsync(string tenantId, string customerId, IReadOnlyList<ExternalIdentity> identities)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        var inbox = Command("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId);
+        inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
+        batch.BatchCommands.Add(inbox);
+        await batch.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+
+    private const string InteractionColumns = "source, event_id, channel, direction, body, occurred_at, conversation_id, sentiment";
+
+    private static Interaction ReadInteraction(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        Enum.Parse<InteractionDirection>(reader.GetString(3)),
+        reader.GetString(4),
+        reader.GetFieldValue<DateTimeOffset>(5),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.IsDBNull(7) ? null : reader.GetDouble(7));
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+
+        return command;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Threading.Channels;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using CustomerGrains.Runtime;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CustomerGrains.Gateway.Inbox;
+
+/// <summary>
+/// Delivers inbox rows to customer grains. Rows a webhook just wrote are delivered at once by the silo that wrote
+/// them (it claimed them in the same insert); every silo also polls for rows that are due: failed ones after their
+/// back-off and rows whose claim expired because their silo died. A customer's rows go one at a time, oldest first.
+/// </summary>
+public sealed class InboxDispatcher(
+    InboxStore store,
+    IGrainFactory grains,
+    TenantRegistry tenants,
+    HubSpotClient hubSpot,
+    IOptions<InboxOptions> options,
+    ILogger<InboxDispatcher> logger) : BackgroundService
+{
+    private const int Workers = 16;
+    private const int ClaimBatch = 256;
+
+    // Bounded: when full, new rows wait for the poller (their claim expires) instead of memory growing.
+    private readonly Channel<long[]> _written = Channel.CreateBounded<long[]>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Hands rows this silo just wrote (and claimed) to the delivery workers.</summary>
+    public void Enqueue(long[] ids)
+    {
+        if (ids.Length > 0)
+        {
+            _written.Writer.TryWrite(ids);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => DeliverWrittenAsync(stoppingToken)).Append(PollAsync(stoppingToken)));
+
+    private async Task DeliverWrittenAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await _written.Reader.WaitToReadAsync(cancellationToken))
+            {
+                while (_written.Reader.TryRead(out var ids))
+                {
+                    try
+                    {
+                        await DeliverAsync(await store.LoadAsync(ids, cancellationToken), cancellationToken);
+                    }
+                    catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        Log.DeliveryFailed(logger, ids.Length, ex); // the rows stay claimed; the poller re-delivers them
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.PollInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    List<InboxRow> due;
+                    do
+                    {
+                        due = await store.ClaimDueAsync(ClaimBatch, cancellationToken);
+                        await DeliverAsync(due, cancellationToken);
+                    }
+                    while (due.Count == ClaimBatch);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    Log.PollFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Customers in parallel, each customer's rows in order; a failure holds back that customer's later rows.</summary>
+    private Task DeliverAsync(List<InboxRow> rows, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(
+            rows.GroupBy(r => (r.TenantId, r.IdentityKey)),
+            new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = cancellationToken },
+            async (customer, token) =>
+            {
+                foreach (var row in customer)
+                {
+                    if (!await DeliverOneAsync(row, token))
+                    {
+                        break; // later rows keep their claim until it expires, then follow this one in order
+                    }
+                }
+            });
+
+    private async Task<bool> DeliverOneAsync(InboxRow row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var payload = row.Payload;
+            if (payload.HubSpot is { } message)
+            {
+                if (!tenants.TryGetConnection(row.Provider, row.ConnectionId, out var connection))
+                {
+                    throw new InvalidOperationException($"Connection '{row.ConnectionId}' is no longer configured.");
+                }
+
+                var fetched = await hubSpot.FetchAsync(connection, message, cancellationToken);
+                if (fetched is null)
+                {
+                    await store.SkipAsync(row.Id, "not a customer message (outgoing)", cancellationToken);
+                    return true;
+                }
+
+                payload = fetched;
+            }
+
+            var customerId = await grains.GetGrain<ICustomerDirectoryGrain>(row.TenantId).ResolveOrCreateAsync(payload.Identities);
+            await grains.GetGrain<ICustomerGrain>(CustomerKey.Of(row.TenantId, customerId))
+                .AppendAsync(new AppendRequest(payload.Interaction!, payload.Facts, payload.Identities, row.Id));
+            return true;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var poison = await store.FailAsync(row, $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
+                if (poison)
+                {
+                    Log.Poisoned(logger, row.Id, row.Attempts + 1, ex.Message);
+                }
+                else
+                {
+                    Log.WillRetry(logger, row.Id, row.Attempts + 1, ex.Message);
+                }
+            }
+            catch (Exception recordFailure) when (!cancellationToken.IsCancellationRequested)
+            {
+                Log.DeliveryFailed(logger, 1, recordFailure); // the claim expires and the row is re-delivered
+            }
+
+            return false;
+        }
+    }
+}
