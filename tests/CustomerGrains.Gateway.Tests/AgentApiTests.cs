@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CustomerGrains.Grains;
+
+namespace CustomerGrains.Gateway.Tests;
+
+public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<GatewayCluster>
+{
+    private async Task<CustomerContext> CreateCustomerAsync(string crmId, string text = "My parcel 1234 has not arrived.")
+    {
+        var body = Payloads.Standard(crmId, $"msg-{crmId}", text, email: $"{crmId}@example.com");
+        (await gateway.PostWebhookAsync("/webhooks/standard/crm1", body, Signing.Standard(body, $"wh-{crmId}", DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        return await gateway.WaitForInteractionsAsync($"standard:{crmId}", 1);
+    }
+
+    [Fact]
+    public async Task The_context_carries_profile_identities_segment_and_history()
+    {
+        var context = await CreateCustomerAsync("ctx-1");
+
+        Assert.Equal("acme", context.TenantId);
+        Assert.Equal("Bo Chen", context.Profile.Name);
+        Assert.Equal(["ctx-1@example.com"], context.Profile.Emails);
+        Assert.Equal("en", context.Profile.Language);
+        Assert.Equal("pro", context.Profile.Attributes["plan"]);
+        Assert.Equal("vip", context.Segment); // lifetime_value 1500 >= 1000 in the default rules
+        Assert.Equal(1500m, context.Stats.LifetimeValue);
+        Assert.Equal(0.5, context.Stats.AverageSentiment);
+        Assert.Contains(new ExternalIdentity("email", "ctx-1@example.com"), context.Identities);
+        Assert.Equal(context.CustomerId, (await gateway.ContextAsync(context.CustomerId))!.CustomerId);
+        Assert.Equal(context.CustomerId, (await gateway.ContextAsync("email:CTX-1@example.com"))!.CustomerId);
+    }
+
+    [Fact]
+    public async Task Direct_ingestion_is_idempotent_by_event_id_and_validated()
+    {
+        using var agent = gateway.Agent();
+        var input = new { eventId = "api-1", text = "Called about invoice 77", channel = "phone", direction = "inbound" };
+
+        var first = await agent.PostAsJsonAsync("/v1/customers/zendesk:55501/interactions", input);
+        var second = await agent.PostAsJsonAsync("/v1/customers/zendesk:55501/interactions", input);
+        var invalid = await agent.PostAsJsonAsync("/v1/customers/zendesk:55501/interactions", new { text = "", direction = "sideways", sentiment = 3 });
+        var malformed = await agent.PostAsync("/v1/customers/zendesk:55501/interactions", new StringContent("{oops", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.True((await first.Content.ReadFromJsonAsync<AppendResult>(GatewayCluster.Json))!.Added);
+        Assert.False((await second.Content.ReadFromJsonAsync<AppendResult>(GatewayCluster.Json))!.Added);
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        var problem = await invalid.Content.ReadFromJsonAsync<JsonElement>();
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("eventId", out _) && errors.TryGetProperty("text", out _) && errors.TryGetProperty("direction", out _) && errors.TryGetProperty("sentiment", out _), problem.ToString());
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(1, (await gateway.ContextAsync("zendesk:55501"))!.Stats.Interactions);
+    }
+
+    [Fact]
+    public async Task Preferences_change_only_what_is_sent()
+    {
+        var context = await CreateCustomerAsync("prefs-1");
+        using var agent = gateway.Agent();
+
+        await agent.PatchAsJsonAsync($"/v1/customers/{context.CustomerId}/preferences", new { tone = "formal", topics = new[] { "billing" } });
+        var response = await agent.PatchAsJsonAsync($"/v1/customers/{context.CustomerId}/preferences", new { channel = "email", doNotContact = true });
+
+        var preferences = await response.Content.ReadFromJsonAsync<Preferences>(GatewayCluster.Json);
+        Assert.Equal(new Preferences("email", "formal", null, true, ["billing"]) with { Topics = preferences!.Topics }, preferences);
+        Assert.Equal(["billing"], preferences.Topics);
+        Assert.Equal("formal", (await gateway.ContextAsync(context.CustomerId))!.Preferences.Tone);
+    }
+
+    [Fact]
+    public async Task Another_tenants_key_never_sees_this_tenants_customer()
+    {
+        var context = await CreateCustomerAsync("iso-1");
+        using var globex = gateway.Agent(GatewayCluster.GlobexAdmin);
+        var paths = new[] { context.CustomerId, "standard:iso-1", "email:iso-1@example.com" };
+
+        foreach (var id in paths)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/customers/{id}/context")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"/v1/customers/{id}/export")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await globex.PatchAsJsonAsync($"/v1/customers/{id}/preferences", new { tone = "rude" })).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await globex.DeleteAsync($"/v1/customers/{id}")).StatusCode);
+        }
+
+        // Ingesting under an external id creates globex's own customer; it shares nothing with acme's.
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.PostAsJsonAsync($"/v1/customers/{context.CustomerId}/interactions", new { eventId = "x", text = "hi" })).StatusCode);
+        (await globex.PostAsJsonAsync("/v1/customers/standard:iso-1/interactions", new { eventId = "g-1", text = "globex message" })).EnsureSuccessStatusCode();
+        var theirs = (await gateway.ContextAsync("standard:iso-1", GatewayCluster.GlobexAdmin))!;
+        Assert.NotEqual(context.CustomerId, theirs.CustomerId);
+        Assert.Equal(["globex message"], theirs.Recent.Select(t => t.Text));
+        var ours = (await gateway.ContextAsync("standard:iso-1"))!;
+        Assert.Equal(1, ours.Stats.Interactions);
+        Assert.Equal("tone-unset", ours.Preferences.Tone ?? "tone-unset");
+    }
+
+    [Fact]
+    public async Task Calls_without_a_valid_key_get_401_and_wrong_roles_403()
+    {
+        using var anonymous = gateway.Silo.CreateClient();
+        using var wrong = gateway.Agent("no-such-key-0123456789");
+        using var agent = gateway.Agent();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/customers/x/context")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("/v1/customers/x/context")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.DeleteAsync("/v1/customers/x")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.GetAsync("/v1/customers/x/export")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Export_contains_everything_and_erase_removes_it_from_every_table()
+    {
+        var context = await CreateCustomerAsync("gdpr-1", "Please delete my data, order 998.");
+        using var agent = gateway.Agent();
+        await agent.PostAsJsonAsync("/v1/customers/standard:gdpr-1/interactions", new { eventId = "api-gdpr", text = "Follow-up call", channel = "phone" });
+        using var admin = gateway.Agent(GatewayCluster.AcmeAdmin);
+
+        var export = await admin.GetFromJsonAsync<CustomerExport>($"/v1/customers/{context.CustomerId}/export", GatewayCluster.Json);
+        Assert.Equal(["Please delete my data, order 998.", "Follow-up call"], export!.History.Select(h => h.Text).Order(StringComparer.Ordinal).Reverse());
+        Assert.Equal("Bo Chen", export.Context.Profile.Name);
+        Assert.Contains(new ExternalIdentity("standard", "gdpr-1"), export.Context.Identities);
+        var inbox = Assert.Single(export.InboxRecords);
+        Assert.Contains("order 998", inbox.Payload, StringComparison.Ordinal);
+
+        using var erased = await admin.DeleteAsync($"/v1/customers/{context.CustomerId}");
+        Assert.Equal(HttpStatusCode.NoContent, erased.StatusCode);
+
+        var db = gateway.Cluster.Database;
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE customer_id = $1", context.CustomerId));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM customer_identities WHERE customer_id = $1", context.CustomerId));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE customer_id = $1 OR payload::text LIKE '%gdpr-1%'", context.CustomerId));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM grain_state WHERE grain_key = $1", $"acme/{context.CustomerId}"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM grain_state WHERE payload::text LIKE '%gdpr-1%' OR payload::text LIKE '%Bo Chen%' AND grain_key = $1", $"acme/{context.CustomerId}"));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/v1/customers/{context.CustomerId}/context")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/v1/customers/standard:gdpr-1/context")).StatusCode);
+        Assert.Equal("ok", await db.ScalarAsync<string>("SELECT outcome FROM audit_log WHERE action = 'customer.erase' AND target = $1", context.CustomerId));
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_describes_the_api_and_health_reports_ready()
+    {
+        using var client = gateway.Silo.CreateClient();
+
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var ready = await client.GetAsync("/health/ready");
+
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/webhooks/{provider}/{connectionId}", out _));
+        Assert.True(paths.TryGetProperty("/v1/customers/{id}/context", out _));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+}

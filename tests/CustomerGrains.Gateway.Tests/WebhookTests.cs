@@ -1,0 +1,244 @@
+using System.Net;
+using CustomerGrains.Grains;
+using CustomerGrains.Testing;
+
+namespace CustomerGrains.Gateway.Tests;
+
+public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<GatewayCluster>
+{
+    private static int _next = Random.Shared.Next(1_000_000, 9_000_000);
+
+    private static int Next() => Interlocked.Increment(ref _next);
+
+    /// <summary>A signed delivery per provider: the path, body, headers, and the identity its customer gets.</summary>
+    private (string Path, string Body, Dictionary<string, string> Headers, string Customer) Delivery(string provider, string text, DateTimeOffset? at = null, string? secret = null)
+    {
+        var now = at ?? DateTimeOffset.UtcNow;
+        var n = Next();
+        switch (provider)
+        {
+            case "chatwoot":
+                var chatwoot = Payloads.Chatwoot(n, n, text);
+                return ("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, now, secret ?? Signing.ChatwootSecret), $"chatwoot:{n}");
+            case "zendesk":
+                var zendesk = Payloads.Zendesk($"evt-{n}", n, n, text);
+                return ("/webhooks/zendesk/zd1", zendesk, Signing.Zendesk(zendesk, now, secret ?? Signing.ZendeskSecret), $"zendesk:{n}");
+            case "intercom":
+                var intercom = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}", text);
+                return ("/webhooks/intercom/ic1", intercom, Signing.Intercom(intercom, secret ?? Signing.IntercomSecret), $"intercom:contact{n}");
+            case "hubspot":
+                gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", text, contactId: $"{n}");
+                var hubspot = Payloads.HubSpot(n, $"m{n}", now.ToUnixTimeMilliseconds());
+                var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+                return ("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, now, secret ?? Signing.HubSpotSecret), $"hubspot:{n}");
+            default:
+                var standard = Payloads.Standard($"crm-{n}", $"msg-{n}", text);
+                return ("/webhooks/standard/crm1", standard, Signing.Standard(standard, $"wh_{n}", now, secret), $"standard:crm-{n}");
+        }
+    }
+
+    public static TheoryData<string> Providers => new() { "chatwoot", "zendesk", "intercom", "hubspot", "standard" };
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_signed_delivery_is_accepted_and_shows_up_in_the_context(string provider)
+    {
+        var (path, body, headers, customer) = Delivery(provider, $"Where is my order? ({provider})");
+
+        using var response = await gateway.PostWebhookAsync(path, body, headers);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var context = await gateway.WaitForInteractionsAsync(customer, 1);
+        var turn = Assert.Single(context.Recent);
+        Assert.Equal($"Where is my order? ({provider})", turn.Text);
+        Assert.Equal(InteractionDirection.Inbound, turn.Direction);
+        Assert.StartsWith(provider, turn.Source, StringComparison.Ordinal);
+        Assert.Contains(context.Identities, i => i.ToString() == customer);
+    }
+
+    public static TheoryData<string, string> Rejections()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var provider in new[] { "chatwoot", "zendesk", "intercom", "hubspot", "standard" })
+        {
+            data.Add(provider, "tampered body");
+            data.Add(provider, "wrong secret");
+            if (provider != "intercom") // Intercom signs no timestamp
+            {
+                data.Add(provider, "stale timestamp");
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Rejections))]
+    public async Task A_delivery_that_fails_verification_gets_401_and_stores_nothing(string provider, string fault)
+    {
+        var wrongSecret = provider == "standard" ? "whsec_" + Convert.ToBase64String("another-key-entirely-0123456"u8.ToArray()) : "not-the-secret-0123456789";
+        var (path, body, headers, customer) = fault switch
+        {
+            "wrong secret" => Delivery(provider, "forged", secret: wrongSecret),
+            "stale timestamp" => Delivery(provider, "replayed", at: DateTimeOffset.UtcNow.AddMinutes(-6)),
+            _ => Delivery(provider, "original"),
+        };
+        if (fault == "tampered body")
+        {
+            body = body.Insert(1, " "); // still valid JSON, no longer the signed bytes
+        }
+
+        using var response = await gateway.PostWebhookAsync(path, body, headers);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var number = System.Text.RegularExpressions.Regex.Match(customer, "[0-9]+$").Value; // every identity of this delivery ends in it
+        Assert.Equal(0L, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE identity_key ~ $1", $"[^0-9]{number}$"));
+        Assert.Null(await gateway.ContextAsync(customer));
+    }
+
+    [Fact]
+    public async Task The_same_delivery_five_times_at_once_yields_one_interaction()
+    {
+        var (path, body, headers, customer) = Delivery("chatwoot", "Sent five times");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => gateway.PostWebhookAsync(path, body, headers)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        await gateway.WaitForInteractionsAsync(customer, 1);
+        await Task.Delay(500); // let any duplicate that slipped through arrive before counting
+        Assert.Equal(1, (await gateway.ContextAsync(customer))!.Stats.Interactions);
+        Assert.Equal(1L, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE identity_key = $1", customer));
+    }
+
+    [Fact]
+    public async Task Private_notes_and_our_own_replies_are_not_stored()
+    {
+        var n = Next();
+        var note = Payloads.Chatwoot(n, n, "internal note", isPrivate: true);
+        var reply = Payloads.Chatwoot(n + 1, n, "our reply", messageType: "outgoing");
+        var staff = Payloads.Zendesk($"evt-{n}", n, n, "agent answer", byStaff: true);
+        var hidden = Payloads.Zendesk($"evt-{n}b", n + 1, n, "private comment", isPublic: false);
+        var intercomNote = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}", "a note", authorType: "admin", partType: "note");
+        var now = DateTimeOffset.UtcNow;
+
+        var results = new[]
+        {
+            await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", note, Signing.Chatwoot(note, now)),
+            await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", reply, Signing.Chatwoot(reply, now)),
+            await gateway.PostWebhookAsync("/webhooks/zendesk/zd1", staff, Signing.Zendesk(staff, now)),
+            await gateway.PostWebhookAsync("/webhooks/zendesk/zd1", hidden, Signing.Zendesk(hidden, now)),
+            await gateway.PostWebhookAsync("/webhooks/intercom/ic1", intercomNote, Signing.Intercom(intercomNote)),
+        };
+
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.All(await Task.WhenAll(results.Select(r => r.Content.ReadAsStringAsync())), json => Assert.Contains("\"stored\":0", json, StringComparison.Ordinal));
+        Assert.Null(await gateway.ContextAsync($"chatwoot:{n}"));
+        Assert.Null(await gateway.ContextAsync($"zendesk:{n}"));
+    }
+
+    [Fact]
+    public async Task A_HubSpot_message_that_was_our_own_reply_is_completed_without_a_customer()
+    {
+        var n = Next();
+        gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "our answer", direction: "OUTGOING");
+        var body = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, uri, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(await Eventually.TrueAsync(
+            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}") == "done",
+            TimeSpan.FromSeconds(10)));
+        Assert.Null(await gateway.Cluster.Database.ScalarAsync<string>("SELECT customer_id FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"));
+    }
+
+    [Fact]
+    public async Task A_Chatwoot_contact_and_a_HubSpot_contact_with_one_email_are_one_customer()
+    {
+        var n = Next();
+        var email = $"same.person.{n}@example.com";
+        var chatwoot = Payloads.Chatwoot(n, n, "Hello from chat", email: email);
+        gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "Hello from HubSpot", contactId: $"{n}", email: email);
+        var hubspot = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        await gateway.WaitForInteractionsAsync($"chatwoot:{n}", 1);
+        (await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+
+        var context = await gateway.WaitForInteractionsAsync($"hubspot:{n}", 2);
+        Assert.Equal(context.CustomerId, (await gateway.ContextAsync($"chatwoot:{n}"))!.CustomerId);
+        Assert.Equal(["Hello from chat", "Hello from HubSpot"], context.Recent.Select(t => t.Text).Order());
+    }
+
+    [Fact]
+    public async Task A_delivery_that_keeps_failing_is_set_aside_as_poison_with_the_reason()
+    {
+        var n = Next();
+        gateway.HubSpot.Messages[$"m{n}"] = "status:503";
+        var body = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, uri, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(await Eventually.TrueAsync(
+            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}") == "poison",
+            TimeSpan.FromSeconds(30)), "the row was not set aside after 3 attempts");
+        Assert.Contains("503", await gateway.Cluster.Database.ScalarAsync<string>("SELECT last_error FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"), StringComparison.Ordinal);
+        Assert.Equal(3, await gateway.Cluster.Database.ScalarAsync<int>("SELECT attempts FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"));
+    }
+
+    [Fact]
+    public async Task An_unknown_connection_gets_404_and_a_connection_of_another_provider_too()
+    {
+        var (_, body, headers, _) = Delivery("chatwoot", "hello");
+
+        using var unknown = await gateway.PostWebhookAsync("/webhooks/chatwoot/nope", body, headers);
+        using var mismatched = await gateway.PostWebhookAsync("/webhooks/zendesk/cw1", body, headers);
+        using var provider = await gateway.PostWebhookAsync("/webhooks/salesforce/cw1", body, headers);
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, mismatched.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, provider.StatusCode);
+        Assert.Contains("nope", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_over_one_mebibyte_gets_413()
+    {
+        var body = "{\"event\":\"message_created\",\"content\":\"" + new string('x', 1024 * 1024) + "\"}";
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", body, Signing.Chatwoot(body, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("{not json", "not valid JSON")]
+    [InlineData("{\"event\":\"message_created\",\"message_type\":\"incoming\",\"content\":\"hi\"}", "has no 'id'")]
+    [InlineData("{\"event\":\"message_created\",\"id\":5,\"message_type\":\"incoming\",\"content\":\"hi\"}", "names no contact")]
+    public async Task A_payload_that_cannot_be_mapped_gets_400_saying_why_and_stores_nothing(string body, string reason)
+    {
+        var before = await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox");
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", body, Signing.Chatwoot(body, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task A_rotated_secret_still_verifies_while_it_is_listed()
+    {
+        var (path, body, _, customer) = Delivery("chatwoot", "signed with the old secret");
+
+        using var response = await gateway.PostWebhookAsync(path, body, Signing.Chatwoot(body, DateTimeOffset.UtcNow, "an-old-secret-being-rotated"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await gateway.WaitForInteractionsAsync(customer, 1);
+    }
+}
