@@ -20,13 +20,18 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, I
         }
 
         var normalized = identities.Select(Normalize).Distinct().ToList();
-        var known = await FindAnyAsync(normalized);
+        var owners = await OwnersAsync(normalized);
+        var known = owners.FirstOrDefault(o => o is not null);
+        if (known is not null && owners.All(o => o == known))
+        {
+            return known; // every identity is linked already: one query, the common case
+        }
 
-        // Claim every identity for the known customer (or a new one); a racer that claimed first wins, and
-        // everything is re-read so that both end on the same customer.
+        // Claim the identities nobody has for the known customer (or a new one); a racer that claimed first
+        // wins, and everything is re-read so that both end on the same customer.
         var customerId = known ?? "cus_" + Guid.NewGuid().ToString("N")[..20];
         await using var batch = database.CreateBatch();
-        foreach (var identity in normalized)
+        foreach (var identity in normalized.Where((_, i) => owners[i] is null))
         {
             var insert = new NpgsqlBatchCommand(
                 "INSERT INTO customer_identities (tenant_id, provider, external_id, customer_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING");
@@ -38,7 +43,7 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, I
         }
 
         await batch.ExecuteNonQueryAsync();
-        return known ?? await FindAnyAsync(normalized) ?? customerId;
+        return known ?? (await OwnersAsync(normalized)).First(o => o is not null)!;
     }
 
     public async Task<string?> FindAsync(ExternalIdentity identity)
@@ -51,22 +56,29 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, I
             return await own.ExecuteScalarAsync() as string;
         }
 
-        return await FindAnyAsync([Normalize(identity)]);
+        return (await OwnersAsync([Normalize(identity)]))[0];
     }
 
-    /// <summary>The customer of the first identity that is known, in the order given (the event's own first).</summary>
-    private async Task<string?> FindAnyAsync(IReadOnlyList<ExternalIdentity> identities)
+    /// <summary>The customer each identity belongs to (null where none), in the order given.</summary>
+    private async Task<string?[]> OwnersAsync(IReadOnlyList<ExternalIdentity> identities)
     {
         await using var command = database.CreateCommand(
             """
             SELECT i.customer_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS wanted(provider, external_id, rank)
-            JOIN customer_identities i ON i.tenant_id = $1 AND i.provider = wanted.provider AND i.external_id = wanted.external_id
-            ORDER BY wanted.rank LIMIT 1
+            LEFT JOIN customer_identities i ON i.tenant_id = $1 AND i.provider = wanted.provider AND i.external_id = wanted.external_id
+            ORDER BY wanted.rank
             """);
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue(identities.Select(i => i.Provider).ToArray());
         command.Parameters.AddWithValue(identities.Select(i => i.ExternalId).ToArray());
-        return await command.ExecuteScalarAsync() as string;
+        var owners = new string?[identities.Count];
+        await using var reader = await command.ExecuteReaderAsync();
+        for (var i = 0; await reader.ReadAsync(); i++)
+        {
+            owners[i] = reader.IsDBNull(0) ? null : reader.GetString(0);
+        }
+
+        return owners;
     }
 
     /// <summary>Emails match case-insensitively; providers are lower case.</summary>

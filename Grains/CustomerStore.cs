@@ -56,33 +56,33 @@ public sealed class CustomerStore(NpgsqlDataSource database)
     }
 
     /// <summary>Inserts the interaction unless its (source, event id) is there, and marks the inbox row done, in
-    /// one transaction. Returns whether it was new.</summary>
+    /// one statement (so one transaction and one round trip). Returns whether it was new.</summary>
     public async Task<bool> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId)
     {
-        await using var connection = await database.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        var insert = Command(
+        await using var command = database.CreateCommand(
             """
-            INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
-            """,
-            tenantId, interaction.Source, interaction.EventId, customerId, interaction.Channel, interaction.Direction.ToString(),
-            interaction.Text, interaction.OccurredAt);
-        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)interaction.ConversationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)interaction.Sentiment ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
-        batch.BatchCommands.Add(insert);
-        if (inboxId is { } id)
-        {
-            batch.BatchCommands.Add(Command(
-                "UPDATE inbox SET status = 'done', customer_id = $2, done_at = now(), claimed_until = NULL, last_error = NULL WHERE id = $1 AND tenant_id = $3",
-                id, customerId, tenantId));
-        }
-
-        await batch.ExecuteNonQueryAsync();
-        var added = batch.BatchCommands[0].RecordsAffected == 1;
-        await transaction.CommitAsync();
-        return added;
+            WITH added AS (
+                INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
+                RETURNING 1),
+            delivered AS (
+                UPDATE inbox SET status = 'done', customer_id = $4, done_at = now(), last_error = NULL
+                WHERE id = $11 AND tenant_id = $1)
+            SELECT count(*) FROM added
+            """);
+        var parameters = command.Parameters;
+        parameters.AddWithValue(tenantId);
+        parameters.AddWithValue(interaction.Source);
+        parameters.AddWithValue(interaction.EventId);
+        parameters.AddWithValue(customerId);
+        parameters.AddWithValue(interaction.Channel);
+        parameters.AddWithValue(interaction.Direction.ToString());
+        parameters.AddWithValue(interaction.Text);
+        parameters.AddWithValue(interaction.OccurredAt);
+        parameters.Add(new NpgsqlParameter { Value = (object?)interaction.ConversationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter { Value = (object?)interaction.Sentiment ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
+        parameters.Add(new NpgsqlParameter { Value = (object?)inboxId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return (long)(await command.ExecuteScalarAsync())! == 1;
     }
 
     public async Task<IReadOnlyList<Interaction>> HistoryAsync(string tenantId, string customerId)

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Threading.Channels;
+using CustomerGrains.Runtime;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
 using Microsoft.Extensions.Options;
@@ -11,63 +13,146 @@ namespace CustomerGrains.Gateway.Inbox;
 public sealed record InboxRow(long Id, string TenantId, string Provider, string ConnectionId, string IdentityKey, InboxPayload Payload, int Attempts);
 
 /// <summary>The inbox table: durable writes before acknowledging, claims, completion and failure.</summary>
-public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions> options)
+public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions> options) : IAsyncDisposable
 {
+    private const int Flushers = 4;
+    private const int MaxBatch = 128;
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
     private readonly InboxOptions _options = options.Value;
+    private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>();
+    private Task[]? _flushers;
 
-    /// <summary>Writes a delivery's events in one statement (so one transaction), each claimed by this silo for
-    /// immediate delivery. Duplicates (same tenant and dedupe key) are left out; returns the ids written.</summary>
-    public async Task<long[]> WriteAsync(Connection connection, IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a delivery's events, each claimed by this silo for immediate delivery, and returns the rows written
+    /// (duplicates of a tenant's dedupe key are left out). Returns only once they are committed. Concurrent
+    /// deliveries share one INSERT and one commit (group commit): a commit's fsync, not the statement, is what
+    /// limits single-row inserts.
+    /// </summary>
+    public Task<InboxRow[]> WriteAsync(Connection connection, IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
         {
-            return [];
+            return Task.FromResult<InboxRow[]>([]);
         }
 
-        await using var command = database.CreateCommand(
-            """
-            INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, claimed_until)
-            SELECT $1, e.dedupe_key, $2, $3, e.identity_key, e.payload, now() + $4
-            FROM unnest($5::text[], $6::text[], $7::jsonb[]) AS e(dedupe_key, identity_key, payload)
-            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-            RETURNING id
-            """);
-        command.Parameters.AddWithValue(connection.TenantId);
-        command.Parameters.AddWithValue(connection.Provider);
-        command.Parameters.AddWithValue(connection.Id);
-        command.Parameters.AddWithValue(_options.ClaimTimeout);
-        command.Parameters.AddWithValue(events.Select(e => e.DedupeKey).ToArray());
-        command.Parameters.AddWithValue(events.Select(e => e.IdentityKey).ToArray());
-        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => JsonSerializer.Serialize(e.Payload, Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        var ids = new List<long>(events.Count);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-
-        return [.. ids];
+        EnsureFlushers();
+        var write = new PendingWrite(connection, events);
+        return _pending.Writer.TryWrite(write)
+            ? write.Done.Task.WaitAsync(cancellationToken)
+            : Task.FromException<InboxRow[]>(new ObjectDisposedException(nameof(InboxStore)));
     }
 
-    /// <summary>Rows this silo claimed when it wrote them, still pending.</summary>
-    public Task<List<InboxRow>> LoadAsync(long[] ids, CancellationToken cancellationToken) =>
-        ReadRowsAsync(
-            "SELECT id, tenant_id, provider, connection_id, identity_key, payload::text, attempts FROM inbox WHERE id = ANY($1) AND status = 'pending' ORDER BY id",
-            cancellationToken, ids);
+    private void EnsureFlushers()
+    {
+        if (_flushers is null)
+        {
+            lock (_pending)
+            {
+                _flushers ??= Enumerable.Range(0, Flushers).Select(_ => Task.Run(FlushLoopAsync)).ToArray();
+            }
+        }
+    }
 
-    /// <summary>Claims due rows no live silo holds: pending, due, unclaimed or with an expired claim, and the oldest
-    /// pending row of their identity, so that a customer's events are delivered in order.</summary>
+    private async Task FlushLoopAsync()
+    {
+        var batch = new List<PendingWrite>(MaxBatch);
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var write))
+            {
+                batch.Add(write);
+            }
+
+            try
+            {
+                var written = await InsertAsync(batch);
+                foreach (var write in batch)
+                {
+                    write.Done.TrySetResult(written.TryGetValue(write, out var rows) ? [.. rows] : []);
+                }
+            }
+            catch (Exception ex)
+            {
+                var failure = ex is NpgsqlException and not PostgresException ? new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex) : ex;
+                foreach (var write in batch)
+                {
+                    write.Done.TrySetException(failure);
+                }
+            }
+        }
+    }
+
+    private async Task<Dictionary<PendingWrite, List<InboxRow>>> InsertAsync(List<PendingWrite> batch)
+    {
+        // A dedupe key sent twice at once (a CRM retrying) belongs to the first delivery that carried it.
+        var owners = new Dictionary<(string Tenant, string Key), (PendingWrite Write, InboxEvent Event)>();
+        foreach (var write in batch)
+        {
+            foreach (var e in write.Events)
+            {
+                owners.TryAdd((write.Connection.TenantId, e.DedupeKey), (write, e));
+            }
+        }
+
+        var rows = owners.Values.ToList();
+        await using var command = database.CreateCommand(
+            """
+            INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, next_attempt_at)
+            SELECT e.tenant_id, e.dedupe_key, e.provider, e.connection_id, e.identity_key, e.payload, now() + $1
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+                AS e(tenant_id, dedupe_key, provider, connection_id, identity_key, payload)
+            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+            RETURNING id, tenant_id, dedupe_key
+            """);
+        command.Parameters.AddWithValue(_options.ClaimTimeout);
+        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.TenantId).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Event.DedupeKey).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Provider).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Id).ToArray());
+        command.Parameters.AddWithValue(rows.Select(r => r.Event.IdentityKey).ToArray());
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => JsonSerializer.Serialize(r.Event.Payload, Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+
+        var written = new Dictionary<PendingWrite, List<InboxRow>>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var (write, e) = owners[(reader.GetString(1), reader.GetString(2))];
+            var connection = write.Connection;
+            (written.TryGetValue(write, out var list) ? list : written[write] = [])
+                .Add(new InboxRow(reader.GetInt64(0), connection.TenantId, connection.Provider, connection.Id, e.IdentityKey, e.Payload, 0));
+        }
+
+        return written;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        if (_flushers is not null)
+        {
+            await Task.WhenAll(_flushers);
+        }
+    }
+
+    private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events)
+    {
+        public TaskCompletionSource<InboxRow[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Claims rows that are due (a retry whose back-off passed, or a row whose claim expired because its
+    /// silo died) and are the oldest pending row of their customer, so a customer's events go in order. Claiming
+    /// pushes <c>next_attempt_at</c> forward by the claim timeout, so the partial index returns only due rows.</summary>
     public Task<List<InboxRow>> ClaimDueAsync(int limit, CancellationToken cancellationToken) =>
         ReadRowsAsync(
             """
-            UPDATE inbox SET claimed_until = now() + $1
+            UPDATE inbox SET next_attempt_at = now() + $1
             WHERE id IN (
                 SELECT i.id FROM inbox i
-                WHERE i.status = 'pending' AND i.next_attempt_at <= now() AND (i.claimed_until IS NULL OR i.claimed_until < now())
+                WHERE i.status = 'pending' AND i.next_attempt_at <= now()
                   AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.status = 'pending' AND p.tenant_id = i.tenant_id AND p.identity_key = i.identity_key AND p.id < i.id)
                 ORDER BY i.next_attempt_at, i.id
                 LIMIT $2
@@ -80,7 +165,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
     public async Task SkipAsync(long id, string reason, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
-            "UPDATE inbox SET status = 'done', done_at = now(), claimed_until = NULL, last_error = $2 WHERE id = $1");
+            "UPDATE inbox SET status = 'done', done_at = now(), last_error = $2 WHERE id = $1");
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(reason);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -95,7 +180,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         var backoff = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, attempts)));
         await using var command = database.CreateCommand(
             """
-            UPDATE inbox SET attempts = $2, last_error = $3, claimed_until = NULL,
+            UPDATE inbox SET attempts = $2, last_error = $3,
                 status = CASE WHEN $4 THEN 'poison' ELSE status END, next_attempt_at = now() + $5
             WHERE id = $1 AND status = 'pending'
             """);

@@ -48,7 +48,7 @@ public sealed class ReceiveWebhookHandler(
         }
 
         var stored = await inbox.WriteAsync(connection, events, cancellationToken);
-        dispatcher.Enqueue(stored);
+        dispatcher.Enqueue(stored); // after the commit: delivery follows the answer, it never delays it
         Log.WebhookStored(logger, stored.Length, events.Count, request.Provider, request.ConnectionId);
         return new WebhookOutcome(StatusCodes.Status200OK, Events: events.Count, Stored: stored.Length);
     }

@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS inbox (
     attempts        int         NOT NULL DEFAULT 0,
     last_error      text,
     received_at     timestamptz NOT NULL DEFAULT now(),
+    -- When a pending row is next due. A silo delivering it pushes this forward by the claim timeout: if the silo
+    -- dies, the row falls due again and another silo delivers it. Failures push it by the back-off.
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    claimed_until   timestamptz,           -- a silo is delivering it until then; expired claims are re-delivered
     done_at         timestamptz,
     UNIQUE (tenant_id, dedupe_key)
 );

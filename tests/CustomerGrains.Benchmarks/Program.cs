@@ -5,6 +5,7 @@ using CustomerGrains.Benchmarks;
 var suites = new Dictionary<string, Func<Task<BenchmarkResult>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["runtime"] = RuntimeBenchmark.RunAsync,
+    ["ingest"] = IngestBenchmark.RunAsync,
 };
 
 if (args.Length != 1 || !suites.TryGetValue(args[0], out var suite))

@@ -13,9 +13,9 @@ namespace CustomerGrains.Gateway.Tests;
 /// </summary>
 public sealed class GatewayCluster : IAsyncLifetime
 {
-    public const string AcmeAgent = "acme-agent-key-0123456789";
-    public const string AcmeAdmin = "acme-admin-key-0123456789";
-    public const string GlobexAdmin = "globex-admin-key-012345678";
+    public const string AcmeAgent = GatewayTestOptions.AcmeAgent;
+    public const string AcmeAdmin = GatewayTestOptions.AcmeAdmin;
+    public const string GlobexAdmin = GatewayTestOptions.GlobexAdmin;
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -40,43 +40,7 @@ public sealed class GatewayCluster : IAsyncLifetime
         await HubSpot.DisposeAsync();
     }
 
-    public static TestClusterOptions Options(string hubSpotUrl)
-    {
-        var options = new TestClusterOptions();
-        var c = options.Configuration;
-        c["Grains:CallTimeout"] = "00:00:10";
-        c["Inbox:ClaimTimeout"] = "00:00:12";
-        c["Inbox:PollInterval"] = "00:00:00.200";
-        c["Inbox:MaxAttempts"] = "3";
-        c["Tenants:acme:ApiKeys:0:Key"] = AcmeAgent;
-        c["Tenants:acme:ApiKeys:0:Role"] = "agent";
-        c["Tenants:acme:ApiKeys:1:Key"] = AcmeAdmin;
-        c["Tenants:acme:ApiKeys:1:Role"] = "admin";
-        c["Tenants:acme:Connections:cw1:Provider"] = "chatwoot";
-        c["Tenants:acme:Connections:cw1:Secrets:0"] = "an-old-secret-being-rotated";
-        c["Tenants:acme:Connections:cw1:Secrets:1"] = Signing.ChatwootSecret;
-        c["Tenants:acme:Connections:zd1:Provider"] = "zendesk";
-        c["Tenants:acme:Connections:zd1:Secrets:0"] = Signing.ZendeskSecret;
-        c["Tenants:acme:Connections:ic1:Provider"] = "intercom";
-        c["Tenants:acme:Connections:ic1:Secrets:0"] = Signing.IntercomSecret;
-        c["Tenants:acme:Connections:hs1:Provider"] = "hubspot";
-        c["Tenants:acme:Connections:hs1:Secrets:0"] = Signing.HubSpotSecret;
-        c["Tenants:acme:Connections:hs1:Options:AccessToken"] = FakeHubSpot.AccessToken;
-        c["Tenants:acme:Connections:hs1:Options:ApiBaseUrl"] = hubSpotUrl;
-        c["Tenants:acme:Connections:crm1:Provider"] = "standard";
-        c["Tenants:acme:Connections:crm1:Secrets:0"] = Signing.StandardSecret;
-        c["Tenants:globex:ApiKeys:0:Key"] = GlobexAdmin;
-        c["Tenants:globex:ApiKeys:0:Role"] = "admin";
-        c["Tenants:globex:Connections:gcw:Provider"] = "chatwoot";
-        c["Tenants:globex:Connections:gcw:Secrets:0"] = Signing.ChatwootSecret;
-        options.ConfigureSilo = builder =>
-        {
-            builder.Services.AddCustomerGrains();
-            builder.Services.AddGateway(builder.Configuration);
-        };
-        options.ConfigureApp = app => app.MapGatewayApi();
-        return options;
-    }
+    public static TestClusterOptions Options(string hubSpotUrl) => GatewayTestOptions.Create(hubSpotUrl);
 
     /// <summary>Posts a webhook body with headers to a silo's public endpoint.</summary>
     public static async Task<HttpResponseMessage> PostWebhookAsync(TestSilo silo, string path, string body, IDictionary<string, string> headers)

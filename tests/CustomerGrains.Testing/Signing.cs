@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace CustomerGrains.Gateway.Tests;
+namespace CustomerGrains.Testing;
 
 /// <summary>Each vendor's documented signing scheme, written from the vendor's description (not from the gateway).</summary>
 public static class Signing

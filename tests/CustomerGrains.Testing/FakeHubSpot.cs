@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace CustomerGrains.Gateway.Tests;
+namespace CustomerGrains.Testing;
 
 /// <summary>HubSpot's conversations API on a loopback port: serves the messages a test put there, checks the token.</summary>
 public sealed class FakeHubSpot : IAsyncDisposable

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace CustomerGrains.Gateway.Tests;
+namespace CustomerGrains.Testing;
 
 /// <summary>Realistic bodies per vendor, shaped after their documented webhook formats (field names as the vendors send them).</summary>
 public static class Payloads
