@@ -52,7 +52,7 @@ public sealed class CustomerGrain(
     private readonly List<ExternalIdentity> _identities = [];
     private string _tenantId = "";
     private string _customerId = "";
-    private string _summary = "";
+    private readonly Summarizer _summary = new();
     private int _count;
     private int _countLast30Days;
     private DateTimeOffset? _firstSeen;
@@ -60,7 +60,8 @@ public sealed class CustomerGrain(
     private double _sentimentSum;
     private int _sentimentCount;
 
-    private bool Known => state.State.Exists || _count > 0;
+    // A customer the directory has linked an identity to is known, even before its first interaction arrives.
+    private bool Known => state.State.Exists || _count > 0 || _identities.Count > 0;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -68,8 +69,7 @@ public sealed class CustomerGrain(
         var history = await store.LoadAsync(_tenantId, _customerId, RecentWindow + SummarySource);
         _identities.AddRange(history.Identities);
         _recent.AddRange(history.NewestFirst.Take(RecentWindow).Reverse());
-        var older = history.NewestFirst.Skip(RecentWindow).ToList();
-        _summary = Summarizer.Summarize(older, Math.Max(0, history.Count - RecentWindow));
+        _summary.Reset(history.NewestFirst.Skip(RecentWindow), Math.Max(0, history.Count - RecentWindow));
         (_count, _countLast30Days, _firstSeen, _lastSeen) = (history.Count, history.CountLast30Days, history.FirstSeen, history.LastSeen);
         (_sentimentSum, _sentimentCount) = (history.SentimentSum, history.SentimentCount);
     }
@@ -124,7 +124,7 @@ public sealed class CustomerGrain(
 
     public async Task<bool> EraseAsync()
     {
-        if (!Known && _identities.Count == 0)
+        if (!Known)
         {
             return false;
         }
@@ -133,7 +133,8 @@ public sealed class CustomerGrain(
         await state.ClearStateAsync();
         _recent.Clear();
         _identities.Clear();
-        (_summary, _count, _countLast30Days, _firstSeen, _lastSeen, _sentimentSum, _sentimentCount) = ("", 0, 0, null, null, 0, 0);
+        _summary.Reset([], 0);
+        (_count, _countLast30Days, _firstSeen, _lastSeen, _sentimentSum, _sentimentCount) = (0, 0, null, null, 0, 0);
         DeactivateOnIdle();
         return true;
     }
@@ -169,7 +170,7 @@ public sealed class CustomerGrain(
             profile.Preferences,
             stats,
             _recent.Select(t => t.Text.Length <= MaxTurnLength ? t : t with { Text = t.Text[..MaxTurnLength] + "…" }).ToList(),
-            _summary);
+            _summary.ToString());
     }
 
     private void Record(Interaction interaction)
@@ -193,16 +194,8 @@ public sealed class CustomerGrain(
         _recent.Insert(at, interaction);
         if (_recent.Count > RecentWindow)
         {
-            var evicted = _recent[0];
+            _summary.Add(_recent[0]);
             _recent.RemoveAt(0);
-            var older = _count - RecentWindow;
-            var line = $"[{evicted.OccurredAt:yyyy-MM-dd} {(evicted.Direction == InteractionDirection.Inbound ? "customer" : "us")}] {Summarizer.FirstSentence(evicted.Text)}";
-            var rest = _summary.IndexOf(". ", StringComparison.Ordinal) is var dot and >= 0 ? _summary[(dot + 2)..] : "";
-            _summary = $"{older} earlier message(s). {line} {rest}".TrimEnd();
-            if (_summary.Length > Summarizer.MaxLength)
-            {
-                _summary = _summary[..Summarizer.MaxLength];
-            }
         }
     }
 

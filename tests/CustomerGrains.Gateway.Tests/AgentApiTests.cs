@@ -33,6 +33,31 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task The_context_keeps_recent_turns_verbatim_and_older_ones_summarised_within_bounds()
+    {
+        using var agent = gateway.Agent();
+        var start = DateTimeOffset.UtcNow.AddHours(-1);
+        for (var i = 0; i < 30; i++)
+        {
+            (await agent.PostAsJsonAsync("/v1/customers/intercom:bounded/interactions",
+                new { eventId = $"b-{i}", text = $"Question {i}. More details follow here.", occurredAt = start.AddMinutes(i) })).EnsureSuccessStatusCode();
+        }
+
+        (await agent.PostAsJsonAsync("/v1/customers/intercom:bounded/interactions",
+            new { eventId = "b-long", text = new string('y', 5000), occurredAt = start.AddMinutes(30) })).EnsureSuccessStatusCode();
+
+        var context = (await gateway.ContextAsync("intercom:bounded"))!;
+        Assert.Equal(31, context.Stats.Interactions);
+        Assert.Equal(20, context.Recent.Count);
+        Assert.Equal("Question 11. More details follow here.", context.Recent[0].Text);
+        Assert.Equal(2001, context.Recent[^1].Text.Length); // cut to 2,000 characters and an ellipsis
+        Assert.StartsWith("11 earlier message(s). ", context.Summary, StringComparison.Ordinal);
+        Assert.Contains("customer] Question 10.", context.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("More details", context.Summary, StringComparison.Ordinal); // first sentences only
+        Assert.True(context.Summary.Length <= 1600, $"summary of {context.Summary.Length} characters");
+    }
+
+    [Fact]
     public async Task Direct_ingestion_is_idempotent_by_event_id_and_validated()
     {
         using var agent = gateway.Agent();
