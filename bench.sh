@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 
 source deploy/scripts/postgres.sh
 ensure_postgres
+source deploy/scripts/onnxruntime.sh
+ensure_onnxruntime
 
 dotnet build tests/CustomerGrains.Benchmarks -c Release -nologo -v quiet >&2
 export CUSTOMERGRAINS_BENCH_RESULTS="$PWD/bench-results"

@@ -19,6 +19,8 @@ done
 
 source deploy/scripts/postgres.sh
 ensure_postgres
+source deploy/scripts/onnxruntime.sh
+ensure_onnxruntime
 
 # One cluster key per checkout, shared by every silo started from it.
 mkdir -p .state

@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 
 source deploy/scripts/postgres.sh
 ensure_postgres
+source deploy/scripts/onnxruntime.sh
+ensure_onnxruntime
 
 dotnet build CustomerGrains.sln -c Release -nologo -v quiet
 

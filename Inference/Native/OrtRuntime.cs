@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace CustomerGrains.Inference.Native;
+
+/// <summary>A model input or output: its name, element type and shape (-1 where the dimension is dynamic).</summary>
+public sealed record TensorInfo(string Name, OrtElementType ElementType, long[] Shape);
+
+/// <summary>How a session runs (configuration section <c>Inference</c> feeds it).</summary>
+public sealed record SessionSettings(
+    string ExecutionProvider = SessionSettings.Cpu,
+    int CudaDeviceId = 0,
+    bool FallbackToCpu = false,
+    int IntraOpThreads = 0,
+    int InterOpThreads = 1)
+{
+    public const string Cpu = "cpu";
+    public const string Cuda = "cuda";
+}
+
+/// <summary>
+/// A loaded ONNX Runtime: the library, its environment and CPU memory description. One per process is enough;
+/// sessions are opened from it.
+/// </summary>
+public sealed unsafe class OrtRuntime : IDisposable
+{
+    private const int LogWarning = 2;
+    private const int GraphOptimizationAll = 99;
+    private const int ArenaAllocator = 1;
+    private const int DefaultMemory = 0;
+    private nint _env;
+    private nint _cpuMemory;
+
+    private OrtRuntime(OrtApi api)
+    {
+        Api = api;
+        nint env, memory;
+        var id = "customergrains\0"u8;
+        fixed (byte* logId = id)
+        {
+            api.Check(api.CreateEnv(LogWarning, logId, &env));
+        }
+
+        api.Check(api.CreateCpuMemoryInfo(ArenaAllocator, DefaultMemory, &memory));
+        (_env, _cpuMemory) = (env, memory);
+    }
+
+    internal OrtApi Api { get; }
+
+    internal nint CpuMemory => _cpuMemory;
+
+    /// <summary>The library's version string, e.g. 1.30.0.</summary>
+    public string Version => Api.Version;
+
+    /// <summary>Loads the ONNX Runtime library at <paramref name="libraryPath"/>; throws <see cref="OrtException"/>
+    /// saying why when it is missing, not ONNX Runtime, or older than the C API this binding needs.</summary>
+    public static OrtRuntime Load(string libraryPath) => new(OrtApi.Load(libraryPath));
+
+    /// <summary>Opens a model. Everything that can be wrong with the file or the provider is reported here, not at
+    /// the first run.</summary>
+    public OrtSession OpenSession(string modelPath, SessionSettings settings)
+    {
+        if (!File.Exists(modelPath))
+        {
+            throw new OrtException($"Model file '{modelPath}' does not exist.");
+        }
+
+        nint options;
+        Api.Check(Api.CreateSessionOptions(&options));
+        try
+        {
+            Api.Check(Api.SetGraphOptimizationLevel(options, GraphOptimizationAll));
+            Api.Check(Api.SetIntraOpNumThreads(options, settings.IntraOpThreads));
+            Api.Check(Api.SetInterOpNumThreads(options, settings.InterOpThreads));
+            var (provider, fallbackReason) = AddExecutionProvider(options, settings);
+            nint session;
+            var path = Encoding.UTF8.GetBytes(modelPath + "\0");
+            fixed (byte* p = path)
+            {
+                Api.Check(Api.CreateSession(_env, p, options, &session));
+            }
+
+            return new OrtSession(this, session, provider, fallbackReason);
+        }
+        finally
+        {
+            Api.ReleaseSessionOptions(options);
+        }
+    }
+
+    /// <summary>A tensor over a pinned managed array that ORT reads without copying.</summary>
+    public OrtTensor<T> CreateTensor<T>(ReadOnlySpan<long> shape)
+        where T : unmanaged => new(this, shape);
+
+    /// <summary>Registers the configured provider; returns the one that will run the model, and why it is not the
+    /// configured one when CUDA was unavailable and fallback allowed.</summary>
+    private (string Provider, string? FallbackReason) AddExecutionProvider(nint options, SessionSettings settings)
+    {
+        switch (settings.ExecutionProvider.ToLowerInvariant())
+        {
+            case SessionSettings.Cpu:
+                return (SessionSettings.Cpu, null);
+            case SessionSettings.Cuda:
+                try
+                {
+                    nint cuda;
+                    Api.Check(Api.CreateCudaProviderOptions(&cuda));
+                    try
+                    {
+                        var key = "device_id\0"u8.ToArray();
+                        var value = Encoding.UTF8.GetBytes(settings.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\0");
+                        fixed (byte* k = key)
+                        fixed (byte* v = value)
+                        {
+                            var keys = stackalloc byte*[] { k };
+                            var values = stackalloc byte*[] { v };
+                            Api.Check(Api.UpdateCudaProviderOptions(cuda, keys, values, 1));
+                        }
+
+                        Api.Check(Api.AppendCudaV2(options, cuda));
+                    }
+                    finally
+                    {
+                        Api.ReleaseCudaProviderOptions(cuda);
+                    }
+
+                    return (SessionSettings.Cuda, null);
+                }
+                catch (OrtException ex) when (settings.FallbackToCpu)
+                {
+                    // Allowed by configuration only; the session reports "cpu" so nobody believes a GPU is in use.
+                    return (SessionSettings.Cpu, $"CUDA execution provider unavailable ({ex.Message}); running on CPU.");
+                }
+                catch (OrtException ex)
+                {
+                    throw new OrtException($"Inference:ExecutionProvider is 'cuda' but ONNX Runtime {Version} cannot use CUDA: {ex.Message} " +
+                        "Point Inference:OrtLibrary at a GPU build, or set Inference:FallbackToCpu=true to run on CPU.");
+                }
+            default:
+                throw new OrtException($"Unknown execution provider '{settings.ExecutionProvider}'; use 'cpu' or 'cuda'.");
+        }
+    }
+
+    public void Dispose()
+    {
+        Api.ReleaseMemoryInfo(_cpuMemory);
+        Api.ReleaseEnv(_env);
+        (_cpuMemory, _env) = (0, 0);
+    }
+}
+
+/// <summary>A tensor whose data lives in a pinned managed array, handed to ORT without a copy.</summary>
+public sealed unsafe class OrtTensor<T> : IDisposable
+    where T : unmanaged
+{
+    private readonly OrtRuntime _runtime;
+    private readonly T[] _data;
+    private nint _value;
+
+    internal OrtTensor(OrtRuntime runtime, ReadOnlySpan<long> shape)
+    {
+        _runtime = runtime;
+        Shape = shape.ToArray();
+        long length = 1;
+        foreach (var dim in Shape)
+        {
+            length *= dim;
+        }
+
+        // Pinned for its whole life: ORT keeps the pointer, and the GC must never move the array.
+        _data = GC.AllocateUninitializedArray<T>(checked((int)length), pinned: true);
+        nint value;
+        fixed (long* dims = Shape)
+        {
+            runtime.Api.Check(runtime.Api.CreateTensorWithDataAsOrtValue(
+                runtime.CpuMemory, Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_data)), (nuint)(length * sizeof(T)), dims, (nuint)Shape.Length, ElementTypeOf(), &value));
+        }
+
+        _value = value;
+    }
+
+    public long[] Shape { get; }
+
+    public Span<T> Data => _data;
+
+    internal nint Handle => _value != 0 ? _value : throw new ObjectDisposedException(nameof(OrtTensor<T>));
+
+    internal static OrtElementType ElementTypeOf() =>
+        typeof(T) == typeof(float) ? OrtElementType.Float
+        : typeof(T) == typeof(long) ? OrtElementType.Int64
+        : typeof(T) == typeof(int) ? OrtElementType.Int32
+        : typeof(T) == typeof(bool) ? OrtElementType.Bool
+        : typeof(T) == typeof(Half) ? OrtElementType.Float16
+        : throw new NotSupportedException($"Tensors of {typeof(T).Name} are not supported.");
+
+    public void Dispose()
+    {
+        _runtime.Api.ReleaseValue(_value);
+        _value = 0;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+
+namespace CustomerGrains.ModelMaker;
+
+/// <summary>ONNX tensor element types (onnx.proto TensorProto.DataType).</summary>
+public enum OnnxType
+{
+    Float = 1,
+    Int32 = 6,
+    Int64 = 7,
+    Bool = 9,
+}
+
+/// <summary>
+/// Builds an ONNX model (onnx.proto: ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto) and writes it.
+/// Dimensions are numbers, or names for dynamic ones ("batch", "sequence").
+/// </summary>
+public sealed class OnnxModel
+{
+    private const long IrVersion = 8;
+    private readonly List<ProtoWriter> _nodes = [];
+    private readonly List<ProtoWriter> _initializers = [];
+    private readonly List<ProtoWriter> _inputs = [];
+    private readonly List<ProtoWriter> _outputs = [];
+    private int _nodeCount;
+
+    public OnnxModel(string name, int opset = 17)
+    {
+        Name = name;
+        Opset = opset;
+    }
+
+    public string Name { get; }
+
+    public int Opset { get; }
+
+    public OnnxModel Input(string name, OnnxType type, params object[] dims)
+    {
+        _inputs.Add(ValueInfo(name, type, dims));
+        return this;
+    }
+
+    public OnnxModel Output(string name, OnnxType type, params object[] dims)
+    {
+        _outputs.Add(ValueInfo(name, type, dims));
+        return this;
+    }
+
+    public string Initializer(string name, float[] values, params long[] dims) =>
+        AddInitializer(name, OnnxType.Float, MemoryMarshal.AsBytes(values.AsSpan()), dims);
+
+    public string Initializer(string name, long[] values, params long[] dims) =>
+        AddInitializer(name, OnnxType.Int64, MemoryMarshal.AsBytes(values.AsSpan()), dims);
+
+    /// <summary>Adds a node; returns its first output's name. Attribute values: long, float, long[], or string.</summary>
+    public string Node(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
+    {
+        var node = new ProtoWriter();
+        foreach (var input in inputs)
+        {
+            node.String(1, input);
+        }
+
+        foreach (var output in outputs)
+        {
+            node.String(2, output);
+        }
+
+        node.String(3, $"{op}_{_nodeCount++}").String(4, op);
+        foreach (var (name, value) in attributes)
+        {
+            var attribute = new ProtoWriter().String(1, name);
+            switch (value)
+            {
+                case float f:
+                    attribute.Float(2, f).Varint(20, 1);
+                    break;
+                case long i:
+                    attribute.Varint(3, i).Varint(20, 2);
+                    break;
+                case int i:
+                    attribute.Varint(3, i).Varint(20, 2);
+                    break;
+                case string s:
+                    attribute.String(4, s).Varint(20, 3);
+                    break;
+                case long[] ints:
+                    foreach (var i in ints)
+                    {
+                        attribute.Varint(8, i);
+                    }
+
+                    attribute.Varint(20, 7);
+                    break;
+                default:
+                    throw new ArgumentException($"Unsupported attribute value {value.GetType().Name} for {name}.");
+            }
+
+            node.Message(5, attribute);
+        }
+
+        _nodes.Add(node);
+        return outputs[0];
+    }
+
+    /// <summary>A node with one output named after the op and a counter.</summary>
+    public string Op(string op, params string[] inputs) => Node(op, inputs, [$"{op.ToLowerInvariant()}_{_nodeCount}"]);
+
+    public string Op(string op, string[] inputs, params (string Name, object Value)[] attributes) =>
+        Node(op, inputs, [$"{op.ToLowerInvariant()}_{_nodeCount}"], attributes);
+
+    public byte[] ToBytes()
+    {
+        var graph = new ProtoWriter();
+        foreach (var node in _nodes)
+        {
+            graph.Message(1, node);
+        }
+
+        graph.String(2, Name);
+        foreach (var initializer in _initializers)
+        {
+            graph.Message(5, initializer);
+        }
+
+        foreach (var input in _inputs)
+        {
+            graph.Message(11, input);
+        }
+
+        foreach (var output in _outputs)
+        {
+            graph.Message(12, output);
+        }
+
+        return new ProtoWriter()
+            .Varint(1, IrVersion)
+            .String(2, "CustomerGrains.ModelMaker")
+            .Message(7, graph)
+            .Message(8, new ProtoWriter().String(1, "").Varint(2, Opset))
+            .ToArray();
+    }
+
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllBytes(path, ToBytes());
+    }
+
+    private string AddInitializer(string name, OnnxType type, ReadOnlySpan<byte> raw, long[] dims)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var dim in dims)
+        {
+            tensor.Varint(1, dim);
+        }
+
+        tensor.Varint(2, (long)type).String(8, name).Bytes(9, raw); // raw_data is little-endian, as here
+        _initializers.Add(tensor);
+        return name;
+    }
+
+    private static ProtoWriter ValueInfo(string name, OnnxType type, object[] dims)
+    {
+        var shape = new ProtoWriter();
+        foreach (var dim in dims)
+        {
+            shape.Message(1, dim is string symbolic ? new ProtoWriter().String(2, symbolic) : new ProtoWriter().Varint(1, Convert.ToInt64(dim, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        var tensorType = new ProtoWriter().Varint(1, (long)type).Message(2, shape);
+        return new ProtoWriter().String(1, name).Message(2, new ProtoWriter().Message(1, tensorType));
+    }
+}
