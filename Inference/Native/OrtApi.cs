@@ -42,7 +42,7 @@ internal sealed unsafe class OrtApi
         if (!File.Exists(libraryPath))
         {
             throw new OrtException(
-                $"ONNX Runtime library not found at '{libraryPath}'. Run ./run.sh or ./test.sh once (they fetch it), or set Inference:OrtLibrary.");
+                $"ONNX Runtime library not found at '{libraryPath}'. Run ./run.sh or ./test.sh once (they fetch it), or set Inference__OrtLibrary.");
         }
 
         var library = NativeLibrary.Load(libraryPath);

@@ -7,7 +7,7 @@ namespace CustomerGrains.Inference.Native;
 /// <summary>A model input or output: its name, element type and shape (-1 where the dimension is dynamic).</summary>
 public sealed record TensorInfo(string Name, OrtElementType ElementType, long[] Shape);
 
-/// <summary>How a session runs (configuration section <c>Inference</c> feeds it).</summary>
+/// <summary>How a session runs.</summary>
 public sealed record SessionSettings(
     string ExecutionProvider = SessionSettings.Cpu,
     int CudaDeviceId = 0,
@@ -135,7 +135,7 @@ public sealed unsafe class OrtRuntime : IDisposable
                 catch (OrtException ex)
                 {
                     throw new OrtException($"Inference:ExecutionProvider is 'cuda' but ONNX Runtime {Version} cannot use CUDA: {ex.Message} " +
-                        "Point Inference:OrtLibrary at a GPU build, or set Inference:FallbackToCpu=true to run on CPU.");
+                        "Point Inference__OrtLibrary at a GPU build, or allow falling back to CPU (FallbackToCpu).");
                 }
             default:
                 throw new OrtException($"Unknown execution provider '{settings.ExecutionProvider}'; use 'cpu' or 'cuda'.");

@@ -120,7 +120,7 @@ public sealed class OrtBindingTests : IDisposable
         using var fallback = Runtime.OpenSession(model, new SessionSettings(SessionSettings.Cuda, FallbackToCpu: true));
 
         Assert.Contains("cannot use CUDA", error.Message, StringComparison.Ordinal);
-        Assert.Contains("Inference:FallbackToCpu", error.Message, StringComparison.Ordinal);
+        Assert.Contains("FallbackToCpu", error.Message, StringComparison.Ordinal);
         Assert.Equal("cpu", fallback.ExecutionProvider);
         Assert.Contains("CUDA", fallback.FallbackReason, StringComparison.Ordinal);
     }
