@@ -28,44 +28,22 @@ public static class IngestBenchmark
         var pgRate = await InsertCeilingAsync(cluster.Database);
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders, UseProxy = false }) { BaseAddress = silo.Endpoints.PublicUrl };
-        var sequence = 0;
-        long acknowledged = 0;
-        var measuring = false;
-        using var stop = new CancellationTokenSource();
         var started = Stopwatch.StartNew();
-        var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
+        var ackRate = await Throughput.MeasureAsync("acknowledged webhooks", Senders, async n =>
         {
-            while (!stop.IsCancellationRequested)
+            var body = Payloads.Standard($"bench-{n % Customers}", $"m-{n}", $"Message {n}: where is my order?");
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/standard/crm1") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            foreach (var (name, value) in Signing.Standard(body, $"wh-{n}", DateTimeOffset.UtcNow))
             {
-                var n = Interlocked.Increment(ref sequence);
-                var body = Payloads.Standard($"bench-{n % Customers}", $"m-{n}", $"Message {n}: where is my order?");
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/standard/crm1") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                foreach (var (name, value) in Signing.Standard(body, $"wh-{n}", DateTimeOffset.UtcNow))
-                {
-                    request.Headers.TryAddWithoutValidation(name, value);
-                }
-
-                using var response = await http.SendAsync(request);
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    throw new InvalidOperationException($"Webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                }
-
-                if (Volatile.Read(ref measuring))
-                {
-                    Interlocked.Increment(ref acknowledged);
-                }
+                request.Headers.TryAddWithoutValidation(name, value);
             }
-        })).ToArray();
 
-        await Task.Delay(Warmup);
-        Volatile.Write(ref measuring, true);
-        var watch = Stopwatch.StartNew();
-        await Task.Delay(Measure);
-        var acked = Interlocked.Read(ref acknowledged);
-        var ackRate = acked / watch.Elapsed.TotalSeconds;
-        await stop.CancelAsync();
-        await Task.WhenAll(senders);
+            using var response = await http.SendAsync(request);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new InvalidOperationException($"Webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }, Warmup, Measure);
         var sent = await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox");
 
         // End to end: from the first send until every stored event is in its customer's history.
@@ -76,8 +54,6 @@ public static class IngestBenchmark
 
         var applied = await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions");
         var appliedRate = applied / started.Elapsed.TotalSeconds;
-        Console.WriteLine($"acknowledged webhooks {ackRate,10:N0} per s ({acked:N0} in {Measure.TotalSeconds} s, 32 senders)");
-        Console.WriteLine($"PostgreSQL INSERTs    {pgRate,10:N0} per s (single-row, same table shape, 32 connections)");
         Console.WriteLine($"applied to grains     {appliedRate,10:N0} per s ({applied:N0} of {sent:N0} stored, first send to last applied)");
         return new BenchmarkResult("ingest")
             .Add("acked_per_s", ackRate)
@@ -92,37 +68,17 @@ public static class IngestBenchmark
         await database.ExecuteAsync("CREATE TABLE inbox_ceiling (LIKE inbox INCLUDING ALL)");
         await using var source = NpgsqlDataSource.Create(database.ConnectionString);
         var payload = "{\"identities\":[{\"provider\":\"standard\",\"externalId\":\"bench-1\"}],\"facts\":{},\"interaction\":{\"source\":\"standard:crm1\",\"eventId\":\"m-1\",\"channel\":\"email\",\"direction\":\"inbound\",\"text\":\"Message 1: where is my order?\",\"occurredAt\":\"2026-11-20T10:00:00+00:00\"}}";
-        var sequence = 0;
-        long inserted = 0;
-        var measuring = false;
-        using var stop = new CancellationTokenSource();
-        var writers = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
+        return await Throughput.MeasureAsync("PostgreSQL INSERTs", Senders, async n =>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                var n = Interlocked.Increment(ref sequence);
-                await using var command = source.CreateCommand(
-                    "INSERT INTO inbox_ceiling (tenant_id, dedupe_key, provider, connection_id, identity_key, payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING");
-                command.Parameters.AddWithValue("acme");
-                command.Parameters.AddWithValue($"standard:crm1:wh-{n}");
-                command.Parameters.AddWithValue("standard");
-                command.Parameters.AddWithValue("crm1");
-                command.Parameters.AddWithValue($"standard:bench-{n % Customers}");
-                command.Parameters.AddWithValue(payload);
-                await command.ExecuteNonQueryAsync();
-                if (Volatile.Read(ref measuring))
-                {
-                    Interlocked.Increment(ref inserted);
-                }
-            }
-        })).ToArray();
-        await Task.Delay(Warmup);
-        Volatile.Write(ref measuring, true);
-        var watch = Stopwatch.StartNew();
-        await Task.Delay(Measure);
-        var count = Interlocked.Read(ref inserted);
-        await stop.CancelAsync();
-        await Task.WhenAll(writers);
-        return count / watch.Elapsed.TotalSeconds;
+            await using var command = source.CreateCommand(
+                "INSERT INTO inbox_ceiling (tenant_id, dedupe_key, provider, connection_id, identity_key, payload) VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING");
+            command.Parameters.AddWithValue("acme");
+            command.Parameters.AddWithValue($"standard:crm1:wh-{n}");
+            command.Parameters.AddWithValue("standard");
+            command.Parameters.AddWithValue("crm1");
+            command.Parameters.AddWithValue($"standard:bench-{n % Customers}");
+            command.Parameters.AddWithValue(payload);
+            await command.ExecuteNonQueryAsync();
+        }, Warmup, Measure);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using CustomerGrains.Runtime;
 using CustomerGrains.Runtime.Membership;
@@ -100,40 +99,6 @@ public static class RuntimeBenchmark
             .Take(Grains)
             .ToArray();
 
-    /// <summary>Operations per second of <paramref name="operation"/> run by 64 concurrent callers, after a warm-up.</summary>
-    private static async Task<double> RateAsync(string name, Func<int, Task> operation, TimeSpan? measure = null)
-    {
-        long count = 0;
-        var measuring = false;
-        using var stop = new CancellationTokenSource();
-        var callers = Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
-        {
-            var i = caller * 7919;
-            while (!stop.IsCancellationRequested)
-            {
-                await operation(i++);
-                if (Volatile.Read(ref measuring))
-                {
-                    Interlocked.Increment(ref count);
-                }
-            }
-        })).ToArray();
-
-        await Task.Delay(measure is null ? Warmup : TimeSpan.FromMilliseconds(200));
-        var gcBefore = GC.CollectionCount(0);
-        var allocatedBefore = GC.GetTotalAllocatedBytes();
-        Volatile.Write(ref measuring, true);
-        var watch = Stopwatch.StartNew();
-        await Task.Delay(measure ?? Measure);
-        var measured = Interlocked.Read(ref count);
-        watch.Stop();
-        Volatile.Write(ref measuring, false);
-        var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
-        await stop.CancelAsync();
-        await Task.WhenAll(callers);
-
-        var rate = measured / watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"{name,-20} {rate,12:N0} per s   {allocated / Math.Max(1, measured),6:N0} B allocated per op   {GC.CollectionCount(0) - gcBefore} gen0 GCs");
-        return rate;
-    }
+    private static Task<double> RateAsync(string name, Func<int, Task> operation, TimeSpan? measure = null) =>
+        Throughput.MeasureAsync(name, Callers, operation, measure is null ? Warmup : TimeSpan.FromMilliseconds(200), measure ?? Measure);
 }
