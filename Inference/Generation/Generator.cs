@@ -1,0 +1,125 @@
+using CustomerGrains.Inference.Native;
+
+namespace CustomerGrains.Inference.Generation;
+
+/// <summary>The keys and values of one sequence for every layer, [1, kv_heads, length, head_dim] each.</summary>
+public sealed class KvCache(int layers)
+{
+    public float[][] Keys { get; } = new float[layers][];
+
+    public float[][] Values { get; } = new float[layers][];
+
+    public int Length { get; set; }
+}
+
+/// <summary>Greedy decoding of one sequence, with or without the KV cache.</summary>
+public sealed class Generator(DecoderModel model)
+{
+    /// <summary>Generates up to <paramref name="maxNewTokens"/> tokens after <paramref name="prompt"/>, stopping at
+    /// end-of-sequence. With <paramref name="useCache"/> each step feeds only the newest token and the cached keys and
+    /// values; without it each step recomputes the whole sequence (for checking the cache).</summary>
+    public List<int> GenerateGreedy(IReadOnlyList<int> prompt, int maxNewTokens, bool useCache = true)
+    {
+        if (prompt.Count == 0)
+        {
+            throw new ArgumentException("The prompt is empty.");
+        }
+
+        var config = model.Config;
+        if (prompt.Count + maxNewTokens > config.MaxPositions)
+        {
+            throw new ArgumentException($"The prompt of {prompt.Count} tokens plus {maxNewTokens} new tokens exceeds the model's context of {config.MaxPositions}.");
+        }
+
+        var tokens = new List<int>(prompt);
+        var generated = new List<int>();
+        var cache = new KvCache(config.Layers);
+        for (var step = 0; step < maxNewTokens; step++)
+        {
+            var feed = useCache ? (step == 0 ? tokens : tokens.GetRange(tokens.Count - 1, 1)) : tokens;
+            var logits = Forward(feed, useCache ? cache : new KvCache(config.Layers));
+            var next = ArgMax(logits);
+            generated.Add(next);
+            tokens.Add(next);
+            if (config.EosTokenIds.Contains(next))
+            {
+                break;
+            }
+        }
+
+        return generated;
+    }
+
+    /// <summary>Runs <paramref name="feed"/> after the cached positions; returns the last position's logits and
+    /// extends <paramref name="cache"/> with the new keys and values.</summary>
+    internal float[] Forward(IReadOnlyList<int> feed, KvCache cache)
+    {
+        var runtime = model.Runtime;
+        var config = model.Config;
+        var (past, length) = (cache.Length, feed.Count);
+        using var ids = runtime.CreateTensor<long>([1, length]);
+        using var mask = runtime.CreateTensor<long>([1, past + length]);
+        using var positions = runtime.CreateTensor<long>([1, length]);
+        for (var i = 0; i < length; i++)
+        {
+            ids.Data[i] = feed[i];
+            positions.Data[i] = past + i;
+        }
+
+        mask.Data.Fill(1);
+        var tensors = new List<IDisposable> { ids, mask, positions };
+        var inputs = new List<OrtInput> { OrtInput.Of("input_ids", ids), OrtInput.Of("attention_mask", mask) };
+        if (model.HasPositionIds)
+        {
+            inputs.Add(OrtInput.Of("position_ids", positions));
+        }
+
+        try
+        {
+            for (var layer = 0; layer < config.Layers; layer++)
+            {
+                foreach (var (name, data) in new[] { ($"past_key_values.{layer}.key", cache.Keys[layer]), ($"past_key_values.{layer}.value", cache.Values[layer]) })
+                {
+                    var tensor = runtime.CreateTensor<float>([1, config.KvHeads, past, config.HeadDim]);
+                    data?.CopyTo(tensor.Data);
+                    tensors.Add(tensor);
+                    inputs.Add(OrtInput.Of(name, tensor));
+                }
+            }
+
+            using var outputs = model.Session.Run(inputs.ToArray(), model.OutputNames);
+            var logits = outputs.Get<float>("logits", out var shape);
+            var vocab = (int)shape[2];
+            var last = logits.Slice((length - 1) * vocab, vocab).ToArray();
+            for (var layer = 0; layer < config.Layers; layer++)
+            {
+                cache.Keys[layer] = outputs.Get<float>($"present.{layer}.key", out _).ToArray();
+                cache.Values[layer] = outputs.Get<float>($"present.{layer}.value", out _).ToArray();
+            }
+
+            cache.Length = past + length;
+            return last;
+        }
+        finally
+        {
+            foreach (var tensor in tensors)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}

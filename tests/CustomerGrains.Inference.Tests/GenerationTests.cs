@@ -1,0 +1,131 @@
+using CustomerGrains.Inference.Generation;
+using CustomerGrains.Inference.Native;
+using CustomerGrains.ModelMaker;
+
+namespace CustomerGrains.Inference.Tests;
+
+/// <summary>Generation on a decoder ModelMaker writes in the optimum layout (GQA, KV cache, position_ids).</summary>
+public sealed class GenerationTests : IDisposable
+{
+    private static readonly Lazy<OrtRuntime> SharedRuntime = new(() => OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary"))));
+    private readonly string _directory = Directory.CreateTempSubdirectory("cg-decoder-").FullName;
+
+    private static OrtRuntime Runtime => SharedRuntime.Value;
+
+    private DecoderModel TinyModel()
+    {
+        var folder = Path.Combine(_directory, "tiny");
+        if (!Directory.Exists(folder))
+        {
+            TinyDecoder.Write(folder, DecoderSize.Tiny);
+        }
+
+        return DecoderModel.Load(Runtime, folder, new SessionSettings());
+    }
+
+    [Fact]
+    public void The_model_loads_with_its_config_and_tokenizer()
+    {
+        using var model = TinyModel();
+
+        Assert.Equal((4, 2, 8, 2), (model.Config.Heads, model.Config.KvHeads, model.Config.HeadDim, model.Config.Layers));
+        Assert.True(model.HasPositionIds);
+        Assert.Equal(model.Config.VocabSize, model.Tokenizer.VocabularySize);
+    }
+
+    [Fact]
+    public void Generating_with_the_KV_cache_gives_the_same_tokens_as_recomputing_the_whole_sequence()
+    {
+        using var model = TinyModel();
+        var generator = new Generator(model);
+        var prompt = model.Tokenizer.Encode("Hello, where is my order 12345? Привет!");
+
+        var cached = generator.GenerateGreedy(prompt, 24, useCache: true);
+        var recomputed = generator.GenerateGreedy(prompt, 24, useCache: false);
+
+        Assert.Equal(recomputed, cached);
+        Assert.True(cached.Distinct().Count() > 1, "the model keeps producing one token; the test would not notice a broken cache");
+    }
+
+    [Fact]
+    public void Present_keys_have_the_kv_heads_not_the_query_heads()
+    {
+        using var model = TinyModel();
+        var cache = new KvCache(model.Config.Layers);
+
+        new Generator(model).Forward([1, 2, 3], cache);
+
+        Assert.Equal(3, cache.Length);
+        Assert.Equal(1 * 2 * 3 * 8, cache.Keys[0].Length); // [batch 1, kv heads 2, 3 positions, head dim 8]
+    }
+
+    [Fact]
+    public void A_model_without_its_KV_cache_inputs_fails_at_load_naming_what_is_missing()
+    {
+        var folder = Path.Combine(_directory, "no-cache");
+        TinyDecoder.Write(folder, DecoderSize.Tiny);
+        var model = new OnnxModel("no-cache");
+        model.Input("input_ids", OnnxType.Int64, "batch", "sequence");
+        model.Node("Identity", ["input_ids"], ["logits"]);
+        model.Output("logits", OnnxType.Int64, "batch", "sequence");
+        model.Save(Path.Combine(folder, "model.onnx"));
+
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(Runtime, folder, new SessionSettings()));
+
+        Assert.Contains("'attention_mask'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'past_key_values.0.key'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("with-past", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_folder_without_a_model_file_is_refused_at_load()
+    {
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(Runtime, _directory, new SessionSettings()));
+
+        Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_prompt_longer_than_the_context_is_refused_with_the_limit()
+    {
+        using var model = TinyModel();
+
+        var error = Assert.Throws<ArgumentException>(() => new Generator(model).GenerateGreedy(Enumerable.Repeat(5, 500).ToArray(), 20));
+
+        Assert.Contains("512", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_committed_tiny_fixture_is_what_the_model_maker_writes()
+    {
+        var fixture = FixtureFolder();
+        var fresh = Path.Combine(_directory, "fresh");
+
+        TinyDecoder.Write(fresh, DecoderSize.Tiny);
+
+        foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
+        {
+            Assert.True(File.ReadAllBytes(Path.Combine(fixture, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(fresh, file))),
+                $"{file} differs: regenerate with dotnet run --project tools/CustomerGrains.ModelMaker -- tiny tests/fixtures/tiny-decoder");
+        }
+
+        using var model = DecoderModel.Load(Runtime, fixture, new SessionSettings());
+        Assert.NotEmpty(new Generator(model).GenerateGreedy(model.Tokenizer.Encode("Where is my order?"), 5));
+    }
+
+    private static string FixtureFolder()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "tiny-decoder");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/fixtures/tiny-decoder is missing.");
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}

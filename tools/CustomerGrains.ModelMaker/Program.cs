@@ -1,0 +1,15 @@
+using CustomerGrains.ModelMaker;
+
+// dotnet run --project tools/CustomerGrains.ModelMaker -- <tiny|bench> <folder>
+//   tiny:  the committed test fixture (tests/fixtures/tiny-decoder), a few hundred KB
+//   bench: a larger random-weight decoder for benchmarks, made at run time (not committed)
+if (args.Length != 2 || args[0] is not ("tiny" or "bench"))
+{
+    Console.Error.WriteLine("usage: ModelMaker <tiny|bench> <folder>");
+    return 2;
+}
+
+var size = args[0] == "tiny" ? DecoderSize.Tiny : DecoderSize.Bench;
+TinyDecoder.Write(args[1], size);
+Console.WriteLine($"Wrote a {args[0]} decoder ({size.Layers} layers, hidden {size.Hidden}, {size.Heads} heads / {size.KvHeads} kv heads) to {args[1]}");
+return 0;

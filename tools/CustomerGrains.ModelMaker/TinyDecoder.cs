@@ -1,0 +1,161 @@
+using System.Text.Json;
+
+namespace CustomerGrains.ModelMaker;
+
+/// <summary>The shape of a generated decoder.</summary>
+public sealed record DecoderSize(int Hidden, int Heads, int KvHeads, int Layers, int Intermediate, int MaxPositions = 512)
+{
+    /// <summary>The committed test fixture: tiny, GQA (4 query heads share 2 key/value heads).</summary>
+    public static readonly DecoderSize Tiny = new(Hidden: 32, Heads: 4, KvHeads: 2, Layers: 2, Intermediate: 64);
+
+    /// <summary>For benchmarks: big enough that a model step costs real work.</summary>
+    public static readonly DecoderSize Bench = new(Hidden: 256, Heads: 8, KvHeads: 2, Layers: 4, Intermediate: 768);
+
+    public int HeadDim => Hidden / Heads;
+}
+
+/// <summary>
+/// Writes a Llama-style decoder with random weights in exactly the Hugging Face optimum layout: a folder with
+/// config.json, tokenizer.json and model.onnx whose inputs are input_ids, attention_mask, position_ids and
+/// past_key_values.{i}.key/value [batch, kv_heads, past, head_dim], and whose outputs are logits and
+/// present.{i}.key/value. RMSNorm, rotary position embeddings from position_ids, grouped-query attention with a
+/// causal and padding mask, SwiGLU MLP. The loader reads it exactly as it reads a real export.
+/// </summary>
+public static class TinyDecoder
+{
+    public static void Write(string folder, DecoderSize size, int seed = 42, int merges = 300)
+    {
+        Directory.CreateDirectory(folder);
+        var tokenizer = TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer);
+        using var document = JsonDocument.Parse(tokenizer);
+        var vocab = document.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count() + TokenizerJson.SpecialTokens.Length;
+        var eos = vocab - 1; // <|im_end|>
+        File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
+        {
+            model_type = "llama",
+            architectures = new[] { "LlamaForCausalLM" },
+            vocab_size = vocab,
+            hidden_size = size.Hidden,
+            num_attention_heads = size.Heads,
+            num_key_value_heads = size.KvHeads,
+            num_hidden_layers = size.Layers,
+            intermediate_size = size.Intermediate,
+            max_position_embeddings = size.MaxPositions,
+            rms_norm_eps = 1e-5,
+            rope_theta = 10000.0,
+            bos_token_id = vocab - 2,
+            eos_token_id = eos,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Build(size, vocab, seed).Save(Path.Combine(folder, "model.onnx"));
+    }
+
+    private static OnnxModel Build(DecoderSize size, int vocab, int seed)
+    {
+        var random = new Random(seed);
+        var (h, nh, nkv, d) = (size.Hidden, size.Heads, size.KvHeads, size.HeadDim);
+        var m = new OnnxModel("tiny-decoder");
+        m.Input("input_ids", OnnxType.Int64, "batch", "sequence");
+        m.Input("attention_mask", OnnxType.Int64, "batch", "total");
+        m.Input("position_ids", OnnxType.Int64, "batch", "sequence");
+        for (var i = 0; i < size.Layers; i++)
+        {
+            m.Input($"past_key_values.{i}.key", OnnxType.Float, "batch", nkv, "past", d);
+            m.Input($"past_key_values.{i}.value", OnnxType.Float, "batch", nkv, "past", d);
+        }
+
+        float[] Weights(int rows, int cols, float scale) => Enumerable.Range(0, rows * cols).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
+        string Matrix(string name, int rows, int cols) => m.Initializer(name, Weights(rows, cols, 1f / MathF.Sqrt(rows)), rows, cols);
+        string Ones(string name, int n) => m.Initializer(name, Enumerable.Repeat(1f, n).ToArray(), n);
+        string Scalar(string name, float value) => m.Initializer(name, [value]);
+        string Ints(string name, params long[] values) => m.Initializer(name, values, values.Length);
+        string Int(string name, long value) => m.Initializer(name, [value]);
+
+        // Rotary tables: angle(p, j) = p / theta^(2j/d), for j < d/2.
+        var half = d / 2;
+        var cos = new float[size.MaxPositions * half];
+        var sin = new float[size.MaxPositions * half];
+        for (var p = 0; p < size.MaxPositions; p++)
+        {
+            for (var j = 0; j < half; j++)
+            {
+                var angle = p / Math.Pow(10000.0, 2.0 * j / d);
+                cos[p * half + j] = (float)Math.Cos(angle);
+                sin[p * half + j] = (float)Math.Sin(angle);
+            }
+        }
+
+        var cosTable = m.Initializer("rope_cos", cos, size.MaxPositions, half);
+        var sinTable = m.Initializer("rope_sin", sin, size.MaxPositions, half);
+        var axis1 = Ints("axis_1", 1);
+        var cosP = m.Op("Unsqueeze", m.Op("Gather", cosTable, "position_ids"), axis1); // [B, 1, S, d/2]
+        var sinP = m.Op("Unsqueeze", m.Op("Gather", sinTable, "position_ids"), axis1);
+
+        // Mask: key j is visible to query i when attention_mask[b, j] is 1 and j <= past + i.
+        var one = Int("one", 1);
+        var zero = Int("zero", 0);
+        var seq = m.Op("Gather", [m.Op("Shape", "input_ids"), one], ("axis", 0L));
+        var total = m.Op("Gather", [m.Op("Shape", "attention_mask"), one], ("axis", 0L));
+        var past = m.Op("Sub", total, seq);
+        var keyPositions = m.Op("Unsqueeze", m.Op("Range", zero, total, one), Ints("axis_0", 0));  // [1, T]
+        var queryPositions = m.Op("Unsqueeze", m.Op("Range", past, total, one), axis1);            // [S, 1]
+        var causal = m.Op("LessOrEqual", keyPositions, queryPositions);                                                                          // [S, T]
+        var padding = m.Op("Unsqueeze", m.Op("Cast", ["attention_mask"], ("to", (long)OnnxType.Bool)), Ints("axes_12", 1, 2));                     // [B, 1, 1, T]
+        var visible = m.Op("And", padding, causal);                                                                                              // [B, 1, S, T]
+        var bias = m.Op("Where", visible, Scalar("zero_f", 0f), Scalar("masked", -1e9f));
+
+        string RmsNorm(string x, string weight)
+        {
+            var meanSquare = m.Op("ReduceMean", [m.Op("Mul", x, x)], ("axes", new long[] { -1 }), ("keepdims", 1L));
+            return m.Op("Mul", m.Op("Div", x, m.Op("Sqrt", m.Op("Add", meanSquare, Scalar($"eps_{weight}", 1e-5f)))), weight);
+        }
+
+        var headShapes = new Dictionary<int, string>();
+        string Heads(string x, int count)
+        {
+            var shape = headShapes.TryGetValue(count, out var existing) ? existing : headShapes[count] = Ints($"shape_heads_{count}", 0, 0, count, d);
+            return m.Op("Transpose", [m.Op("Reshape", x, shape)], ("perm", new long[] { 0, 2, 1, 3 }));
+        }
+
+        string Rotate(string x)
+        {
+            var parts = m.Node("Split", [x], [$"{x}_a", $"{x}_b"], ("axis", -1L));
+            var (a, b) = (parts, $"{x}_b");
+            var first = m.Op("Sub", m.Op("Mul", a, cosP), m.Op("Mul", b, sinP));
+            var second = m.Op("Add", m.Op("Mul", b, cosP), m.Op("Mul", a, sinP));
+            return m.Op("Concat", [first, second], ("axis", -1L));
+        }
+
+        var x = m.Op("Gather", m.Initializer("embed_tokens", Weights(vocab, h, 0.5f), vocab, h), "input_ids");
+        var groups = Ints("gqa_groups", 1, 1, nh / nkv, 1, 1);
+        var scale = Scalar("attention_scale", 1f / MathF.Sqrt(d));
+        for (var layer = 0; layer < size.Layers; layer++)
+        {
+            var normed = RmsNorm(x, Ones($"l{layer}_input_norm", h));
+            var q = Rotate(Heads(m.Op("MatMul", normed, Matrix($"l{layer}_q", h, nh * d)), nh));
+            var k = Rotate(Heads(m.Op("MatMul", normed, Matrix($"l{layer}_k", h, nkv * d)), nkv));
+            var v = Heads(m.Op("MatMul", normed, Matrix($"l{layer}_v", h, nkv * d)), nkv);
+            var presentKey = m.Node("Concat", [$"past_key_values.{layer}.key", k], [$"present.{layer}.key"], ("axis", 2L));
+            var presentValue = m.Node("Concat", [$"past_key_values.{layer}.value", v], [$"present.{layer}.value"], ("axis", 2L));
+
+            // Grouped-query attention: each key/value head serves heads/kv_heads query heads.
+            string Repeat(string kv) => m.Op("Reshape", m.Op("Expand", m.Op("Unsqueeze", kv, Ints($"axis2_{kv}", 2)), groups), Ints($"shape_rep_{kv}", 0, nh, -1, d));
+            var scores = m.Op("Add", m.Op("Mul", m.Op("MatMul", q, m.Op("Transpose", [Repeat(presentKey)], ("perm", new long[] { 0, 1, 3, 2 }))), scale), bias);
+            var attended = m.Op("MatMul", m.Op("Softmax", [scores], ("axis", -1L)), Repeat(presentValue));
+            var merged = m.Op("Reshape", m.Op("Transpose", [attended], ("perm", new long[] { 0, 2, 1, 3 })), Ints($"l{layer}_merge", 0, 0, nh * d));
+            x = m.Op("Add", x, m.Op("MatMul", merged, Matrix($"l{layer}_o", nh * d, h)));
+
+            var mlpIn = RmsNorm(x, Ones($"l{layer}_post_norm", h));
+            var gate = m.Op("MatMul", mlpIn, Matrix($"l{layer}_gate", h, size.Intermediate));
+            var up = m.Op("MatMul", mlpIn, Matrix($"l{layer}_up", h, size.Intermediate));
+            var swiglu = m.Op("Mul", m.Op("Mul", gate, m.Op("Sigmoid", gate)), up);
+            x = m.Op("Add", x, m.Op("MatMul", swiglu, Matrix($"l{layer}_down", size.Intermediate, h)));
+            m.Output($"present.{layer}.key", OnnxType.Float, "batch", nkv, "total", d);
+            m.Output($"present.{layer}.value", OnnxType.Float, "batch", nkv, "total", d);
+        }
+
+        m.Node("MatMul", [RmsNorm(x, Ones("final_norm", h)), Matrix("lm_head", h, vocab)], ["logits"]);
+        m.Output("logits", OnnxType.Float, "batch", "sequence", vocab);
+        return m;
+    }
+}
