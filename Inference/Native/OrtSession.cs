@@ -141,6 +141,33 @@ public sealed unsafe class OrtSession : IDisposable
     }
 }
 
+/// <summary>A tensor ORT allocated (a run's output) and the caller now owns: it can be read, and fed back as an input.</summary>
+public sealed unsafe class OrtValue : IDisposable
+{
+    private readonly OrtRuntime _runtime;
+    private nint _handle;
+
+    internal OrtValue(OrtRuntime runtime, nint handle)
+    {
+        _runtime = runtime;
+        _handle = handle;
+    }
+
+    internal nint Handle => _handle != 0 ? _handle : throw new ObjectDisposedException(nameof(OrtValue));
+
+    public OrtInput AsInput(string name) => new(name, Handle);
+
+    /// <summary>The data, valid while this value lives.</summary>
+    public ReadOnlySpan<T> Read<T>(out long[] shape)
+        where T : unmanaged => OrtOutputs.Read<T>(_runtime, Handle, "value", out shape);
+
+    public void Dispose()
+    {
+        _runtime.Api.ReleaseValue(_handle);
+        _handle = 0;
+    }
+}
+
 /// <summary>The outputs of one run, owned by ORT until disposed.</summary>
 public sealed unsafe class OrtOutputs : IDisposable
 {
@@ -157,10 +184,21 @@ public sealed unsafe class OrtOutputs : IDisposable
 
     /// <summary>The output's data, valid until this object is disposed.</summary>
     public ReadOnlySpan<T> Get<T>(string name, out long[] shape)
+        where T : unmanaged => Read<T>(_runtime, _values[IndexOf(name)], name, out shape);
+
+    /// <summary>Takes an output out of this collection: the caller owns (and disposes) it, e.g. to feed it back.</summary>
+    public OrtValue Take(string name)
+    {
+        var index = IndexOf(name);
+        var value = _values[index] != 0 ? _values[index] : throw new InvalidOperationException($"Output '{name}' was taken already.");
+        _values[index] = 0;
+        return new OrtValue(_runtime, value);
+    }
+
+    internal static ReadOnlySpan<T> Read<T>(OrtRuntime runtime, nint value, string name, out long[] shape)
         where T : unmanaged
     {
-        var value = _values[IndexOf(name)];
-        var api = _runtime.Api;
+        var api = runtime.Api;
         nint info;
         api.Check(api.GetTensorTypeAndShape(value, &info));
         try
@@ -213,7 +251,7 @@ public sealed unsafe class OrtOutputs : IDisposable
     {
         foreach (var value in _values)
         {
-            _runtime.Api.ReleaseValue(value);
+            _runtime.Api.ReleaseValue(value); // taken ones are 0, which ReleaseValue skips
         }
 
         Array.Clear(_values);

@@ -96,6 +96,70 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Fact]
+    public void Each_sequence_in_a_mixed_batch_equals_the_same_sequence_generated_alone()
+    {
+        using var model = TinyModel();
+        string[] texts = ["Where is my order?", "Здравствуйте, мой заказ ещё не пришёл. Где моя посылка?", "Refund", "I'd like to return the shoes, they don't fit. How do I get a refund for my order 12345?"];
+        var prompts = texts.Select(t => model.Tokenizer.Encode(t)).ToArray();
+        int[] budgets = [12, 20, 6, 16];
+        int[] joinAt = [0, 0, 3, 7];
+        var alone = prompts.Select((p, i) => new Generator(model).GenerateGreedy(p, budgets[i])).ToArray();
+
+        using var batch = new DecodeBatch(model);
+        var sequences = prompts.Select(p => new BatchSequence(p)).ToArray();
+        var finished = new HashSet<BatchSequence>();
+        for (var step = 0; finished.Count < sequences.Length; step++)
+        {
+            var joining = sequences.Where((s, i) => joinAt[i] == step).ToList();
+            var first = batch.Join(joining);
+            for (var j = 0; j < joining.Count; j++)
+            {
+                joining[j].Generated.Add(ArgMax(first[j]));
+            }
+
+            var done = batch.Sequences.Where(s => IsDone(s)).ToList();
+            batch.Leave(done);
+            finished.UnionWith(done);
+            if (batch.Sequences.Count == 0)
+            {
+                continue;
+            }
+
+            var logits = batch.Step();
+            for (var b = 0; b < batch.Sequences.Count; b++)
+            {
+                batch.Sequences[b].Generated.Add(ArgMax(logits[b]));
+            }
+
+            done = batch.Sequences.Where(s => IsDone(s)).ToList();
+            batch.Leave(done);
+            finished.UnionWith(done);
+        }
+
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            Assert.Equal(alone[i], sequences[i].Generated);
+        }
+
+        bool IsDone(BatchSequence s) =>
+            s.Generated.Count >= budgets[Array.IndexOf(sequences, s)] || model.Config.EosTokenIds.Contains(s.Generated[^1]);
+    }
+
+    private static int ArgMax(float[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    [Fact]
     public void The_committed_tiny_fixture_is_what_the_model_maker_writes()
     {
         var fixture = FixtureFolder();

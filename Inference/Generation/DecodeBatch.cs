@@ -1,0 +1,257 @@
+using CustomerGrains.Inference.Native;
+
+namespace CustomerGrains.Inference.Generation;
+
+/// <summary>A sequence in a <see cref="DecodeBatch"/>: its prompt and the tokens chosen so far.</summary>
+public sealed class BatchSequence(IReadOnlyList<int> prompt)
+{
+    public IReadOnlyList<int> Prompt { get; } = prompt.Count > 0 ? prompt : throw new ArgumentException("The prompt is empty.");
+
+    public List<int> Generated { get; } = [];
+
+    /// <summary>The token the next step feeds: the last one chosen.</summary>
+    public int NextInput => Generated.Count > 0 ? Generated[^1] : throw new InvalidOperationException("Choose a first token from the prefill logits.");
+
+    /// <summary>Tokens whose keys and values are in the batch's cache.</summary>
+    internal int Cached { get; set; }
+}
+
+/// <summary>
+/// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together), every
+/// step advances all of them by one token, and finished ones leave between steps, so a short request never waits
+/// for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
+/// masked with attention_mask, and position_ids carry each row's true positions. A step feeds the previous step's
+/// present tensors straight back as past (no copy); only joining and leaving repack the cache.
+/// </summary>
+public sealed class DecodeBatch(DecoderModel model) : IDisposable
+{
+    private readonly List<BatchSequence> _rows = [];
+    private KvBuffer[] _keys = [];
+    private KvBuffer[] _values = [];
+    private int _past;
+
+    public IReadOnlyList<BatchSequence> Sequences => _rows;
+
+    /// <summary>Padded past length: the longest cached row.</summary>
+    public int PastLength => _past;
+
+    private DecoderConfig Config => model.Config;
+
+    private OrtRuntime Runtime => model.Runtime;
+
+    /// <summary>Prefills <paramref name="newcomers"/> together and adds them to the batch; returns each one's logits
+    /// for its next token (after its last prompt token).</summary>
+    public float[][] Join(IReadOnlyList<BatchSequence> newcomers)
+    {
+        if (newcomers.Count == 0)
+        {
+            return [];
+        }
+
+        var longest = newcomers.Max(s => s.Prompt.Count);
+        var ids = new long[newcomers.Count * longest];
+        var mask = new long[newcomers.Count * (long)longest];
+        var positions = new long[newcomers.Count * longest];
+        for (var n = 0; n < newcomers.Count; n++)
+        {
+            var prompt = newcomers[n].Prompt;
+            var pad = longest - prompt.Count;
+            for (var s = 0; s < prompt.Count; s++)
+            {
+                ids[n * longest + pad + s] = prompt[s];
+                mask[n * longest + pad + s] = 1;
+                positions[n * longest + pad + s] = s;
+            }
+        }
+
+        using var emptyPast = Runtime.CreateTensor<float>([newcomers.Count, Config.KvHeads, 0, Config.HeadDim]);
+        var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast.Handle, Value: emptyPast.Handle)).ToArray();
+        using var outputs = Run(newcomers.Count, longest, ids, mask, positions, pasts);
+        var logits = LastLogits(outputs, newcomers.Count, longest);
+
+        // Merge the running rows (cached in _keys/_values) and the newcomers (cached in the prefill's present) into
+        // one left-padded cache as long as the longest row.
+        var sources = _rows.Select((s, row) => (Prefill: false, Row: row, Length: s.Cached))
+            .Concat(newcomers.Select((s, row) => (Prefill: true, Row: row, Length: s.Prompt.Count)))
+            .ToList();
+        var past = Math.Max(_past, longest);
+        var keys = new KvBuffer[Config.Layers];
+        var values = new KvBuffer[Config.Layers];
+        for (var layer = 0; layer < Config.Layers; layer++)
+        {
+            var presentKey = outputs.Get<float>($"present.{layer}.key", out _);
+            var presentValue = outputs.Get<float>($"present.{layer}.value", out _);
+            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].Data : default, _past, presentKey, longest);
+            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].Data : default, _past, presentValue, longest);
+        }
+
+        Replace(keys, values, past);
+        foreach (var sequence in newcomers)
+        {
+            sequence.Cached = sequence.Prompt.Count;
+            _rows.Add(sequence);
+        }
+
+        return logits;
+    }
+
+    /// <summary>Feeds every sequence its last chosen token; returns each one's logits for the next token.</summary>
+    public float[][] Step()
+    {
+        var batch = _rows.Count;
+        if (batch == 0)
+        {
+            return [];
+        }
+
+        var total = _past + 1;
+        var ids = new long[batch];
+        var mask = new long[batch * total];
+        var positions = new long[batch];
+        for (var b = 0; b < batch; b++)
+        {
+            var row = _rows[b];
+            ids[b] = row.NextInput;
+            positions[b] = row.Cached;
+            mask.AsSpan(b * total + (_past - row.Cached), row.Cached + 1).Fill(1);
+        }
+
+        var pasts = Enumerable.Range(0, Config.Layers).Select(l => (_keys[l].Handle, _values[l].Handle)).ToArray();
+        using var outputs = Run(batch, 1, ids, mask, positions, pasts);
+        var logits = LastLogits(outputs, batch, 1);
+        var keys = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.key"))).ToArray();
+        var values = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.value"))).ToArray();
+        Replace(keys, values, total);
+        foreach (var row in _rows)
+        {
+            row.Cached++;
+        }
+
+        return logits;
+    }
+
+    /// <summary>Removes finished sequences and trims the cache to the longest remaining row.</summary>
+    public void Leave(IReadOnlyCollection<BatchSequence> finished)
+    {
+        if (finished.Count == 0)
+        {
+            return;
+        }
+
+        var remaining = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !finished.Contains(r.Sequence)).ToList();
+        if (remaining.Count == 0)
+        {
+            Replace([], [], 0);
+            _rows.Clear();
+            return;
+        }
+
+        var sources = remaining.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached)).ToList();
+        var past = remaining.Max(r => r.Sequence.Cached);
+        var keys = new KvBuffer[Config.Layers];
+        var values = new KvBuffer[Config.Layers];
+        for (var layer = 0; layer < Config.Layers; layer++)
+        {
+            keys[layer] = Repack(sources, past, _keys[layer].Data, _past, default, 0);
+            values[layer] = Repack(sources, past, _values[layer].Data, _past, default, 0);
+        }
+
+        Replace(keys, values, past);
+        _rows.Clear();
+        _rows.AddRange(remaining.Select(r => r.Sequence));
+    }
+
+    private OrtOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (nint Key, nint Value)[] pasts)
+    {
+        using var idsTensor = Runtime.CreateTensor<long>([batch, length]);
+        using var maskTensor = Runtime.CreateTensor<long>([batch, mask.Length / batch]);
+        using var positionsTensor = Runtime.CreateTensor<long>([batch, length]);
+        ids.CopyTo(idsTensor.Data);
+        mask.CopyTo(maskTensor.Data);
+        positions.CopyTo(positionsTensor.Data);
+        var inputs = new List<OrtInput>(3 + pasts.Length * 2) { OrtInput.Of("input_ids", idsTensor), OrtInput.Of("attention_mask", maskTensor) };
+        if (model.HasPositionIds)
+        {
+            inputs.Add(OrtInput.Of("position_ids", positionsTensor));
+        }
+
+        for (var layer = 0; layer < pasts.Length; layer++)
+        {
+            inputs.Add(new OrtInput($"past_key_values.{layer}.key", pasts[layer].Key));
+            inputs.Add(new OrtInput($"past_key_values.{layer}.value", pasts[layer].Value));
+        }
+
+        return model.Session.Run(inputs.ToArray(), model.OutputNames);
+    }
+
+    private static float[][] LastLogits(OrtOutputs outputs, int batch, int length)
+    {
+        var logits = outputs.Get<float>("logits", out var shape);
+        var vocab = (int)shape[2];
+        var rows = new float[batch][];
+        for (var b = 0; b < batch; b++)
+        {
+            rows[b] = logits.Slice((b * length + length - 1) * vocab, vocab).ToArray();
+        }
+
+        return rows;
+    }
+
+    /// <summary>A zeroed [rows, kv_heads, past, head_dim] cache holding each source row's last Length slots at its end.
+    /// Zeroed, not uninitialised: masked slots get weight 0, and 0 × NaN would still poison the sum.</summary>
+    private KvBuffer Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<float> running, int runningPast, ReadOnlySpan<float> prefill, int prefillPast)
+    {
+        var (heads, dim) = (Config.KvHeads, Config.HeadDim);
+        var tensor = Runtime.CreateTensor<float>([sources.Count, heads, past, dim]);
+        var data = tensor.Data;
+        data.Clear();
+        for (var row = 0; row < sources.Count; row++)
+        {
+            var (fromPrefill, sourceRow, length) = sources[row];
+            var source = fromPrefill ? prefill : running;
+            var sourcePast = fromPrefill ? prefillPast : runningPast;
+            for (var head = 0; head < heads; head++)
+            {
+                var from = source.Slice(((sourceRow * heads + head) * sourcePast + sourcePast - length) * dim, length * dim);
+                from.CopyTo(data.Slice(((row * heads + head) * past + past - length) * dim));
+            }
+        }
+
+        return KvBuffer.Of(tensor);
+    }
+
+    private void Replace(KvBuffer[] keys, KvBuffer[] values, int past)
+    {
+        foreach (var buffer in _keys.Concat(_values))
+        {
+            buffer.Dispose();
+        }
+
+        (_keys, _values, _past) = (keys, values, past);
+    }
+
+    public void Dispose() => Replace([], [], 0);
+
+    /// <summary>A layer's cache: a tensor this batch built (joined or trimmed), or a run's output fed back as is.</summary>
+    private sealed class KvBuffer : IDisposable
+    {
+        private readonly OrtTensor<float>? _tensor;
+        private readonly OrtValue? _value;
+
+        private KvBuffer(OrtTensor<float>? tensor, OrtValue? value) => (_tensor, _value) = (tensor, value);
+
+        public nint Handle => _tensor?.Handle ?? _value!.Handle;
+
+        public ReadOnlySpan<float> Data => _tensor is not null ? _tensor.Data : _value!.Read<float>(out _);
+
+        public static KvBuffer Of(OrtTensor<float> tensor) => new(tensor, null);
+
+        public static KvBuffer Of(OrtValue value) => new(null, value);
+
+        public void Dispose()
+        {
+            _tensor?.Dispose();
+            _value?.Dispose();
+        }
+    }
+}
