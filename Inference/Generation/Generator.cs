@@ -38,7 +38,7 @@ public sealed class Generator(DecoderModel model)
         {
             var feed = useCache ? (step == 0 ? tokens : tokens.GetRange(tokens.Count - 1, 1)) : tokens;
             var logits = Forward(feed, useCache ? cache : new KvCache(config.Layers));
-            var next = ArgMax(logits);
+            var next = Sampler.ArgMax(logits);
             generated.Add(next);
             tokens.Add(next);
             if (config.EosTokenIds.Contains(next))
@@ -107,19 +107,5 @@ public sealed class Generator(DecoderModel model)
                 tensor.Dispose();
             }
         }
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 }

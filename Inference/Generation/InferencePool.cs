@@ -1,0 +1,408 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace CustomerGrains.Inference.Generation;
+
+/// <summary>Interactive requests (an agent waiting) go before background ones; FIFO within a priority.</summary>
+public enum RequestPriority
+{
+    Interactive,
+    Background,
+}
+
+/// <summary>Why generation ended.</summary>
+public enum FinishReason
+{
+    EndOfSequence,
+    Length,
+    StopString,
+}
+
+/// <summary>A generation request.</summary>
+/// <param name="Deadline">Still queued at this moment: rejected (not run late).</param>
+public sealed record GenerationRequest(
+    string Prompt,
+    int MaxNewTokens = 128,
+    SamplingOptions? Sampling = null,
+    IReadOnlyList<string>? StopStrings = null,
+    RequestPriority Priority = RequestPriority.Interactive,
+    DateTimeOffset? Deadline = null);
+
+public sealed record GenerationResult(string Text, IReadOnlyList<int> Tokens, FinishReason FinishReason, int PromptTokens, TimeSpan Queued, TimeSpan Total);
+
+/// <summary>The pool refused a request without running it: queue full (back-pressure) or deadline passed in the queue.</summary>
+public sealed class PoolRejectedException(string reason, string message) : Exception(message)
+{
+    public const string QueueFull = "queue-full";
+    public const string DeadlineExceeded = "deadline-exceeded";
+
+    public string Reason { get; } = reason;
+}
+
+/// <summary>Limits of a pool (configuration section <c>Inference:Pool</c> once the silo hosts one).</summary>
+public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256);
+
+/// <summary>What the pool has done, for health and benchmarks.</summary>
+public sealed record PoolStats(long Completed, long Rejected, long Expired, long Cancelled, long Steps, int Running, int Queued);
+
+/// <summary>
+/// One model's scheduler: requests wait in a bounded priority queue and join the running batch at step boundaries
+/// (iteration-level batching, <see cref="DecodeBatch"/>); each step advances every running sequence by one token,
+/// and a sequence leaves as soon as it is done, so a short request never waits for a long one. A full queue rejects
+/// at once; a request whose deadline passes while queued is rejected with that reason; cancelling frees the slot.
+/// The model runs on one dedicated thread.
+/// </summary>
+public sealed class InferencePool : IAsyncDisposable
+{
+    private readonly DecoderModel _model;
+    private readonly PoolOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly LinkedList<Pending>[] _queues = [new(), new()];
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private long _completed, _rejected, _expired, _cancelled, _steps;
+    private int _running;
+
+    public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
+    {
+        _model = model;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public DecoderModel Model => _model;
+
+    public PoolStats Stats
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return new(_completed, _rejected, _expired, _cancelled, _steps, _running, _queues.Sum(q => q.Count));
+            }
+        }
+    }
+
+    /// <summary>Generates and returns the whole result.</summary>
+    public async Task<GenerationResult> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        var pending = Enqueue(request, streaming: false, cancellationToken);
+        return await pending.Result.Task;
+    }
+
+    /// <summary>Generates, yielding text as tokens come (whole characters only).</summary>
+    public async IAsyncEnumerable<string> StreamAsync(GenerationRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var pending = Enqueue(request, streaming: true, cancellationToken);
+        await foreach (var piece in pending.Stream!.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            yield return piece;
+        }
+
+        await pending.Result.Task; // surfaces rejection, cancellation or failure
+    }
+
+    private Pending Enqueue(GenerationRequest request, bool streaming, CancellationToken cancellationToken)
+    {
+        var problems = Validate(request).ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems));
+        }
+
+        var prompt = _model.Tokenizer.Encode(request.Prompt);
+        if (prompt.Length + request.MaxNewTokens > _model.Config.MaxPositions)
+        {
+            throw new ArgumentException($"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} exceeds the model's context of {_model.Config.MaxPositions} tokens.");
+        }
+
+        var pending = new Pending(request, prompt, _time.GetTimestamp(), streaming);
+        lock (_lock)
+        {
+            if (_queues.Sum(q => q.Count) >= _options.MaxQueue)
+            {
+                _rejected++;
+                throw new PoolRejectedException(PoolRejectedException.QueueFull, $"The inference queue is full ({_options.MaxQueue} waiting); try again later.");
+            }
+
+            pending.Node = _queues[(int)request.Priority].AddLast(pending);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            pending.Registration = cancellationToken.Register(() =>
+            {
+                pending.CancelRequested = true;
+                _signal.Release();
+            });
+        }
+
+        _signal.Release();
+        return pending;
+    }
+
+    private IEnumerable<string> Validate(GenerationRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Prompt))
+        {
+            yield return "The prompt is empty.";
+        }
+
+        if (request.MaxNewTokens < 1)
+        {
+            yield return $"maxNewTokens must be at least 1, not {request.MaxNewTokens}.";
+        }
+
+        foreach (var problem in (request.Sampling ?? SamplingOptions.Greedy).Problems())
+        {
+            yield return problem;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        using var batch = new DecodeBatch(_model);
+        var active = new Dictionary<BatchSequence, Pending>();
+        while (!_stop.IsCancellationRequested)
+        {
+            if (active.Count == 0)
+            {
+                try
+                {
+                    await _signal.WaitAsync(_stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            try
+            {
+                Step(batch, active);
+            }
+            catch (Exception ex)
+            {
+                // A model failure fails the requests in the batch, never the pool.
+                Log.StepFailed(_logger, active.Count, ex);
+                foreach (var pending in active.Values)
+                {
+                    pending.Fail(ex);
+                }
+
+                batch.Leave(active.Keys.ToList());
+                active.Clear();
+                Interlocked.Exchange(ref _running, 0);
+            }
+        }
+
+        foreach (var pending in active.Values.Concat(Drain()))
+        {
+            pending.Fail(new ObjectDisposedException(nameof(InferencePool), "The inference pool stopped."));
+        }
+    }
+
+    private void Step(DecodeBatch batch, Dictionary<BatchSequence, Pending> active)
+    {
+        // Between steps: drop cancelled sequences, reject expired waiters, admit newcomers while there is room.
+        var cancelled = active.Where(a => a.Value.CancelRequested).Select(a => a.Key).ToList();
+        foreach (var sequence in cancelled)
+        {
+            active.Remove(sequence, out var pending);
+            pending!.Cancel();
+            Interlocked.Increment(ref _cancelled);
+        }
+
+        batch.Leave(cancelled);
+        var joining = Admit(active);
+        var first = batch.Join(joining.Select(p => p.Sequence).ToList());
+        for (var i = 0; i < joining.Count; i++)
+        {
+            active[joining[i].Sequence] = joining[i];
+            joining[i].Accept(first[i], _model);
+        }
+
+        Finish(batch, active);
+        if (active.Count == 0)
+        {
+            return;
+        }
+
+        var logits = batch.Step();
+        Interlocked.Increment(ref _steps);
+        for (var b = 0; b < batch.Sequences.Count; b++)
+        {
+            active[batch.Sequences[b]].Accept(logits[b], _model);
+        }
+
+        Finish(batch, active);
+    }
+
+    private void Finish(DecodeBatch batch, Dictionary<BatchSequence, Pending> active)
+    {
+        var done = active.Where(a => a.Value.Finished is not null).ToList();
+        foreach (var (sequence, pending) in done)
+        {
+            active.Remove(sequence);
+            pending.Complete(_time.GetElapsedTime(pending.EnqueuedAt));
+            Interlocked.Increment(ref _completed);
+        }
+
+        batch.Leave(done.Select(d => d.Key).ToList());
+        Volatile.Write(ref _running, active.Count);
+    }
+
+    private List<Pending> Admit(Dictionary<BatchSequence, Pending> active)
+    {
+        var joining = new List<Pending>();
+        var inFlight = active.Values.Sum(p => p.Budget);
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            foreach (var queue in _queues)
+            {
+                for (var node = queue.First; node is not null;)
+                {
+                    var next = node.Next;
+                    var pending = node.Value;
+                    if (pending.CancelRequested)
+                    {
+                        queue.Remove(node);
+                        pending.Cancel();
+                        _cancelled++;
+                    }
+                    else if (pending.Request.Deadline is { } deadline && deadline <= now)
+                    {
+                        queue.Remove(node);
+                        _expired++;
+                        pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
+                            $"The request waited {_time.GetElapsedTime(pending.EnqueuedAt).TotalMilliseconds:0} ms and its deadline passed before a slot was free."));
+                    }
+                    else if (active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
+                    {
+                        queue.Remove(node);
+                        joining.Add(pending);
+                        inFlight += pending.Budget;
+                        pending.Queued = _time.GetElapsedTime(pending.EnqueuedAt);
+                    }
+
+                    node = next;
+                }
+            }
+        }
+
+        return joining;
+    }
+
+    private List<Pending> Drain()
+    {
+        lock (_lock)
+        {
+            var all = _queues.SelectMany(q => q).ToList();
+            foreach (var queue in _queues)
+            {
+                queue.Clear();
+            }
+
+            return all;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _signal.Release();
+        await _loop;
+        _stop.Dispose();
+    }
+
+    /// <summary>A request from enqueueing to completion.</summary>
+    private sealed class Pending(GenerationRequest request, int[] prompt, long enqueuedAt, bool streaming)
+    {
+        private readonly Sampler _sampler = new(request.Sampling ?? SamplingOptions.Greedy);
+        private string _text = "";
+        private int _emitted;
+
+        public GenerationRequest Request { get; } = request;
+
+        public BatchSequence Sequence { get; } = new(prompt);
+
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public int Budget => Sequence.Prompt.Count + Request.MaxNewTokens;
+
+        public LinkedListNode<Pending>? Node { get; set; }
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public volatile bool CancelRequested;
+
+        public TimeSpan Queued { get; set; }
+
+        public FinishReason? Finished { get; private set; }
+
+        public Channel<string>? Stream { get; } = streaming ? Channel.CreateUnbounded<string>() : null;
+
+        public TaskCompletionSource<GenerationResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Chooses the next token from <paramref name="logits"/> and decides whether the sequence is done.</summary>
+        public void Accept(float[] logits, DecoderModel model)
+        {
+            var token = _sampler.Next(logits, [.. Sequence.Prompt, .. Sequence.Generated]);
+            Sequence.Generated.Add(token);
+            if (model.Config.EosTokenIds.Contains(token))
+            {
+                Finished = FinishReason.EndOfSequence;
+                return;
+            }
+
+            _text = model.Tokenizer.Decode(Sequence.Generated.ToArray(), skipSpecial: true);
+            var stopAt = (Request.StopStrings ?? []).Select(stop => _text.IndexOf(stop, StringComparison.Ordinal)).Where(at => at >= 0).DefaultIfEmpty(-1).Min();
+            if (stopAt >= 0)
+            {
+                _text = _text[..stopAt];
+                Finished = FinishReason.StopString;
+            }
+            else if (Sequence.Generated.Count >= Request.MaxNewTokens)
+            {
+                Finished = FinishReason.Length;
+            }
+
+            // Stream whole characters only: a multi-byte character may still be half-way through its tokens.
+            var ready = Finished is null && _text.EndsWith('\uFFFD') ? _text.TrimEnd('\uFFFD').Length : _text.Length;
+            if (Stream is not null && ready > _emitted)
+            {
+                Stream.Writer.TryWrite(_text[_emitted..ready]);
+                _emitted = ready;
+            }
+        }
+
+        public void Complete(TimeSpan total)
+        {
+            Registration.Dispose();
+            Stream?.Writer.TryComplete();
+            var tokens = Finished == FinishReason.EndOfSequence ? Sequence.Generated.Take(Sequence.Generated.Count - 1).ToList() : Sequence.Generated;
+            Result.TrySetResult(new GenerationResult(_text, tokens, Finished!.Value, Sequence.Prompt.Count, Queued, total));
+        }
+
+        public void Cancel()
+        {
+            Registration.Dispose();
+            Stream?.Writer.TryComplete();
+            Result.TrySetCanceled();
+        }
+
+        public void Fail(Exception exception)
+        {
+            Registration.Dispose();
+            Stream?.Writer.TryComplete();
+            Result.TrySetException(exception);
+        }
+    }
+}

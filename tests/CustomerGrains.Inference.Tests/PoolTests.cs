@@ -1,0 +1,183 @@
+using CustomerGrains.Inference.Generation;
+using CustomerGrains.Inference.Native;
+using CustomerGrains.ModelMaker;
+using CustomerGrains.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CustomerGrains.Inference.Tests;
+
+/// <summary>The continuous-batching pool on the tiny decoder.</summary>
+public sealed class PoolTests : IDisposable
+{
+    private static readonly Lazy<OrtRuntime> SharedRuntime = new(() => OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary"))));
+    private static readonly Lazy<string> Folder = new(() =>
+    {
+        // Larger than the tiny fixture so that a long request holds its slot for seconds, not milliseconds.
+        var folder = Path.Combine(Path.GetTempPath(), $"cg-pool-{Environment.ProcessId}");
+        TinyDecoder.Write(folder, new DecoderSize(Hidden: 256, Heads: 4, KvHeads: 2, Layers: 6, Intermediate: 1024, MaxPositions: 2048));
+        return folder;
+    });
+
+    private readonly DecoderModel _model = DecoderModel.Load(SharedRuntime.Value, Folder.Value, new SessionSettings());
+
+    private InferencePool Pool(PoolOptions? options = null, TimeProvider? time = null) =>
+        new(_model, options ?? new PoolOptions(), time ?? TimeProvider.System, NullLogger.Instance);
+
+    /// <summary>A request that keeps its slot busy: many tokens, and no stop it could hit early.</summary>
+    private static GenerationRequest Long(RequestPriority priority = RequestPriority.Interactive) => new("Where is my order?", MaxNewTokens: 2000, Priority: priority);
+
+    [Fact]
+    public async Task Concurrent_requests_get_what_each_would_get_alone()
+    {
+        await using var pool = Pool();
+        string[] prompts = ["Where is my order?", "Здравствуйте!", "Refund please, order 12345.", "Guten Tag", "I'd like to return the shoes.", "Hello", "Где моя посылка?", "Thanks!"];
+
+        var results = await Task.WhenAll(prompts.Select((p, i) => pool.GenerateAsync(new GenerationRequest(p, MaxNewTokens: 8 + i))));
+
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            var alone = new Generator(_model).GenerateGreedy(_model.Tokenizer.Encode(prompts[i]), 8 + i);
+            Assert.Equal(alone.Where(t => !_model.Config.EosTokenIds.Contains(t)), results[i].Tokens);
+        }
+
+        Assert.Equal(prompts.Length, pool.Stats.Completed);
+    }
+
+    [Fact]
+    public async Task A_full_queue_rejects_at_once()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1, MaxQueue: 2));
+        using var stop = new CancellationTokenSource();
+
+        var burst = Enumerable.Range(0, 10).Select(_ => pool.GenerateAsync(Long(), stop.Token)).ToList();
+
+        var refused = burst.Where(t => t.IsCompleted).ToList(); // answered before the call returned
+        Assert.True(refused.Count >= 5, $"only {refused.Count} of 10 were refused at once with room for 1 running and 2 queued");
+        foreach (var task in refused)
+        {
+            Assert.Equal(PoolRejectedException.QueueFull, (await Assert.ThrowsAsync<PoolRejectedException>(() => task)).Reason);
+        }
+
+        Assert.Equal(refused.Count, pool.Stats.Rejected);
+        await stop.CancelAsync();
+        await Task.WhenAll(burst.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+    }
+
+    [Fact]
+    public async Task A_request_whose_deadline_passes_in_the_queue_is_rejected_with_that_reason()
+    {
+        var time = new ManualTimeProvider();
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1), time);
+        using var stop = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long(), stop.Token);
+        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+
+        var waiting = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5, Deadline: time.GetUtcNow().AddSeconds(2)));
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        var rejected = await Assert.ThrowsAsync<PoolRejectedException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(PoolRejectedException.DeadlineExceeded, rejected.Reason);
+        Assert.Equal(1, pool.Stats.Expired);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_request_frees_its_slot_for_the_next()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1));
+        using var cancel = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long(), cancel.Token);
+        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        var next = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5));
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        var result = await next.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(result.Tokens.Count > 0);
+        Assert.Equal(1, pool.Stats.Cancelled);
+    }
+
+    [Fact]
+    public async Task Interactive_requests_start_before_background_ones_queued_earlier()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1));
+        using var cancel = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long(), cancel.Token);
+        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        var background = pool.GenerateAsync(new GenerationRequest("Hello", 3, Priority: RequestPriority.Background));
+        var interactive = pool.GenerateAsync(new GenerationRequest("Hello", 3));
+
+        await cancel.CancelAsync();
+        var results = await Task.WhenAll(background, interactive).WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Queued is measured by the pool at admission: the interactive request, queued second, was admitted first.
+        Assert.True(results[1].Queued < results[0].Queued, $"interactive waited {results[1].Queued}, background {results[0].Queued}");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
+    public async Task Streaming_yields_text_as_it_comes_and_it_adds_up_to_the_result()
+    {
+        await using var pool = Pool();
+        var request = new GenerationRequest("Where is my order?", MaxNewTokens: 20);
+
+        var pieces = new List<string>();
+        await foreach (var piece in pool.StreamAsync(request))
+        {
+            pieces.Add(piece);
+        }
+
+        var whole = await pool.GenerateAsync(request);
+        Assert.True(pieces.Count > 1, "the text came in one piece");
+        Assert.Equal(whole.Text, string.Concat(pieces));
+    }
+
+    [Fact]
+    public async Task A_stop_string_ends_generation_before_it()
+    {
+        await using var pool = Pool();
+        var free = await pool.GenerateAsync(new GenerationRequest("Where is my order?", MaxNewTokens: 30));
+        var stop = free.Text.Length > 4 ? free.Text.Substring(free.Text.Length / 2, 2) : null;
+        Assert.NotNull(stop);
+
+        var stopped = await pool.GenerateAsync(new GenerationRequest("Where is my order?", MaxNewTokens: 30, StopStrings: [stop]));
+
+        Assert.Equal(FinishReason.StopString, stopped.FinishReason);
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+    }
+
+    [Fact]
+    public async Task Seeded_sampling_repeats_and_differs_from_greedy()
+    {
+        await using var pool = Pool();
+        var sampling = new SamplingOptions(Temperature: 1.5f, TopK: 50, TopP: 0.95f, RepetitionPenalty: 1.1f, Seed: 7);
+
+        var first = await pool.GenerateAsync(new GenerationRequest("Hello", 24, sampling));
+        var second = await pool.GenerateAsync(new GenerationRequest("Hello", 24, sampling));
+        var greedy = await pool.GenerateAsync(new GenerationRequest("Hello", 24));
+
+        Assert.Equal(first.Tokens, second.Tokens);
+        Assert.NotEqual(greedy.Tokens, first.Tokens);
+    }
+
+    [Theory]
+    [InlineData("", 10, 0f, 1f, "prompt is empty")]
+    [InlineData("Hi", 0, 0f, 1f, "maxNewTokens must be at least 1")]
+    [InlineData("Hi", 10, -1f, 1f, "temperature")]
+    [InlineData("Hi", 10, 0f, 0f, "topP")]
+    [InlineData("Hi", 3000, 0f, 1f, "context of 2048")]
+    public async Task Invalid_requests_are_refused_saying_what_is_wrong(string prompt, int maxNewTokens, float temperature, float topP, string expected)
+    {
+        await using var pool = Pool();
+
+        var refused = pool.GenerateAsync(new GenerationRequest(prompt, maxNewTokens, new SamplingOptions(temperature, TopP: topP)));
+        Assert.True(refused.IsCompleted);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => refused);
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _model.Dispose();
+}
