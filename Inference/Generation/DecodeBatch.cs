@@ -26,11 +26,16 @@ public sealed class BatchSequence(IReadOnlyList<int> prompt)
 public sealed class DecodeBatch(DecoderModel model) : IDisposable
 {
     private readonly List<BatchSequence> _rows = [];
+    private readonly HashSet<BatchSequence> _finished = [];
     private KvBuffer[] _keys = [];
     private KvBuffer[] _values = [];
     private int _past;
 
-    public IReadOnlyList<BatchSequence> Sequences => _rows;
+    /// <summary>The sequences still generating.</summary>
+    public IReadOnlyList<BatchSequence> Sequences => _rows.Where(r => !_finished.Contains(r)).ToList();
+
+    /// <summary>Rows of finished sequences still in the cache, awaiting compaction.</summary>
+    public int FinishedRows => _finished.Count;
 
     /// <summary>Padded past length: the longest cached row.</summary>
     public int PastLength => _past;
@@ -71,10 +76,12 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
 
         // Merge the running rows (cached in _keys/_values) and the newcomers (cached in the prefill's present) into
         // one left-padded cache as long as the longest row.
-        var sources = _rows.Select((s, row) => (Prefill: false, Row: row, Length: s.Cached))
+        // The repack also compacts: rows of finished sequences are left out here.
+        var staying = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
+        var sources = staying.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached))
             .Concat(newcomers.Select((s, row) => (Prefill: true, Row: row, Length: s.Prompt.Count)))
             .ToList();
-        var past = Math.Max(_past, longest);
+        var past = Math.Max(staying.Select(r => r.Sequence.Cached).DefaultIfEmpty(0).Max(), longest);
         var keys = new KvBuffer[Config.Layers];
         var values = new KvBuffer[Config.Layers];
         for (var layer = 0; layer < Config.Layers; layer++)
@@ -86,6 +93,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         }
 
         Replace(keys, values, past);
+        _rows.Clear();
+        _rows.AddRange(staying.Select(r => r.Sequence));
+        _finished.Clear();
         foreach (var sequence in newcomers)
         {
             sequence.Cached = sequence.Prompt.Count;
@@ -95,11 +105,12 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         return logits;
     }
 
-    /// <summary>Feeds every sequence its last chosen token; returns each one's logits for the next token.</summary>
-    public float[][] Step()
+    /// <summary>Feeds every sequence its last chosen token; returns the logits for the next token of each sequence still
+    /// generating (rows of finished ones are computed until compaction, and ignored).</summary>
+    public IReadOnlyList<(BatchSequence Sequence, float[] Logits)> Step()
     {
         var batch = _rows.Count;
-        if (batch == 0)
+        if (batch == _finished.Count)
         {
             return [];
         }
@@ -122,27 +133,40 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         var keys = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.key"))).ToArray();
         var values = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.value"))).ToArray();
         Replace(keys, values, total);
-        foreach (var row in _rows)
+        var live = new List<(BatchSequence, float[])>(batch - _finished.Count);
+        for (var b = 0; b < batch; b++)
         {
-            row.Cached++;
+            _rows[b].Cached++;
+            if (!_finished.Contains(_rows[b]))
+            {
+                live.Add((_rows[b], logits[b]));
+            }
         }
 
-        return logits;
+        return live;
     }
 
-    /// <summary>Removes finished sequences and trims the cache to the longest remaining row.</summary>
+    /// <summary>Takes finished sequences out of generation. Their rows stay (masked work, no copy) until the next
+    /// <see cref="Join"/> compacts the cache, or until they are a quarter of the batch, when it is compacted now.</summary>
     public void Leave(IReadOnlyCollection<BatchSequence> finished)
     {
-        if (finished.Count == 0)
+        _finished.UnionWith(finished.Where(_rows.Contains));
+        if (_finished.Count == 0)
         {
             return;
         }
 
-        var remaining = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !finished.Contains(r.Sequence)).ToList();
+        var remaining = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
         if (remaining.Count == 0)
         {
             Replace([], [], 0);
             _rows.Clear();
+            _finished.Clear();
+            return;
+        }
+
+        if (_finished.Count * 4 < _rows.Count)
+        {
             return;
         }
 
@@ -159,6 +183,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         Replace(keys, values, past);
         _rows.Clear();
         _rows.AddRange(remaining.Select(r => r.Sequence));
+        _finished.Clear();
     }
 
     private OrtOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (nint Key, nint Value)[] pasts)

@@ -55,6 +55,7 @@ public sealed record PoolStats(long Completed, long Rejected, long Expired, long
 /// </summary>
 public sealed class InferencePool : IAsyncDisposable
 {
+    private const int JoinAfterSteps = 4;
     private readonly DecoderModel _model;
     private readonly PoolOptions _options;
     private readonly TimeProvider _time;
@@ -65,6 +66,7 @@ public sealed class InferencePool : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _completed, _rejected, _expired, _cancelled, _steps;
+    private int _stepsSinceJoin;
     private int _running;
 
     public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
@@ -221,6 +223,11 @@ public sealed class InferencePool : IAsyncDisposable
 
         batch.Leave(cancelled);
         var joining = Admit(active);
+        if (joining.Count > 0)
+        {
+            _stepsSinceJoin = 0;
+        }
+
         var first = batch.Join(joining.Select(p => p.Sequence).ToList());
         for (var i = 0; i < joining.Count; i++)
         {
@@ -234,13 +241,13 @@ public sealed class InferencePool : IAsyncDisposable
             return;
         }
 
-        var logits = batch.Step();
-        Interlocked.Increment(ref _steps);
-        for (var b = 0; b < batch.Sequences.Count; b++)
+        foreach (var (sequence, logits) in batch.Step())
         {
-            active[batch.Sequences[b]].Accept(logits[b], _model);
+            active[sequence].Accept(logits, _model);
         }
 
+        Interlocked.Increment(ref _steps);
+        _stepsSinceJoin++;
         Finish(batch, active);
     }
 
@@ -250,7 +257,7 @@ public sealed class InferencePool : IAsyncDisposable
         foreach (var (sequence, pending) in done)
         {
             active.Remove(sequence);
-            pending.Complete(_time.GetElapsedTime(pending.EnqueuedAt));
+            pending.Complete(_model, _time.GetElapsedTime(pending.EnqueuedAt));
             Interlocked.Increment(ref _completed);
         }
 
@@ -263,6 +270,11 @@ public sealed class InferencePool : IAsyncDisposable
         var joining = new List<Pending>();
         var inFlight = active.Values.Sum(p => p.Budget);
         var now = _time.GetUtcNow();
+
+        // Joining costs a prefill and a copy of the whole cache, so newcomers join in groups: when the batch is
+        // empty, when an eighth of its slots are free, or when they have waited JoinAfterSteps steps.
+        var free = _options.MaxBatch - active.Count;
+        var admitting = active.Count == 0 || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
         lock (_lock)
         {
             foreach (var queue in _queues)
@@ -284,7 +296,7 @@ public sealed class InferencePool : IAsyncDisposable
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
                             $"The request waited {_time.GetElapsedTime(pending.EnqueuedAt).TotalMilliseconds:0} ms and its deadline passed before a slot was free."));
                     }
-                    else if (active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
+                    else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
                     {
                         queue.Remove(node);
                         joining.Add(pending);
@@ -354,11 +366,23 @@ public sealed class InferencePool : IAsyncDisposable
         /// <summary>Chooses the next token from <paramref name="logits"/> and decides whether the sequence is done.</summary>
         public void Accept(float[] logits, DecoderModel model)
         {
-            var token = _sampler.Next(logits, [.. Sequence.Prompt, .. Sequence.Generated]);
+            var sampling = Request.Sampling ?? SamplingOptions.Greedy;
+            var token = _sampler.Next(logits, sampling.RepetitionPenalty != 1 ? [.. Sequence.Prompt, .. Sequence.Generated] : []);
             Sequence.Generated.Add(token);
             if (model.Config.EosTokenIds.Contains(token))
             {
                 Finished = FinishReason.EndOfSequence;
+                return;
+            }
+
+            if (Sequence.Generated.Count >= Request.MaxNewTokens)
+            {
+                Finished = FinishReason.Length;
+            }
+
+            // Text is decoded per token only when something reads it: stop strings or a stream.
+            if (Request.StopStrings is not { Count: > 0 } && Stream is null)
+            {
                 return;
             }
 
@@ -368,10 +392,6 @@ public sealed class InferencePool : IAsyncDisposable
             {
                 _text = _text[..stopAt];
                 Finished = FinishReason.StopString;
-            }
-            else if (Sequence.Generated.Count >= Request.MaxNewTokens)
-            {
-                Finished = FinishReason.Length;
             }
 
             // Stream whole characters only: a multi-byte character may still be half-way through its tokens.
@@ -383,11 +403,16 @@ public sealed class InferencePool : IAsyncDisposable
             }
         }
 
-        public void Complete(TimeSpan total)
+        public void Complete(DecoderModel model, TimeSpan total)
         {
             Registration.Dispose();
             Stream?.Writer.TryComplete();
             var tokens = Finished == FinishReason.EndOfSequence ? Sequence.Generated.Take(Sequence.Generated.Count - 1).ToList() : Sequence.Generated;
+            if (Finished != FinishReason.StopString)
+            {
+                _text = model.Tokenizer.Decode(tokens.ToArray(), skipSpecial: true);
+            }
+
             Result.TrySetResult(new GenerationResult(_text, tokens, Finished!.Value, Sequence.Prompt.Count, Queued, total));
         }
 

@@ -16,6 +16,8 @@ public sealed class BenchmarkResult(string suite)
         return this;
     }
 
+    public double Get(string key) => _figures.First(f => f.Key == key).Value;
+
     public string ResultLine =>
         $"RESULT suite={Suite} " + string.Join(' ', _figures.Select(f => $"{f.Key}={Format(f.Value)}"));
 

@@ -125,10 +125,9 @@ public sealed class GenerationTests : IDisposable
                 continue;
             }
 
-            var logits = batch.Step();
-            for (var b = 0; b < batch.Sequences.Count; b++)
+            foreach (var (sequence, logits) in batch.Step())
             {
-                batch.Sequences[b].Generated.Add(ArgMax(logits[b]));
+                sequence.Generated.Add(ArgMax(logits));
             }
 
             done = batch.Sequences.Where(s => IsDone(s)).ToList();

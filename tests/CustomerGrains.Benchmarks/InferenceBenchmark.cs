@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using CustomerGrains.Inference.Generation;
+using CustomerGrains.Inference.Native;
+using CustomerGrains.ModelMaker;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CustomerGrains.Benchmarks;
+
+/// <summary>
+/// Tokens per second through the continuous-batching pool at 1, 8 and 32 concurrent callers (each sending
+/// mixed-length requests back to back), against the same requests run one at a time, and the raw batched step rate
+/// of the session with 32 sequences and no scheduler around it (the ceiling).
+/// </summary>
+public static class InferenceBenchmark
+{
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(8);
+
+    private static readonly string[] Prompts =
+    [
+        "Where is my order?",
+        "Hello, I ordered a parcel last week and it has not arrived yet. Could you check the tracking number please?",
+        "Refund",
+        "Здравствуйте, мой заказ ещё не пришёл. Где моя посылка? Пожалуйста, проверьте номер отслеживания.",
+        "I'd like to return the shoes, they don't fit. How do I get a refund for my order? The invoice number is 12345.",
+        "Guten Tag, meine Bestellung ist noch nicht angekommen.",
+        "Your account password was reset. If you didn't request this, please contact support immediately.",
+        "Thanks!",
+    ];
+
+    // Short replies (16 to 64 tokens, about 38) after prompts of about 30 tokens. With longer and more varied replies
+    // (32 to 128) the padded batch cache costs more: every row attends over the longest row's context.
+    private static readonly int[] NewTokens = [16, 64, 32, 48, 24, 64, 40, 16];
+
+    public static async Task<BenchmarkResult> RunAsync()
+    {
+        var folder = Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models", "bench-decoder");
+        if (!File.Exists(Path.Combine(folder, "model.onnx")))
+        {
+            TinyDecoder.Write(folder, DecoderSize.Bench);
+        }
+
+        using var runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
+        using var model = DecoderModel.Load(runtime, folder, new SessionSettings());
+        Console.WriteLine($"ONNX Runtime {runtime.Version} on {model.Session.ExecutionProvider}; model {DecoderSize.Bench}");
+        await using var pool = new InferencePool(model, new PoolOptions(MaxBatch: 32), TimeProvider.System, NullLogger.Instance);
+
+        var raw = RawBatched(model, 32);
+        var rawDecode = RawBatched(model, 32, timePrefill: false);
+        var result = new BenchmarkResult("inference");
+        double pool32 = 0, sequential = 0;
+        sequential = await TokensPerSecondAsync("one at a time", pool, 1);
+        foreach (var concurrency in new[] { 1, 8, 32 })
+        {
+            var rate = await TokensPerSecondAsync($"pool, {concurrency} concurrent", pool, concurrency);
+            result.Add($"pool_tok_s_c{concurrency}", rate);
+            pool32 = rate;
+        }
+
+        Console.WriteLine($"raw batched (32)         {raw,12:N0} tokens per s (prefill + steps, no scheduler)");
+        Console.WriteLine($"raw decode steps (32)    {rawDecode,12:N0} tokens per s (steps only, no prefill)");
+        return new BenchmarkResult("inference")
+            .Add("concurrency", 32)
+            .Add("pool_tok_s", pool32)
+            .Add("sequential_tok_s", sequential)
+            .Add("raw_batched_tok_s", raw)
+            .Add("speedup", pool32 / sequential)
+            .Add("pool_vs_raw", pool32 / raw)
+            .Add("pool_tok_s_c1", result.Get("pool_tok_s_c1"))
+            .Add("pool_tok_s_c8", result.Get("pool_tok_s_c8"))
+            .Add("raw_decode_only_tok_s", rawDecode);
+    }
+
+    /// <summary>Generated tokens per second with <paramref name="callers"/> callers sending requests back to back.</summary>
+    private static async Task<double> TokensPerSecondAsync(string name, InferencePool pool, int callers)
+    {
+        long tokens = 0;
+        var measuring = false;
+        using var stop = new CancellationTokenSource();
+        var tasks = Enumerable.Range(0, callers).Select(caller => Task.Run(async () =>
+        {
+            for (var i = caller; !stop.IsCancellationRequested; i++)
+            {
+                var n = i % Prompts.Length;
+                var result = await pool.GenerateAsync(new GenerationRequest(Prompts[n], NewTokens[n]));
+                if (Volatile.Read(ref measuring))
+                {
+                    Interlocked.Add(ref tokens, result.Tokens.Count + (result.FinishReason == FinishReason.EndOfSequence ? 1 : 0));
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(Warmup);
+        Volatile.Write(ref measuring, true);
+        var watch = Stopwatch.StartNew();
+        await Task.Delay(Window);
+        var counted = Interlocked.Read(ref tokens);
+        watch.Stop();
+        await stop.CancelAsync();
+        await Task.WhenAll(tasks);
+        var rate = counted / watch.Elapsed.TotalSeconds;
+        Console.WriteLine($"{name,-24} {rate,12:N0} tokens per s");
+        return rate;
+    }
+
+    /// <summary>Batches of 32 of the same prompts, prefilled together and stepped as many times as a request gets
+    /// tokens on average, nothing else: the same work the pool does (prefill and decode), done by the session in static
+    /// batches with no scheduler. Prefill and steps are timed; building the batches is not.</summary>
+    private static double RawBatched(DecoderModel model, int batchSize, bool timePrefill = true)
+    {
+        var stepsPerBatch = (int)NewTokens.Average() - 1;
+        var stepping = new Stopwatch();
+        var total = Stopwatch.StartNew();
+        long tokens = 0;
+        while (total.Elapsed < Warmup + Window)
+        {
+            using var batch = new DecodeBatch(model);
+            var sequences = Enumerable.Range(0, batchSize).Select(i => new BatchSequence(model.Tokenizer.Encode(Prompts[i % Prompts.Length]))).ToList();
+            var measured = total.Elapsed >= Warmup;
+            if (measured && timePrefill)
+            {
+                stepping.Start();
+            }
+
+            var first = batch.Join(sequences);
+            stepping.Stop();
+            for (var i = 0; i < sequences.Count; i++)
+            {
+                sequences[i].Generated.Add(Sampler.ArgMax(first[i])); // each sequence's first token comes from its prefill
+            }
+
+            tokens += measured && timePrefill ? batchSize : 0;
+
+            for (var step = 0; step < stepsPerBatch; step++)
+            {
+                if (measured)
+                {
+                    stepping.Start();
+                }
+
+                foreach (var (sequence, logits) in batch.Step())
+                {
+                    sequence.Generated.Add(Sampler.ArgMax(logits));
+                }
+
+                if (measured)
+                {
+                    stepping.Stop();
+                    tokens += batchSize;
+                }
+            }
+        }
+
+        return tokens / stepping.Elapsed.TotalSeconds;
+    }
+}
