@@ -51,6 +51,10 @@ Demo tenant 'demo' (kept in .state/demo.env):
 DEMO
 fi
 
+# The committed tiny test model serves as the default model unless one is configured (its weights are random:
+# it exercises the pool end to end, its text means nothing).
+export Inference__Models__default__Path="${Inference__Models__default__Path:-$PWD/tests/fixtures/tiny-decoder}"
+
 out="$PWD/Silo/bin/Release/net10.0"
 dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo >&2
 

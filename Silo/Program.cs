@@ -18,22 +18,27 @@ try
     builder.AddGrainRuntime();
     builder.Services.AddCustomerGrains();
     builder.Services.AddGateway(builder.Configuration);
+    builder.Services.AddInference(builder.Configuration);
 
     var app = builder.Build();
     app.MapClusterApi();
     app.MapGatewayApi();
+
+    // Resolved before running: RunAsync disposes the host and its services when it returns.
+    var lifetime = app.Services.GetRequiredService<SiloLifetime>();
     await app.RunAsync();
 
     // A silo the cluster declared dead exits non-zero so that a supervisor restarts it as a new member.
-    return app.Services.GetRequiredService<SiloLifetime>().WasDeclaredDead ? 3 : 0;
+    return lifetime.WasDeclaredDead ? 3 : 0;
 }
 catch (OptionsValidationException ex)
 {
     await Console.Error.WriteLineAsync("Invalid configuration:\n  " + string.Join("\n  ", ex.Failures));
     return 2;
 }
-catch (StorageUnavailableException ex)
+catch (Exception ex) when (ex is StorageUnavailableException or CustomerGrains.Inference.Native.OrtException or CustomerGrains.Inference.Generation.ModelLayoutException or FormatException)
 {
+    // PostgreSQL unreachable, ONNX Runtime or a model not loadable: the reason, not a stack trace.
     await Console.Error.WriteLineAsync(ex.Message);
     return 1;
 }

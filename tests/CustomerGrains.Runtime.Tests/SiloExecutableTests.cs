@@ -38,6 +38,51 @@ public sealed class SiloExecutableTests
         Assert.Contains("Silo:Port 99999 is not a TCP port", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SIGTERM_drains_leaves_the_cluster_and_exits_0()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        using var process = Start(new()
+        {
+            ["Database__ConnectionString"] = database.ConnectionString,
+            ["Cluster__ClusterKey"] = TestCluster.ClusterKey,
+            ["Silo__Port"] = "0",
+        });
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        Assert.True(await Eventually.TrueAsync(() => output.Any(line => line.Contains("joined cluster", StringComparison.Ordinal)), TimeSpan.FromSeconds(60)), string.Join('\n', output));
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains(output, line => line.Contains("left cluster", StringComparison.Ordinal));
+        Assert.Equal("Dead", await database.ScalarAsync<string>("SELECT status FROM cluster_silos"));
+    }
+
+    private static Process Start(Dictionary<string, string> environment)
+    {
+        var silo = SiloPath();
+        var start = new ProcessStartInfo("dotnet", [silo, "--contentRoot", Path.GetDirectoryName(silo)!])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
     private static async Task<(int ExitCode, string Output)> RunSiloAsync(Dictionary<string, string> environment)
     {
         var silo = SiloPath();

@@ -1,0 +1,29 @@
+using CustomerGrains.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>A text generation request to a loaded model (sampling as in Hugging Face: temperature 0 is greedy).</summary>
+/// <param name="Deadline">If the request is still queued at this moment it is rejected, not run late.</param>
+public sealed record InferenceRequest(
+    string Prompt,
+    int MaxNewTokens = 128,
+    float Temperature = 0,
+    int TopK = 0,
+    float TopP = 1,
+    float RepetitionPenalty = 1,
+    int? Seed = null,
+    IReadOnlyList<string>? StopStrings = null,
+    bool Background = false,
+    DateTimeOffset? Deadline = null);
+
+/// <param name="FinishReason">endOfSequence, length or stopString.</param>
+public sealed record InferenceResult(string Text, int Tokens, string FinishReason, string Model, string ExecutionProvider, double QueuedMs, double TotalMs);
+
+/// <summary>
+/// The inference pool of one model (key: the model's name in configuration, e.g. "default"), as a stateless worker:
+/// every silo serves it from its own pool, so a call never leaves the caller's silo.
+/// </summary>
+public interface IInferenceGrain : IGrainWithStringKey
+{
+    Task<InferenceResult> GenerateAsync(InferenceRequest request);
+}

@@ -1,0 +1,32 @@
+using CustomerGrains.Inference;
+using CustomerGrains.Inference.Generation;
+using CustomerGrains.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>The face of a model's pool to other grains: a stateless worker, so a call is served by the caller's own silo.
+/// The pool batches across all callers; this grain only translates.</summary>
+[StatelessWorker]
+[GrainType("inference")]
+public sealed class InferenceGrain(InferenceHost host) : Grain, IInferenceGrain
+{
+    public async Task<InferenceResult> GenerateAsync(InferenceRequest request)
+    {
+        var pool = host.Pool(GetPrimaryKeyString());
+        var result = await pool.GenerateAsync(new GenerationRequest(
+            request.Prompt,
+            request.MaxNewTokens,
+            new SamplingOptions(request.Temperature, request.TopK, request.TopP, request.RepetitionPenalty, request.Seed),
+            request.StopStrings,
+            request.Background ? RequestPriority.Background : RequestPriority.Interactive,
+            request.Deadline));
+        return new InferenceResult(
+            result.Text,
+            result.Tokens.Count,
+            System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(result.FinishReason.ToString()),
+            GetPrimaryKeyString(),
+            pool.Model.Session.ExecutionProvider,
+            result.Queued.TotalMilliseconds,
+            result.Total.TotalMilliseconds);
+    }
+}

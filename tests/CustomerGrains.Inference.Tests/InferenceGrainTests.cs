@@ -1,0 +1,62 @@
+using CustomerGrains.Grains;
+using CustomerGrains.Inference.Generation;
+using CustomerGrains.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerGrains.Inference.Tests;
+
+/// <summary>The pool behind its stateless worker grain, in a real silo configured like run.sh's.</summary>
+public sealed class InferenceGrainTests
+{
+    private static TestClusterOptions Options(string modelPath)
+    {
+        var options = new TestClusterOptions();
+        options.Configuration["Inference:Models:default:Path"] = modelPath;
+        options.ConfigureSilo = builder =>
+        {
+            builder.Services.AddCustomerGrains();
+            builder.Services.AddInference(builder.Configuration);
+        };
+        return options;
+    }
+
+    private static string Fixture()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "tiny-decoder");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/fixtures/tiny-decoder is missing.");
+    }
+
+    [Fact]
+    public async Task A_grain_generates_through_its_silos_pool_and_refuses_bad_requests_clearly()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, Options(Fixture()));
+        var grains = cluster.Silos[0].GrainFactory;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 12))));
+        var invalid = await Assert.ThrowsAsync<ArgumentException>(() => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest("", Temperature: -1)));
+        var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => grains.GetGrain<IInferenceGrain>("gpt-9").GenerateAsync(new InferenceRequest("Hi")));
+
+        Assert.All(results, r => Assert.Equal(("default", "cpu"), (r.Model, r.ExecutionProvider)));
+        Assert.All(results, r => Assert.True(r.Tokens is > 0 and <= 12));
+        Assert.Contains("prompt is empty", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("temperature", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("No model 'gpt-9'", unknown.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silo_whose_model_cannot_load_does_not_start_and_says_why()
+    {
+        var error = await Assert.ThrowsAsync<ModelLayoutException>(() => TestCluster.StartAsync(1, Options(Path.Combine(Path.GetTempPath(), "no-such-model"))));
+
+        Assert.Contains("no-such-model", error.Message, StringComparison.Ordinal);
+        Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
+    }
+}
