@@ -29,8 +29,8 @@ public sealed unsafe class OrtRuntime : IDisposable
     private const int GraphOptimizationAll = 99;
     private const int ArenaAllocator = 1;
     private const int DefaultMemory = 0;
-    private nint _env;
-    private nint _cpuMemory;
+    private readonly OrtHandle _env;
+    private readonly OrtHandle _cpuMemory;
 
     private OrtRuntime(OrtApi api)
     {
@@ -42,13 +42,16 @@ public sealed unsafe class OrtRuntime : IDisposable
             api.Check(api.CreateEnv(LogWarning, logId, &env));
         }
 
+        _env = new OrtHandle(env, api.ReleaseEnv);
         api.Check(api.CreateCpuMemoryInfo(ArenaAllocator, DefaultMemory, &memory));
-        (_env, _cpuMemory) = (env, memory);
+        _cpuMemory = new OrtHandle(memory, api.ReleaseMemoryInfo, dependsOn: _env);
     }
 
     internal OrtApi Api { get; }
 
-    internal nint CpuMemory => _cpuMemory;
+    internal nint CpuMemory => _cpuMemory.Pointer;
+
+    internal OrtHandle Environment => _env;
 
     /// <summary>The library's version string, e.g. 1.30.0.</summary>
     public string Version => Api.Version;
@@ -78,7 +81,7 @@ public sealed unsafe class OrtRuntime : IDisposable
             var path = Encoding.UTF8.GetBytes(modelPath + "\0");
             fixed (byte* p = path)
             {
-                Api.Check(Api.CreateSession(_env, p, options, &session));
+                Api.Check(Api.CreateSession(_env.Pointer, p, options, &session));
             }
 
             return new OrtSession(this, session, provider, fallbackReason);
@@ -142,11 +145,11 @@ public sealed unsafe class OrtRuntime : IDisposable
         }
     }
 
+    /// <summary>Releases the environment once every session and tensor made from it is released too.</summary>
     public void Dispose()
     {
-        Api.ReleaseMemoryInfo(_cpuMemory);
-        Api.ReleaseEnv(_env);
-        (_cpuMemory, _env) = (0, 0);
+        _cpuMemory.Dispose();
+        _env.Dispose();
     }
 }
 
@@ -154,13 +157,11 @@ public sealed unsafe class OrtRuntime : IDisposable
 public sealed unsafe class OrtTensor<T> : IDisposable
     where T : unmanaged
 {
-    private readonly OrtRuntime _runtime;
     private readonly T[] _data;
-    private nint _value;
+    private readonly OrtHandle _value;
 
     internal OrtTensor(OrtRuntime runtime, ReadOnlySpan<long> shape)
     {
-        _runtime = runtime;
         Shape = shape.ToArray();
         long length = 1;
         foreach (var dim in Shape)
@@ -177,14 +178,14 @@ public sealed unsafe class OrtTensor<T> : IDisposable
                 runtime.CpuMemory, Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_data)), (nuint)(length * sizeof(T)), dims, (nuint)Shape.Length, ElementTypeOf(), &value));
         }
 
-        _value = value;
+        _value = new OrtHandle(value, runtime.Api.ReleaseValue, dependsOn: runtime.Environment);
     }
 
     public long[] Shape { get; }
 
     public Span<T> Data => _data;
 
-    internal nint Handle => _value != 0 ? _value : throw new ObjectDisposedException(nameof(OrtTensor<T>));
+    internal nint Handle => _value.Pointer;
 
     internal static OrtElementType ElementTypeOf() =>
         typeof(T) == typeof(float) ? OrtElementType.Float
@@ -194,9 +195,5 @@ public sealed unsafe class OrtTensor<T> : IDisposable
         : typeof(T) == typeof(Half) ? OrtElementType.Float16
         : throw new NotSupportedException($"Tensors of {typeof(T).Name} are not supported.");
 
-    public void Dispose()
-    {
-        _runtime.Api.ReleaseValue(_value);
-        _value = 0;
-    }
+    public void Dispose() => _value.Dispose();
 }

@@ -13,20 +13,23 @@ public readonly record struct OrtInput(string Name, nint Value)
 public sealed unsafe class OrtSession : IDisposable
 {
     private readonly OrtRuntime _runtime;
-    private readonly Dictionary<string, nint> _names = new(StringComparer.Ordinal); // UTF-8 copies for Run, freed on dispose
-    private nint _session;
+    private readonly Dictionary<string, byte[]> _names = new(StringComparer.Ordinal); // pinned UTF-8 copies for Run
+    private readonly OrtHandle _session;
 
     internal OrtSession(OrtRuntime runtime, nint session, string executionProvider, string? fallbackReason)
     {
         _runtime = runtime;
-        _session = session;
+        _session = new OrtHandle(session, runtime.Api.ReleaseSession, dependsOn: runtime.Environment);
         ExecutionProvider = executionProvider;
         FallbackReason = fallbackReason;
         Inputs = ReadInfos(input: true);
         Outputs = ReadInfos(input: false);
         foreach (var info in Inputs.Concat(Outputs))
         {
-            _names[info.Name] = Marshal.StringToCoTaskMemUTF8(info.Name);
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(info.Name + "\0");
+            var pinned = GC.AllocateArray<byte>(utf8.Length, pinned: true);
+            utf8.CopyTo(pinned, 0);
+            _names[info.Name] = pinned;
         }
     }
 
@@ -64,33 +67,33 @@ public sealed unsafe class OrtSession : IDisposable
         fixed (byte** outputNamePointers = names)
         fixed (nint* outputValues = values)
         {
-            Api.Check(Api.Run(_session, 0, inputNames, inputValues, (nuint)inputs.Length, outputNamePointers, (nuint)outputs.Count, outputValues));
+            Api.Check(Api.Run(_session.Pointer, 0, inputNames, inputValues, (nuint)inputs.Length, outputNamePointers, (nuint)outputs.Count, outputValues));
         }
 
         return new OrtOutputs(_runtime, outputs, values);
     }
 
     private byte* NameOf(string name, string kind) =>
-        _names.TryGetValue(name, out var pointer)
-            ? (byte*)pointer
+        _names.TryGetValue(name, out var pinned)
+            ? (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned))
             : throw new OrtException($"The model has no {kind} named '{name}'; its {kind}s are {string.Join(", ", (kind == "input" ? Inputs : Outputs).Select(i => i.Name))}.");
 
     private TensorInfo[] ReadInfos(bool input)
     {
         nuint count;
-        Api.Check(input ? Api.SessionGetInputCount(_session, &count) : Api.SessionGetOutputCount(_session, &count));
+        Api.Check(input ? Api.SessionGetInputCount(_session.Pointer, &count) : Api.SessionGetOutputCount(_session.Pointer, &count));
         nint allocator;
         Api.Check(Api.GetAllocatorWithDefaultOptions(&allocator));
         var infos = new TensorInfo[(int)count];
         for (nuint i = 0; i < count; i++)
         {
             byte* name;
-            Api.Check(input ? Api.SessionGetInputName(_session, i, allocator, &name) : Api.SessionGetOutputName(_session, i, allocator, &name));
+            Api.Check(input ? Api.SessionGetInputName(_session.Pointer, i, allocator, &name) : Api.SessionGetOutputName(_session.Pointer, i, allocator, &name));
             var managedName = Marshal.PtrToStringUTF8((nint)name)!;
             Api.Check(Api.AllocatorFree(allocator, name));
 
             nint typeInfo;
-            Api.Check(input ? Api.SessionGetInputTypeInfo(_session, i, &typeInfo) : Api.SessionGetOutputTypeInfo(_session, i, &typeInfo));
+            Api.Check(input ? Api.SessionGetInputTypeInfo(_session.Pointer, i, &typeInfo) : Api.SessionGetOutputTypeInfo(_session.Pointer, i, &typeInfo));
             try
             {
                 nint tensorInfo; // owned by typeInfo
@@ -130,14 +133,7 @@ public sealed unsafe class OrtSession : IDisposable
 
     public void Dispose()
     {
-        Api.ReleaseSession(_session);
-        _session = 0;
-        foreach (var pointer in _names.Values)
-        {
-            Marshal.FreeCoTaskMem(pointer);
-        }
-
-        _names.Clear();
+        _session.Dispose();
     }
 }
 
@@ -145,15 +141,15 @@ public sealed unsafe class OrtSession : IDisposable
 public sealed unsafe class OrtValue : IDisposable
 {
     private readonly OrtRuntime _runtime;
-    private nint _handle;
+    private readonly OrtHandle _handle;
 
-    internal OrtValue(OrtRuntime runtime, nint handle)
+    internal OrtValue(OrtRuntime runtime, OrtHandle handle)
     {
         _runtime = runtime;
         _handle = handle;
     }
 
-    internal nint Handle => _handle != 0 ? _handle : throw new ObjectDisposedException(nameof(OrtValue));
+    internal nint Handle => _handle.Pointer;
 
     public OrtInput AsInput(string name) => new(name, Handle);
 
@@ -161,11 +157,7 @@ public sealed unsafe class OrtValue : IDisposable
     public ReadOnlySpan<T> Read<T>(out long[] shape)
         where T : unmanaged => OrtOutputs.Read<T>(_runtime, Handle, "value", out shape);
 
-    public void Dispose()
-    {
-        _runtime.Api.ReleaseValue(_handle);
-        _handle = 0;
-    }
+    public void Dispose() => _handle.Dispose();
 }
 
 /// <summary>The outputs of one run, owned by ORT until disposed.</summary>
@@ -173,25 +165,25 @@ public sealed unsafe class OrtOutputs : IDisposable
 {
     private readonly OrtRuntime _runtime;
     private readonly IReadOnlyList<string> _names;
-    private readonly nint[] _values;
+    private readonly OrtHandle?[] _values;
 
     internal OrtOutputs(OrtRuntime runtime, IReadOnlyList<string> names, nint[] values)
     {
         _runtime = runtime;
         _names = names;
-        _values = values;
+        _values = values.Select(v => v == 0 ? null : new OrtHandle(v, runtime.Api.ReleaseValue, dependsOn: runtime.Environment)).ToArray();
     }
 
     /// <summary>The output's data, valid until this object is disposed.</summary>
     public ReadOnlySpan<T> Get<T>(string name, out long[] shape)
-        where T : unmanaged => Read<T>(_runtime, _values[IndexOf(name)], name, out shape);
+        where T : unmanaged => Read<T>(_runtime, (_values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.")).Pointer, name, out shape);
 
     /// <summary>Takes an output out of this collection: the caller owns (and disposes) it, e.g. to feed it back.</summary>
     public OrtValue Take(string name)
     {
         var index = IndexOf(name);
-        var value = _values[index] != 0 ? _values[index] : throw new InvalidOperationException($"Output '{name}' was taken already.");
-        _values[index] = 0;
+        var value = _values[index] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        _values[index] = null;
         return new OrtValue(_runtime, value);
     }
 
@@ -251,7 +243,7 @@ public sealed unsafe class OrtOutputs : IDisposable
     {
         foreach (var value in _values)
         {
-            _runtime.Api.ReleaseValue(value); // taken ones are 0, which ReleaseValue skips
+            value?.Dispose(); // taken ones are null: their new owner releases them
         }
 
         Array.Clear(_values);

@@ -48,6 +48,27 @@ public sealed class OrtBindingTests : IDisposable
     }
 
     [Fact]
+    public void A_runtime_disposed_before_its_session_keeps_its_environment_until_the_session_goes()
+    {
+        var runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
+        var session = runtime.OpenSession(AffineModel(), new SessionSettings());
+        var x = runtime.CreateTensor<float>([1, 2]);
+        x.Data[0] = 1;
+        x.Data[1] = 1;
+
+        runtime.Dispose(); // safe handles: the environment is released only after everything made from it
+
+        using (var outputs = session.Run([OrtInput.Of("x", x)]))
+        {
+            Assert.Equal(5.5f, outputs.Get<float>("y", out _)[0]);
+        }
+
+        x.Dispose();
+        session.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => session.Run([OrtInput.Of("x", x)]));
+    }
+
+    [Fact]
     public void Inputs_and_outputs_are_described_with_names_types_and_dynamic_dimensions()
     {
         using var session = Runtime.OpenSession(AffineModel(), new SessionSettings());
