@@ -7,10 +7,9 @@ namespace CustomerGrains.Inference.Tests;
 /// <summary>Generation on a decoder ModelMaker writes in the optimum layout (GQA, KV cache, position_ids).</summary>
 public sealed class GenerationTests : IDisposable
 {
-    private static readonly Lazy<OrtRuntime> SharedRuntime = new(() => OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary"))));
     private readonly string _directory = Directory.CreateTempSubdirectory("cg-decoder-").FullName;
 
-    private static OrtRuntime Runtime => SharedRuntime.Value;
+    private static OrtRuntime Runtime => TestModels.Runtime;
 
     private DecoderModel TinyModel()
     {
@@ -114,7 +113,7 @@ public sealed class GenerationTests : IDisposable
             var first = batch.Join(joining);
             for (var j = 0; j < joining.Count; j++)
             {
-                joining[j].Generated.Add(ArgMax(first[j]));
+                joining[j].Generated.Add(Sampler.ArgMax(first[j]));
             }
 
             var done = batch.Sequences.Where(s => IsDone(s)).ToList();
@@ -127,7 +126,7 @@ public sealed class GenerationTests : IDisposable
 
             foreach (var (sequence, logits) in batch.Step())
             {
-                sequence.Generated.Add(ArgMax(logits));
+                sequence.Generated.Add(Sampler.ArgMax(logits));
             }
 
             done = batch.Sequences.Where(s => IsDone(s)).ToList();
@@ -144,24 +143,10 @@ public sealed class GenerationTests : IDisposable
             s.Generated.Count >= budgets[Array.IndexOf(sequences, s)] || model.Config.EosTokenIds.Contains(s.Generated[^1]);
     }
 
-    private static int ArgMax(float[] values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
-
     [Fact]
     public void The_committed_tiny_fixture_is_what_the_model_maker_writes()
     {
-        var fixture = FixtureFolder();
+        var fixture = TestModels.TinyFixture();
         var fresh = Path.Combine(_directory, "fresh");
 
         TinyDecoder.Write(fresh, DecoderSize.Tiny);
@@ -174,20 +159,6 @@ public sealed class GenerationTests : IDisposable
 
         using var model = DecoderModel.Load(Runtime, fixture, new SessionSettings());
         Assert.NotEmpty(new Generator(model).GenerateGreedy(model.Tokenizer.Encode("Where is my order?"), 5));
-    }
-
-    private static string FixtureFolder()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "tiny-decoder");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("tests/fixtures/tiny-decoder is missing.");
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -20,24 +20,10 @@ public sealed class InferenceGrainTests
         return options;
     }
 
-    private static string Fixture()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "tiny-decoder");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("tests/fixtures/tiny-decoder is missing.");
-    }
-
     [Fact]
     public async Task A_grain_generates_through_its_silos_pool_and_refuses_bad_requests_clearly()
     {
-        await using var cluster = await TestCluster.StartAsync(1, Options(Fixture()));
+        await using var cluster = await TestCluster.StartAsync(1, Options(TestModels.TinyFixture()));
         var grains = cluster.Silos[0].GrainFactory;
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 12))));

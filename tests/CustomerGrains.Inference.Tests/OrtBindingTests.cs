@@ -6,10 +6,9 @@ namespace CustomerGrains.Inference.Tests;
 /// <summary>The ONNX Runtime binding against the real library (test.sh fetches it) and models written by ModelMaker.</summary>
 public sealed class OrtBindingTests : IDisposable
 {
-    private static readonly Lazy<OrtRuntime> SharedRuntime = new(() => OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary"))));
     private readonly string _directory = Directory.CreateTempSubdirectory("cg-ort-").FullName;
 
-    private static OrtRuntime Runtime => SharedRuntime.Value;
+    private static OrtRuntime Runtime => TestModels.Runtime;
 
     /// <summary>y = x · W + b, with x [batch, 2], W [2, 3], b [3].</summary>
     private string AffineModel()
@@ -50,7 +49,7 @@ public sealed class OrtBindingTests : IDisposable
     [Fact]
     public void A_runtime_disposed_before_its_session_keeps_its_environment_until_the_session_goes()
     {
-        var runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
+        var runtime = OrtRuntime.Load(TestModels.LibraryPath);
         var session = runtime.OpenSession(AffineModel(), new SessionSettings());
         var x = runtime.CreateTensor<float>([1, 2]);
         x.Data[0] = 1;

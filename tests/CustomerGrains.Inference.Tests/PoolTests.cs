@@ -9,7 +9,6 @@ namespace CustomerGrains.Inference.Tests;
 /// <summary>The continuous-batching pool on the tiny decoder.</summary>
 public sealed class PoolTests : IDisposable
 {
-    private static readonly Lazy<OrtRuntime> SharedRuntime = new(() => OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary"))));
     private static readonly Lazy<string> Folder = new(() =>
     {
         // Larger than the tiny fixture so that a long request holds its slot for seconds, not milliseconds.
@@ -18,7 +17,7 @@ public sealed class PoolTests : IDisposable
         return folder;
     });
 
-    private readonly DecoderModel _model = DecoderModel.Load(SharedRuntime.Value, Folder.Value, new SessionSettings());
+    private readonly DecoderModel _model = DecoderModel.Load(TestModels.Runtime, Folder.Value, new SessionSettings());
 
     private InferencePool Pool(PoolOptions? options = null, TimeProvider? time = null) =>
         new(_model, options ?? new PoolOptions(), time ?? TimeProvider.System, NullLogger.Instance);

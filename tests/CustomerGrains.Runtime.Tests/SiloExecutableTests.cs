@@ -85,18 +85,7 @@ public sealed class SiloExecutableTests
 
     private static async Task<(int ExitCode, string Output)> RunSiloAsync(Dictionary<string, string> environment)
     {
-        var silo = SiloPath();
-        var start = new ProcessStartInfo("dotnet", [silo, "--contentRoot", Path.GetDirectoryName(silo)!])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = Start(environment);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
