@@ -1,6 +1,7 @@
 using CustomerGrains.Gateway;
 using CustomerGrains.Gateway.Customers;
 using CustomerGrains.Gateway.Inbox;
+using CustomerGrains.Gateway.Knowledge;
 using CustomerGrains.Gateway.Mediation;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
@@ -51,6 +52,19 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<UpdatePreferences, CustomerGrains.Grains.Preferences>, UpdatePreferencesHandler>();
         services.AddTransient<IRequestHandler<EraseCustomer, bool>, EraseCustomerHandler>();
         services.AddTransient<IRequestHandler<ExportCustomer, CustomerGrains.Grains.CustomerExport>, ExportCustomerHandler>();
+        AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
+        AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
+        AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);
+        AddKnowledgeHandler<DeleteEntry, bool>(services);
+        AddKnowledgeHandler<ImportEntries, int>(services);
+        AddKnowledgeHandler<ExportEntries, IReadOnlyList<CustomerGrains.Grains.KbEntry>>(services);
+        AddKnowledgeHandler<Ask, CustomerGrains.Grains.AskResult>(services);
+        AddKnowledgeHandler<GetQuestion, CustomerGrains.Grains.KbQuestion>(services);
+        AddKnowledgeHandler<ListQuestions, IReadOnlyList<CustomerGrains.Grains.KbQuestion>>(services);
+        AddKnowledgeHandler<Escalate, CustomerGrains.Grains.KbQuestion>(services);
+        AddKnowledgeHandler<AnswerQuestion, CustomerGrains.Grains.KbQuestion>(services);
+        services.AddHttpClient<EscalationNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<EscalationNotifier>());
 
         // Enums as their names ("inbound"), in the API and in stored inbox payloads alike.
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
@@ -60,6 +74,10 @@ public static class GatewayServiceCollectionExtensions
         return services;
     }
 
+    private static void AddKnowledgeHandler<TRequest, TResult>(IServiceCollection services)
+        where TRequest : KnowledgeRequest<TResult> =>
+        services.AddTransient<IRequestHandler<TRequest, TResult>, KnowledgeHandler<TRequest, TResult>>();
+
     /// <summary>Maps webhooks, the agent API, health and <c>/openapi/v1.json</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
@@ -67,6 +85,7 @@ public static class GatewayServiceCollectionExtensions
         app.UseStatusCodePages();
         app.MapWebhooksApi();
         app.MapCustomersApi();
+        app.MapKnowledgeApi();
         app.MapHealthApi();
         app.MapOpenApi();
         return app;

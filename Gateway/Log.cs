@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(2013, LogLevel.Error, "Inbox row {Id} set aside as poison after {Attempts} attempts: {Error}")]
     public static partial void Poisoned(ILogger logger, long id, int attempts, string error);
 
+    [LoggerMessage(2030, LogLevel.Warning, "Sending escalation notifications failed; retrying next interval")]
+    public static partial void NotifierFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(2020, LogLevel.Warning, "Writing the audit record failed for {Action} by {Actor}")]
     public static partial void AuditFailed(ILogger logger, string action, string actor, Exception exception);
 }

@@ -17,6 +17,8 @@ internal sealed class ProblemMapping(IProblemDetailsService problems) : IExcepti
             BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
             KeyNotFoundException notFound => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = notFound.Message },
             ArgumentException argument => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Bad request", Detail = argument.Message },
+            InvalidOperationException conflict when conflict.GetType() == typeof(InvalidOperationException) =>
+                new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
             StorageUnavailableException or SiloUnavailableException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Temporarily unavailable", Detail = exception.Message },
             GrainCallTimeoutException => new ProblemDetails { Status = StatusCodes.Status504GatewayTimeout, Title = "Timed out", Detail = exception.Message },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Internal error" },

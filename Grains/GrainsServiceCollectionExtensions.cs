@@ -1,4 +1,5 @@
 using CustomerGrains.Grains;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -11,6 +12,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSchema("customers", typeof(CustomerGrain).Assembly);
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<SegmentCatalog>();
+        services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.SectionName);
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 }

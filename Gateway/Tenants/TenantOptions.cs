@@ -35,6 +35,9 @@ public sealed class TenantOptions
 
     /// <summary>Webhook connections by id; the id is the last segment of the webhook URL, unique across tenants.</summary>
     public Dictionary<string, ConnectionOptions> Connections { get; set; } = [];
+
+    /// <summary>Where escalated questions are sent; none: they wait in the AwaitingSenior list only.</summary>
+    public EscalationOptions? Escalation { get; set; }
 }
 
 public sealed class ApiKeyOptions
@@ -91,6 +94,19 @@ internal sealed partial class TenantsValidator
                 if (apiKey.Role is null || !Roles.All.Contains(apiKey.Role))
                 {
                     yield return $"Tenants:{tenantId}:ApiKeys:{i}:Role '{apiKey.Role}' is not one of {string.Join(", ", Roles.All)}.";
+                }
+            }
+
+            if (tenant.Escalation is { } escalation)
+            {
+                if (!Uri.TryCreate(escalation.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                {
+                    yield return $"Tenants:{tenantId}:Escalation:Url must be an absolute http(s) URL.";
+                }
+
+                if (escalation.Secret is null || !Webhooks.StandardWebhooksProvider.TryDecodeSecret(escalation.Secret, out _))
+                {
+                    yield return $"Tenants:{tenantId}:Escalation:Secret must be 'whsec_' followed by base64.";
                 }
             }
 

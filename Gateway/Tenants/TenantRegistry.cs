@@ -20,6 +20,7 @@ public sealed class TenantRegistry
     public const string SectionName = "Tenants";
     private readonly Dictionary<string, Caller> _callersByKeyHash = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Connection> _connections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EscalationOptions> _escalations = new(StringComparer.Ordinal);
 
     public TenantRegistry(IConfiguration configuration)
     {
@@ -36,6 +37,11 @@ public sealed class TenantRegistry
             {
                 var hash = Hash(apiKey.Key!);
                 _callersByKeyHash[hash] = new Caller(tenantId, apiKey.Role!, hash[..8]);
+            }
+
+            if (tenant.Escalation is { } escalation)
+            {
+                _escalations[tenantId] = escalation;
             }
 
             foreach (var (id, connection) in tenant.Connections)
@@ -79,6 +85,9 @@ public sealed class TenantRegistry
         // Looked up by hash: the dictionary compares hashes, never the secret itself.
         return _callersByKeyHash.TryGetValue(Hash(presentedKey), out caller!);
     }
+
+    /// <summary>Where the tenant's escalations go, if anywhere.</summary>
+    public EscalationOptions? EscalationOf(string tenantId) => _escalations.GetValueOrDefault(tenantId);
 
     public bool TryGetConnection(string provider, string connectionId, out Connection connection) =>
         _connections.TryGetValue(connectionId, out connection!) && connection.Provider == provider;

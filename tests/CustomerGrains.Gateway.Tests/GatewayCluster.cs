@@ -16,6 +16,7 @@ public sealed class GatewayCluster : IAsyncLifetime
     public const string AcmeAgent = GatewayTestOptions.AcmeAgent;
     public const string AcmeAdmin = GatewayTestOptions.AcmeAdmin;
     public const string GlobexAdmin = GatewayTestOptions.GlobexAdmin;
+    public const string AcmeSenior = GatewayTestOptions.AcmeSenior;
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -26,18 +27,23 @@ public sealed class GatewayCluster : IAsyncLifetime
 
     public FakeHubSpot HubSpot { get; private set; } = null!;
 
+    /// <summary>Receives acme's escalation notifications.</summary>
+    public RecordingReceiver Escalations { get; private set; } = null!;
+
     public TestSilo Silo => Cluster.Silos[0];
 
     public async Task InitializeAsync()
     {
         HubSpot = await FakeHubSpot.StartAsync();
-        Cluster = await TestCluster.StartAsync(1, Options(HubSpot.BaseUrl));
+        Escalations = await RecordingReceiver.StartAsync();
+        Cluster = await TestCluster.StartAsync(1, GatewayTestOptions.Create(HubSpot.BaseUrl, Escalations.Url));
     }
 
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
         await HubSpot.DisposeAsync();
+        await Escalations.DisposeAsync();
     }
 
     public static TestClusterOptions Options(string hubSpotUrl) => GatewayTestOptions.Create(hubSpotUrl);

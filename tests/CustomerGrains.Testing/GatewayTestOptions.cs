@@ -11,8 +11,10 @@ public static class GatewayTestOptions
     public const string AcmeAgent = "acme-agent-key-0123456789";
     public const string AcmeAdmin = "acme-admin-key-0123456789";
     public const string GlobexAdmin = "globex-admin-key-012345678";
+    public const string AcmeSenior = "acme-senior-key-0123456789";
 
-    public static TestClusterOptions Create(string hubSpotUrl)
+    /// <summary>Where acme's escalations go, signed with <see cref="Signing.StandardSecret"/>.</summary>
+    public static TestClusterOptions Create(string hubSpotUrl, string? escalationUrl = null)
     {
         var options = new TestClusterOptions();
         var c = options.Configuration;
@@ -37,6 +39,14 @@ public static class GatewayTestOptions
         c["Tenants:acme:Connections:hs1:Options:ApiBaseUrl"] = hubSpotUrl;
         c["Tenants:acme:Connections:crm1:Provider"] = "standard";
         c["Tenants:acme:Connections:crm1:Secrets:0"] = Signing.StandardSecret;
+        c["Tenants:acme:ApiKeys:2:Key"] = AcmeSenior;
+        c["Tenants:acme:ApiKeys:2:Role"] = "senior";
+        if (escalationUrl is not null)
+        {
+            c["Tenants:acme:Escalation:Url"] = escalationUrl;
+            c["Tenants:acme:Escalation:Secret"] = Signing.StandardSecret;
+        }
+
         c["Tenants:globex:ApiKeys:0:Key"] = GlobexAdmin;
         c["Tenants:globex:ApiKeys:0:Role"] = "admin";
         c["Tenants:globex:Connections:gcw:Provider"] = "chatwoot";

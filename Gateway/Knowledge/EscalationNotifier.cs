@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using System.Text;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Gateway.Webhooks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CustomerGrains.Gateway.Knowledge;
+
+/// <summary>
+/// Sends the escalation notifications the knowledge base wrote to its outbox (<c>kb_notifications</c>): a Standard
+/// Webhooks-signed POST (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature: v1,...</c>) to the tenant's
+/// escalation URL, retried with exponential back-off until a 2xx; after 20 attempts marked failed with the last error.
+/// Each row is claimed with SKIP LOCKED, so silos polling together send it once.
+/// </summary>
+public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry tenants, HttpClient http, TimeProvider time, ILogger<EscalationNotifier> logger) : BackgroundService
+{
+    private const int MaxAttempts = 20;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(PollInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await SendDueAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is NpgsqlException or Runtime.StorageUnavailableException)
+                {
+                    Log.NotifierFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SendDueAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var due = new List<(long Id, string Tenant, string Payload, int Attempts)>();
+        await using (var claim = new NpgsqlCommand(
+            "SELECT id, tenant_id, payload::text, attempts FROM kb_notifications WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED",
+            connection, transaction))
+        await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                due.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)));
+            }
+        }
+
+        foreach (var (id, tenant, payload, attempts) in due)
+        {
+            var error = await SendAsync(id, tenant, payload, cancellationToken);
+            await using var update = new NpgsqlCommand(
+                """
+                UPDATE kb_notifications SET attempts = $2, last_error = $3,
+                    status = CASE WHEN $3::text IS NULL THEN 'sent' WHEN $2 >= $4 THEN 'failed' ELSE 'pending' END,
+                    next_attempt_at = now() + $5
+                WHERE id = $1
+                """, connection, transaction);
+            update.Parameters.AddWithValue(id);
+            update.Parameters.AddWithValue(attempts + 1);
+            update.Parameters.AddWithValue((object?)error ?? DBNull.Value);
+            update.Parameters.AddWithValue(MaxAttempts);
+            update.Parameters.AddWithValue(TimeSpan.FromSeconds(Math.Min(600, Math.Pow(2, attempts + 1))));
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Null when delivered; otherwise why not.</summary>
+    private async Task<string?> SendAsync(long id, string tenantId, string payload, CancellationToken cancellationToken)
+    {
+        if (tenants.EscalationOf(tenantId) is not { Url: { } url, Secret: { } secret } || !StandardWebhooksProvider.TryDecodeSecret(secret, out var key))
+        {
+            return $"Tenant '{tenantId}' has no Escalation:Url and Secret configured.";
+        }
+
+        var messageId = $"msg_kb_{id}";
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signature = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{messageId}.{timestamp}.{payload}")));
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("webhook-id", messageId);
+        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp);
+        request.Headers.TryAddWithoutValidation("webhook-signature", "v1," + signature);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            using var response = await http.SendAsync(request, timeout.Token);
+            return response.IsSuccessStatusCode ? null : $"{url} answered {(int)response.StatusCode}.";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return $"{url}: {ex.Message}";
+        }
+    }
+}

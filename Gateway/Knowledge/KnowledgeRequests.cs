@@ -1,0 +1,147 @@
+using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using CustomerGrains.Runtime;
+using MediatR;
+
+namespace CustomerGrains.Gateway.Knowledge;
+
+public sealed record AnswerInput(string? Answer, IReadOnlyList<string>? Tags = null);
+
+public sealed record AskInput(string? Question);
+
+/// <summary>A knowledge-base operation for the caller's tenant, run against its <see cref="IKnowledgeBaseGrain"/>.</summary>
+public abstract record KnowledgeRequest<TResult>(Caller Caller) : IRequest<TResult>, IAuditedRequest
+{
+    public abstract string Action { get; }
+
+    public virtual string Target => "";
+
+    public abstract Task<TResult> RunAsync(IKnowledgeBaseGrain knowledge);
+}
+
+public sealed record CreateEntry(Caller Caller, KbEntryInput Input) : KnowledgeRequest<KbEntry>(Caller)
+{
+    public override string Action => "kb.entry.create";
+
+    public override Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AddEntryAsync(Input, "article", $"key:{Caller.KeyId}");
+}
+
+public sealed record GetEntry(Caller Caller, string EntryId) : KnowledgeRequest<KbEntry>(Caller)
+{
+    public override string Action => "kb.entry.read";
+
+    public override string Target => EntryId;
+
+    public override async Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) =>
+        await knowledge.GetEntryAsync(EntryId) ?? throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+}
+
+public sealed record UpdateEntry(Caller Caller, string EntryId, KbEntryInput Input) : KnowledgeRequest<KbEntry>(Caller)
+{
+    public override string Action => "kb.entry.update";
+
+    public override string Target => EntryId;
+
+    public override async Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) =>
+        await knowledge.UpdateEntryAsync(EntryId, Input) ?? throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+}
+
+public sealed record DeleteEntry(Caller Caller, string EntryId) : KnowledgeRequest<bool>(Caller)
+{
+    public override string Action => "kb.entry.delete";
+
+    public override string Target => EntryId;
+
+    public override async Task<bool> RunAsync(IKnowledgeBaseGrain knowledge) =>
+        await knowledge.DeleteEntryAsync(EntryId) ? true : throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+}
+
+public sealed record ImportEntries(Caller Caller, IReadOnlyList<KbEntryInput> Entries) : KnowledgeRequest<int>(Caller), IValidatedRequest
+{
+    public override string Action => "kb.import";
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (Entries.Count is 0 or > 10_000)
+        {
+            yield return ("entries", "Import 1 to 10,000 entries at a time.");
+        }
+    }
+
+    public override Task<int> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ImportAsync(Entries, $"key:{Caller.KeyId}");
+}
+
+public sealed record ExportEntries(Caller Caller) : KnowledgeRequest<IReadOnlyList<KbEntry>>(Caller)
+{
+    public override string Action => "kb.export";
+
+    public override Task<IReadOnlyList<KbEntry>> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ExportAsync();
+}
+
+public sealed record Ask(Caller Caller, AskInput Input) : KnowledgeRequest<AskResult>(Caller), IValidatedRequest
+{
+    public override string Action => "kb.ask";
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Input.Question))
+        {
+            yield return ("question", "The question is empty.");
+        }
+    }
+
+    public override Task<AskResult> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AskAsync(Input.Question!, $"key:{Caller.KeyId}");
+}
+
+public sealed record GetQuestion(Caller Caller, string QuestionId) : KnowledgeRequest<KbQuestion>(Caller)
+{
+    public override string Action => "kb.question.read";
+
+    public override string Target => QuestionId;
+
+    public override async Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) =>
+        await knowledge.GetQuestionAsync(QuestionId) ?? throw new KeyNotFoundException($"No question '{QuestionId}'.");
+}
+
+public sealed record ListQuestions(Caller Caller, string? Status) : KnowledgeRequest<IReadOnlyList<KbQuestion>>(Caller)
+{
+    public override string Action => "kb.question.list";
+
+    public override Task<IReadOnlyList<KbQuestion>> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ListQuestionsAsync(Status);
+}
+
+public sealed record Escalate(Caller Caller, string QuestionId) : KnowledgeRequest<KbQuestion>(Caller)
+{
+    public override string Action => "kb.question.escalate";
+
+    public override string Target => QuestionId;
+
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.EscalateAsync(QuestionId);
+}
+
+public sealed record AnswerQuestion(Caller Caller, string QuestionId, AnswerInput Input) : KnowledgeRequest<KbQuestion>(Caller), IValidatedRequest
+{
+    public override string Action => "kb.question.answer";
+
+    public override string Target => QuestionId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Input.Answer))
+        {
+            yield return ("answer", "The answer is empty.");
+        }
+    }
+
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AnswerAsync(QuestionId, Input.Answer!, Input.Tags, $"key:{Caller.KeyId}");
+}
+
+/// <summary>Runs every knowledge request on the caller's tenant's knowledge-base grain (one handler for all of them:
+/// they differ only in which grain method they call).</summary>
+public sealed class KnowledgeHandler<TRequest, TResult>(IGrainFactory grains) : IRequestHandler<TRequest, TResult>
+    where TRequest : KnowledgeRequest<TResult>
+{
+    public Task<TResult> Handle(TRequest request, CancellationToken cancellationToken) =>
+        request.RunAsync(grains.GetGrain<IKnowledgeBaseGrain>(request.Caller.TenantId));
+}

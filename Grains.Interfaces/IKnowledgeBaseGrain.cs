@@ -1,0 +1,76 @@
+using CustomerGrains.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>What a knowledge-base entry is made from.</summary>
+public sealed record KbEntryInput(string? Question, string? Answer, IReadOnlyList<string>? Tags = null, string? Language = null);
+
+/// <summary>A knowledge-base entry. Source: article, senior-answer or accepted-reply.</summary>
+public sealed record KbEntry(
+    string EntryId,
+    string Question,
+    string Answer,
+    IReadOnlyList<string> Tags,
+    string? Language,
+    string Source,
+    string? Author,
+    int TimesAsked,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>An entry found for a question, with how well it matches (0 to 1).</summary>
+public sealed record KbMatch(string EntryId, string Question, string Answer, double Score);
+
+/// <summary>The answer to <c>POST /v1/kb/ask</c>: the best entry when confident, plus related ones; otherwise the most
+/// similar questions to choose from (or to escalate).</summary>
+public sealed record AskResult(string QuestionId, KbMatch? Match, IReadOnlyList<KbMatch> Related, IReadOnlyList<KbMatch> Similar);
+
+/// <summary>A question an employee asked. Status: Unanswered, AwaitingSenior, AddedToKb or Faq.</summary>
+public sealed record KbQuestion(
+    string QuestionId,
+    string Question,
+    string Status,
+    string? EntryId,
+    string? Answer,
+    int TimesAsked,
+    string AskedBy,
+    DateTimeOffset CreatedAt);
+
+/// <summary>
+/// One tenant's knowledge base (key: tenant id): entries, retrieval that needs no model (full-text search stemmed in
+/// English and Russian plus trigram similarity, so typos and word forms match), and the employee question flow: ask,
+/// escalate to seniors, answer into the knowledge base.
+/// </summary>
+public interface IKnowledgeBaseGrain : IGrainWithStringKey
+{
+    Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author);
+
+    [ReadOnly]
+    Task<KbEntry?> GetEntryAsync(string entryId);
+
+    Task<KbEntry?> UpdateEntryAsync(string entryId, KbEntryInput input);
+
+    Task<bool> DeleteEntryAsync(string entryId);
+
+    /// <summary>Adds entries in one transaction: all of them or, when one is invalid, none.</summary>
+    Task<int> ImportAsync(IReadOnlyList<KbEntryInput> entries, string author);
+
+    [ReadOnly]
+    Task<IReadOnlyList<KbEntry>> ExportAsync();
+
+    /// <summary>The best-matching entries for <paramref name="text"/>, best first.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit);
+
+    Task<AskResult> AskAsync(string question, string askedBy);
+
+    Task<KbQuestion> EscalateAsync(string questionId);
+
+    Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author);
+
+    [ReadOnly]
+    Task<KbQuestion?> GetQuestionAsync(string questionId);
+
+    [ReadOnly]
+    Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status);
+}

@@ -1,0 +1,362 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CustomerGrains.Runtime;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>
+/// One tenant's knowledge base over <c>kb_entries</c> and <c>kb_questions</c>. Matching needs no model: the question's
+/// stemmed terms (English, Russian, unstemmed) are OR-ed against each entry's weighted search vector, and trigram
+/// similarity with the entry's question catches typos; the score mixes both.
+/// </summary>
+[GrainType("knowledgebase")]
+public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, TimeProvider time) : Grain, IKnowledgeBaseGrain
+{
+    public const int MaxQuestionLength = 2_000;
+    public const int MaxAnswerLength = 20_000;
+    private readonly KnowledgeOptions _options = options.Value;
+
+    private string TenantId => GetPrimaryKeyString();
+
+    public async Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author)
+    {
+        var (question, answer) = Validate(input);
+        await using var command = database.CreateCommand(
+            $"""
+            INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {EntryColumns}
+            """);
+        AddEntryParameters(command, NewId("kb"), question, answer, input, source, author);
+        return (await ReadEntriesAsync(command)).Single();
+    }
+
+    public async Task<KbEntry?> GetEntryAsync(string entryId)
+    {
+        await using var command = database.CreateCommand($"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(entryId);
+        return (await ReadEntriesAsync(command)).SingleOrDefault();
+    }
+
+    public async Task<KbEntry?> UpdateEntryAsync(string entryId, KbEntryInput input)
+    {
+        var (question, answer) = Validate(input);
+        await using var command = database.CreateCommand(
+            $"""
+            UPDATE kb_entries SET question = $3, answer = $4, tags = $5, language = $6, updated_at = now()
+            WHERE tenant_id = $1 AND entry_id = $2 RETURNING {EntryColumns}
+            """);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(entryId);
+        command.Parameters.AddWithValue(question);
+        command.Parameters.AddWithValue(answer);
+        command.Parameters.AddWithValue((input.Tags ?? []).ToArray());
+        command.Parameters.AddWithValue((object?)input.Language ?? DBNull.Value);
+        return (await ReadEntriesAsync(command)).SingleOrDefault();
+    }
+
+    public async Task<bool> DeleteEntryAsync(string entryId)
+    {
+        await using var command = database.CreateCommand("DELETE FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(entryId);
+        return await command.ExecuteNonQueryAsync() == 1;
+    }
+
+    public async Task<int> ImportAsync(IReadOnlyList<KbEntryInput> entries, string author)
+    {
+        var valid = entries.Select((e, i) =>
+        {
+            try
+            {
+                return (Input: e, Fields: Validate(e));
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"Entry {i}: {ex.Message}");
+            }
+        }).ToList();
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var (input, (question, answer)) in valid)
+        {
+            var insert = new NpgsqlBatchCommand("INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+            AddEntryParameters(insert, NewId("kb"), question, answer, input, "article", author);
+            batch.BatchCommands.Add(insert);
+        }
+
+        if (valid.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return valid.Count;
+    }
+
+    public async Task<IReadOnlyList<KbEntry>> ExportAsync()
+    {
+        await using var command = database.CreateCommand($"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 ORDER BY created_at, entry_id");
+        command.Parameters.AddWithValue(TenantId);
+        return await ReadEntriesAsync(command);
+    }
+
+    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        // Query terms come from the stemming configurations only, which drop stop words ("how", "do", "как"): a shared
+        // "how do I" is no evidence. A match needs close overall similarity (typos) or shared content words (forms).
+        await using var command = database.CreateCommand(
+            """
+            WITH words AS (
+                SELECT DISTINCT lower(token) AS word FROM ts_debug('simple', $2) WHERE alias NOT IN ('blank', 'space')),
+            content AS (
+                -- Each stemmer keeps the other language's stop words ("как" in English, "how" in Russian): a word
+                -- counts only when neither drops it.
+                SELECT word FROM words WHERE length(to_tsvector('english', word)) > 0 AND length(to_tsvector('russian', word)) > 0),
+            terms AS (
+                SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', word) || to_tsvector('russian', word))) AS lexeme FROM content),
+            q AS (
+                SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
+                       (SELECT count(*) FROM terms)::float8 AS terms),
+            scored AS (
+                SELECT e.entry_id, e.question, e.answer,
+                       similarity(lower(e.question), q.text) AS whole,
+                       word_similarity(q.text, lower(e.question)) AS words,
+                       -- The share of the question's content words the entry has (in its question or answer): one
+                       -- shared word out of six is weak evidence, all of them strong.
+                       CASE WHEN q.terms = 0 THEN 0
+                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(e.search))) / q.terms END AS coverage
+                FROM kb_entries e, q
+                WHERE e.tenant_id = $1
+                  AND ((q.ts IS NOT NULL AND e.search @@ q.ts) OR lower(e.question) % q.text OR q.text <% lower(e.question)))
+            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score
+            FROM scored ORDER BY score DESC, entry_id LIMIT $3
+            """);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(text.Length <= MaxQuestionLength ? text : text[..MaxQuestionLength]);
+        command.Parameters.AddWithValue(limit);
+        var matches = new List<KbMatch>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            matches.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4)));
+        }
+
+        return matches;
+    }
+
+    public async Task<AskResult> AskAsync(string question, string askedBy)
+    {
+        var text = ValidateQuestion(question);
+        var hits = await SearchAsync(text, 8);
+        var match = hits.Count > 0 && hits[0].Score >= _options.ConfidentScore ? hits[0] : null;
+
+        // The same question asked again counts on its record; often enough, it becomes a FAQ.
+        await using var command = database.CreateCommand(
+            """
+            INSERT INTO kb_questions (tenant_id, question_id, question, normalized, asked_by, status, entry_id)
+            VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN 'Unanswered' ELSE 'AddedToKb' END, $6)
+            ON CONFLICT (tenant_id, normalized) DO UPDATE SET
+                times_asked = kb_questions.times_asked + 1,
+                entry_id = coalesce(kb_questions.entry_id, EXCLUDED.entry_id),
+                status = CASE
+                    WHEN kb_questions.times_asked + 1 >= $7 AND coalesce(kb_questions.entry_id, EXCLUDED.entry_id) IS NOT NULL THEN 'Faq'
+                    WHEN kb_questions.status = 'Unanswered' AND EXCLUDED.entry_id IS NOT NULL THEN 'AddedToKb'
+                    ELSE kb_questions.status END,
+                updated_at = now()
+            RETURNING question_id
+            """);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(NewId("q"));
+        command.Parameters.AddWithValue(text);
+        command.Parameters.AddWithValue(Normalize(text));
+        command.Parameters.AddWithValue(askedBy);
+        command.Parameters.AddWithValue((object?)match?.EntryId ?? DBNull.Value);
+        command.Parameters.AddWithValue(_options.FaqThreshold);
+        var questionId = (string)(await command.ExecuteScalarAsync())!;
+        if (match is not null)
+        {
+            await using var counted = database.CreateCommand("UPDATE kb_entries SET times_asked = times_asked + 1 WHERE tenant_id = $1 AND entry_id = $2");
+            counted.Parameters.AddWithValue(TenantId);
+            counted.Parameters.AddWithValue(match.EntryId);
+            await counted.ExecuteNonQueryAsync();
+        }
+
+        if (match is null)
+        {
+            return new AskResult(questionId, null, [], hits.Take(5).ToList());
+        }
+
+        // "You may also want": entries related to the answer found, then to the question as asked.
+        var related = (await SearchAsync(match.Question, 4)).Concat(hits)
+            .Where(h => h.EntryId != match.EntryId).DistinctBy(h => h.EntryId).Take(3).ToList();
+        return new AskResult(questionId, match, related, []);
+    }
+
+    public async Task<KbQuestion> EscalateAsync(string questionId)
+    {
+        // The status change and the notification are one transaction: a senior is told exactly when it happened.
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        KbQuestion question;
+        await using (var command = new NpgsqlCommand(
+            $"UPDATE kb_questions SET status = 'AwaitingSenior', updated_at = now() WHERE tenant_id = $1 AND question_id = $2 AND status IN ('Unanswered', 'AwaitingSenior') RETURNING {QuestionColumns}",
+            connection, transaction))
+        {
+            command.Parameters.AddWithValue(TenantId);
+            command.Parameters.AddWithValue(questionId);
+            question = (await ReadQuestionsAsync(command)).SingleOrDefault()
+                ?? (await GetQuestionAsync(questionId) is { } existing
+                    ? throw new InvalidOperationException($"Question {questionId} is {existing.Status}; only unanswered questions are escalated.")
+                    : throw new KeyNotFoundException($"No question '{questionId}'."));
+        }
+
+        await using (var notify = new NpgsqlCommand("INSERT INTO kb_notifications (tenant_id, question_id, payload) VALUES ($1, $2, $3::jsonb)", connection, transaction))
+        {
+            notify.Parameters.AddWithValue(TenantId);
+            notify.Parameters.AddWithValue(questionId);
+            notify.Parameters.AddWithValue(JsonSerializer.Serialize(new
+            {
+                type = "question.escalated",
+                tenantId = TenantId,
+                questionId,
+                question = question.Question,
+                askedBy = question.AskedBy,
+                timesAsked = question.TimesAsked,
+                escalatedAt = time.GetUtcNow(),
+            }));
+            await notify.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return question;
+    }
+
+    public async Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author)
+    {
+        var question = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");
+        if (question.Status is "AddedToKb" or "Faq")
+        {
+            throw new InvalidOperationException($"Question {questionId} is answered already (entry {question.EntryId}).");
+        }
+
+        // The senior's answer joins the knowledge base at once, and the question points at it.
+        var entry = await AddEntryAsync(new KbEntryInput(question.Question, answer, tags), "senior-answer", author);
+        await using var command = database.CreateCommand(
+            $"UPDATE kb_questions SET status = 'AddedToKb', entry_id = $3, updated_at = now() WHERE tenant_id = $1 AND question_id = $2 RETURNING {QuestionColumns}");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(questionId);
+        command.Parameters.AddWithValue(entry.EntryId);
+        return (await ReadQuestionsAsync(command)).Single();
+    }
+
+    public async Task<KbQuestion?> GetQuestionAsync(string questionId)
+    {
+        await using var command = database.CreateCommand($"SELECT {QuestionColumns} FROM kb_questions WHERE tenant_id = $1 AND question_id = $2");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(questionId);
+        return (await ReadQuestionsAsync(command)).SingleOrDefault();
+    }
+
+    public async Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status)
+    {
+        if (status is not (null or "Unanswered" or "AwaitingSenior" or "AddedToKb" or "Faq"))
+        {
+            throw new ArgumentException($"Status '{status}' is not one of Unanswered, AwaitingSenior, AddedToKb, Faq.");
+        }
+
+        await using var command = database.CreateCommand(
+            $"SELECT {QuestionColumns} FROM kb_questions WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY times_asked DESC, created_at LIMIT 500");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue((object?)status ?? DBNull.Value);
+        return await ReadQuestionsAsync(command);
+    }
+
+    private const string EntryColumns = "entry_id, question, answer, tags, language, source, author, times_asked, created_at, updated_at";
+
+    private const string QuestionColumns =
+        "question_id, question, status, entry_id, (SELECT e.answer FROM kb_entries e WHERE e.tenant_id = kb_questions.tenant_id AND e.entry_id = kb_questions.entry_id), times_asked, asked_by, created_at";
+
+    private void AddEntryParameters(NpgsqlCommand command, string entryId, string question, string answer, KbEntryInput input, string source, string author) =>
+        AddEntryParameters(command.Parameters, entryId, question, answer, input, source, author);
+
+    private void AddEntryParameters(NpgsqlBatchCommand command, string entryId, string question, string answer, KbEntryInput input, string source, string author) =>
+        AddEntryParameters(command.Parameters, entryId, question, answer, input, source, author);
+
+    private void AddEntryParameters(NpgsqlParameterCollection parameters, string entryId, string question, string answer, KbEntryInput input, string source, string author)
+    {
+        parameters.AddWithValue(TenantId);
+        parameters.AddWithValue(entryId);
+        parameters.AddWithValue(question);
+        parameters.AddWithValue(answer);
+        parameters.AddWithValue((input.Tags ?? []).Select(t => t.Trim()).Where(t => t.Length > 0).Distinct().ToArray());
+        parameters.AddWithValue((object?)input.Language ?? DBNull.Value);
+        parameters.AddWithValue(source);
+        parameters.AddWithValue(author);
+    }
+
+    private static async Task<IReadOnlyList<KbEntry>> ReadEntriesAsync(NpgsqlCommand command)
+    {
+        var entries = new List<KbEntry>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            entries.Add(new KbEntry(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9)));
+        }
+
+        return entries;
+    }
+
+    private static async Task<IReadOnlyList<KbQuestion>> ReadQuestionsAsync(NpgsqlCommand command)
+    {
+        var questions = new List<KbQuestion>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            questions.Add(new KbQuestion(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt32(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7)));
+        }
+
+        return questions;
+    }
+
+    private static (string Question, string Answer) Validate(KbEntryInput input)
+    {
+        var question = ValidateQuestion(input.Question);
+        var answer = input.Answer?.Trim();
+        if (string.IsNullOrEmpty(answer))
+        {
+            throw new ArgumentException("An entry needs an answer.");
+        }
+
+        return answer.Length <= MaxAnswerLength ? (question, answer) : throw new ArgumentException($"An answer is at most {MaxAnswerLength} characters.");
+    }
+
+    private static string ValidateQuestion(string? question)
+    {
+        var text = question?.Trim();
+        if (string.IsNullOrEmpty(text))
+        {
+            throw new ArgumentException("The question is empty.");
+        }
+
+        return text.Length <= MaxQuestionLength ? text : throw new ArgumentException($"A question is at most {MaxQuestionLength} characters.");
+    }
+
+    private static string Normalize(string text) => Whitespace().Replace(text.ToLowerInvariant(), " ").Trim(' ', '?', '!', '.');
+
+    private static string NewId(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 21)];
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+}

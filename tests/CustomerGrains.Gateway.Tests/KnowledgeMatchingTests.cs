@@ -1,0 +1,45 @@
+using System.Text.Json;
+using CustomerGrains.Grains;
+
+namespace CustomerGrains.Gateway.Tests;
+
+public sealed class KnowledgeMatchingTests(GatewayCluster gateway) : IClassFixture<GatewayCluster>
+{
+    private sealed record KbQuery(string Query, string Expected);
+
+    private static string FixtureFile(string name)
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "kb", name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"tests/fixtures/kb/{name} is missing.");
+    }
+
+    [Fact]
+    public async Task Matching_survives_typos_and_word_forms_in_Russian_and_English()
+    {
+        var entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(FixtureFile("support-kb.json")), GatewayCluster.Json)!;
+        var queries = JsonSerializer.Deserialize<List<KbQuery>>(File.ReadAllText(FixtureFile("queries.json")), GatewayCluster.Json)!;
+        var kb = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("matching");
+        Assert.True(entries.Count >= 50);
+        Assert.Equal(entries.Count, await kb.ImportAsync(entries, "test"));
+
+        var misses = new List<string>();
+        foreach (var query in queries)
+        {
+            var hits = await kb.SearchAsync(query.Query, 5);
+            if (hits.Count == 0 || hits[0].Question != query.Expected)
+            {
+                misses.Add($"'{query.Query}' -> {(hits.Count == 0 ? "nothing" : $"'{hits[0].Question}' ({hits[0].Score})")}, expected '{query.Expected}'");
+            }
+        }
+
+        Assert.True(misses.Count == 0, string.Join("\n", misses));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CustomerGrains.Testing;
+
+/// <summary>A request the receiver got: its headers and raw body.</summary>
+public sealed record ReceivedRequest(Dictionary<string, string> Headers, string Body);
+
+/// <summary>An HTTP endpoint on a loopback port that records every POST; the first <see cref="FailFirst"/> get 503.</summary>
+public sealed class RecordingReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _seen;
+
+    private RecordingReceiver(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
+    public int FailFirst { get; set; }
+
+    public string Url => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
+
+    public static async Task<RecordingReceiver> StartAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var receiver = new RecordingReceiver(app);
+        app.MapPost("/hook", async (HttpContext http) =>
+        {
+            using var reader = new StreamReader(http.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (Interlocked.Increment(ref receiver._seen) <= receiver.FailFirst)
+            {
+                return Results.StatusCode(503);
+            }
+
+            receiver.Received.Enqueue(new ReceivedRequest(http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body));
+            return Results.Ok();
+        });
+        await app.StartAsync();
+        return receiver;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
