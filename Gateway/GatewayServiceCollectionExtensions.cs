@@ -52,6 +52,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<UpdatePreferences, CustomerGrains.Grains.Preferences>, UpdatePreferencesHandler>();
         services.AddTransient<IRequestHandler<EraseCustomer, bool>, EraseCustomerHandler>();
         services.AddTransient<IRequestHandler<ExportCustomer, CustomerGrains.Grains.CustomerExport>, ExportCustomerHandler>();
+        services.AddTransient<IRequestHandler<SuggestReplies, CustomerGrains.Grains.SuggestionResult>, SuggestRepliesHandler>();
+        services.AddTransient<IRequestHandler<RecordFeedback, bool>, RecordFeedbackHandler>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);

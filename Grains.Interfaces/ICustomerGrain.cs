@@ -24,6 +24,11 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <summary>Everything stored about the customer.</summary>
     [ReadOnly]
     Task<CustomerExport> ExportAsync();
+
+    /// <summary>Reply suggestions for the customer's conversation, grounded in the knowledge base and past accepted
+    /// replies; within the deadline, retrieval-only (degraded) when the model cannot answer in time.</summary>
+    [ReadOnly]
+    Task<SuggestionResult> SuggestAsync(SuggestionRequest request);
 }
 
 /// <summary>

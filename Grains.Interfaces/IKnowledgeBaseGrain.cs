@@ -19,7 +19,7 @@ public sealed record KbEntry(
     DateTimeOffset UpdatedAt);
 
 /// <summary>An entry found for a question, with how well it matches (0 to 1).</summary>
-public sealed record KbMatch(string EntryId, string Question, string Answer, double Score);
+public sealed record KbMatch(string EntryId, string Question, string Answer, double Score, string? Language = null);
 
 /// <summary>The answer to <c>POST /v1/kb/ask</c>: the best entry when confident, plus related ones; otherwise the most
 /// similar questions to choose from (or to escalate).</summary>

@@ -32,6 +32,7 @@ public sealed class CustomerGrain(
     [PersistentState("customer")] IPersistentState<CustomerState> state,
     CustomerStore store,
     SegmentCatalog segments,
+    Suggestions.SuggestionComposer suggestions,
     TimeProvider time) : Grain, ICustomerGrain
 {
     /// <summary>Turns kept verbatim in memory and in the context.</summary>
@@ -150,6 +151,9 @@ public sealed class CustomerGrain(
         var inbox = await store.InboxAsync(_tenantId, _customerId, _identities);
         return new CustomerExport(BuildContext(), history, inbox);
     }
+
+    public Task<SuggestionResult> SuggestAsync(SuggestionRequest request) =>
+        Known ? suggestions.SuggestAsync(GrainFactory, BuildContext(), request) : Task.FromException<SuggestionResult>(NotFound());
 
     private CustomerContext BuildContext()
     {

@@ -131,6 +131,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(Command("DELETE FROM suggestion_audit WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         var inbox = Command("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId);
         inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
         batch.BatchCommands.Add(inbox);

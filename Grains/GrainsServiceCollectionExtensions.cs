@@ -12,6 +12,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSchema("customers", typeof(CustomerGrain).Assembly);
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<SegmentCatalog>();
+        services.AddSingleton<CustomerGrains.Grains.Suggestions.SuggestionComposer>();
         services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
         return services;

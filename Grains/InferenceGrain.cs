@@ -8,11 +8,16 @@ namespace CustomerGrains.Grains;
 /// The pool batches across all callers; this grain only translates.</summary>
 [StatelessWorker]
 [GrainType("inference")]
-public sealed class InferenceGrain(InferenceHost host) : Grain, IInferenceGrain
+public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObserver> observers) : Grain, IInferenceGrain
 {
     public async Task<InferenceResult> GenerateAsync(InferenceRequest request)
     {
         var pool = host.Pool(GetPrimaryKeyString());
+        foreach (var observer in observers)
+        {
+            await observer.OnPromptAsync(GetPrimaryKeyString(), request.Prompt);
+        }
+
         var result = await pool.GenerateAsync(new GenerationRequest(
             request.Prompt,
             request.MaxNewTokens,

@@ -127,7 +127,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
                        (SELECT count(*) FROM terms)::float8 AS terms),
             scored AS (
-                SELECT e.entry_id, e.question, e.answer,
+                SELECT e.entry_id, e.question, e.answer, e.language,
                        similarity(lower(e.question), q.text) AS whole,
                        word_similarity(q.text, lower(e.question)) AS words,
                        -- The share of the question's content words the entry has (in its question or answer): one
@@ -137,7 +137,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
                 FROM kb_entries e, q
                 WHERE e.tenant_id = $1
                   AND ((q.ts IS NOT NULL AND e.search @@ q.ts) OR lower(e.question) % q.text OR q.text <% lower(e.question)))
-            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score
+            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score, language
             FROM scored ORDER BY score DESC, entry_id LIMIT $3
             """);
         command.Parameters.AddWithValue(TenantId);
@@ -147,7 +147,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            matches.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4)));
+            matches.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4), reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return matches;

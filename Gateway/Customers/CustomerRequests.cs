@@ -158,3 +158,73 @@ public sealed class ExportCustomerHandler(CustomerResolver customers) : IRequest
     public async Task<CustomerExport> Handle(ExportCustomer request, CancellationToken cancellationToken) =>
         await (await customers.FindAsync(request.Caller, request.CustomerId)).ExportAsync();
 }
+
+/// <summary>The body of <c>POST /v1/customers/{id}/suggestions</c>.</summary>
+public sealed record SuggestionInput(string? Message = null, int? Count = null, int? DeadlineMs = null);
+
+public sealed record SuggestReplies(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<SuggestionResult>, IAuditedRequest
+{
+    public string Action => "suggestions.create";
+
+    public string Target => CustomerId;
+}
+
+public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequestHandler<SuggestReplies, SuggestionResult>
+{
+    public async Task<SuggestionResult> Handle(SuggestReplies request, CancellationToken cancellationToken)
+    {
+        var customer = await customers.FindAsync(request.Caller, request.CustomerId);
+        var input = request.Input;
+        return await customer.SuggestAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"));
+    }
+}
+
+public sealed record RecordFeedback(Caller Caller, string SuggestionId, SuggestionFeedback Feedback) : IRequest<bool>, IValidatedRequest, IAuditedRequest
+{
+    public string Action => "suggestions.feedback";
+
+    public string Target => SuggestionId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (Feedback.Outcome is not ("accepted" or "edited" or "rejected"))
+        {
+            yield return ("outcome", "The outcome is 'accepted', 'edited' or 'rejected'.");
+        }
+
+        if (Feedback.Outcome == "edited" && string.IsNullOrWhiteSpace(Feedback.FinalText))
+        {
+            yield return ("finalText", "An edited suggestion needs the final text that was sent.");
+        }
+    }
+}
+
+/// <summary>Records what the agent did with a suggestion, once. Accepted and edited replies are found as past replies
+/// by later suggestions for similar messages.</summary>
+public sealed class RecordFeedbackHandler(Npgsql.NpgsqlDataSource database) : IRequestHandler<RecordFeedback, bool>
+{
+    public async Task<bool> Handle(RecordFeedback request, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            """
+            UPDATE suggestion_audit SET outcome = $3, final_text = $4, decided_at = now()
+            WHERE tenant_id = $1 AND suggestion_id = $2 AND outcome = 'shown'
+            RETURNING 1
+            """);
+        command.Parameters.AddWithValue(request.Caller.TenantId);
+        command.Parameters.AddWithValue(request.SuggestionId);
+        command.Parameters.AddWithValue(request.Feedback.Outcome!);
+        command.Parameters.AddWithValue((object?)request.Feedback.FinalText ?? DBNull.Value);
+        if (await command.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            return true;
+        }
+
+        await using var exists = database.CreateCommand("SELECT outcome FROM suggestion_audit WHERE tenant_id = $1 AND suggestion_id = $2");
+        exists.Parameters.AddWithValue(request.Caller.TenantId);
+        exists.Parameters.AddWithValue(request.SuggestionId);
+        return await exists.ExecuteScalarAsync(cancellationToken) is string outcome
+            ? throw new InvalidOperationException($"Suggestion {request.SuggestionId} was {outcome} already.")
+            : throw new KeyNotFoundException($"No suggestion '{request.SuggestionId}'.");
+    }
+}

@@ -53,6 +53,24 @@ public static class CustomersApi
             .RequireRoles(Roles.Admin)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Everything stored about the customer, as JSON");
+
+        customers.MapPost("/suggestions", async Task<Ok<SuggestionResult>> (string id, SuggestionInput? input, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new SuggestReplies(ApiKeyFilter.CallerOf(http), id, input ?? new SuggestionInput()), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .WithSummary("Reply suggestions grounded in the knowledge base and past accepted replies; retrieval-only (degraded) when the model cannot answer in time");
+
+        app.MapPost("/v1/suggestions/{suggestionId}/feedback", async (string suggestionId, SuggestionFeedback feedback, HttpContext http, IMediator mediator) =>
+            {
+                await mediator.Send(new RecordFeedback(ApiKeyFilter.CallerOf(http), suggestionId, feedback), http.RequestAborted);
+                return Results.NoContent();
+            })
+            .WithTags("Customers")
+            .AddEndpointFilter<ApiKeyFilter>()
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("What the agent did with a suggestion: accepted, edited (with finalText) or rejected");
         return app;
     }
 }

@@ -89,9 +89,9 @@ public sealed class GenerationTests : IDisposable
     {
         using var model = TinyModel();
 
-        var error = Assert.Throws<ArgumentException>(() => new Generator(model).GenerateGreedy(Enumerable.Repeat(5, 500).ToArray(), 20));
+        var error = Assert.Throws<ArgumentException>(() => new Generator(model).GenerateGreedy(Enumerable.Repeat(5, 2040).ToArray(), 20));
 
-        Assert.Contains("512", error.Message, StringComparison.Ordinal);
+        Assert.Contains("2048", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace CustomerGrains.ModelMaker;
 public sealed record DecoderSize(int Hidden, int Heads, int KvHeads, int Layers, int Intermediate, int MaxPositions = 512)
 {
     /// <summary>The committed test fixture: tiny, GQA (4 query heads share 2 key/value heads).</summary>
-    public static readonly DecoderSize Tiny = new(Hidden: 32, Heads: 4, KvHeads: 2, Layers: 2, Intermediate: 64);
+    public static readonly DecoderSize Tiny = new(Hidden: 32, Heads: 4, KvHeads: 2, Layers: 2, Intermediate: 64, MaxPositions: 2048);
 
     /// <summary>For benchmarks: about 100 MB of weights, more than a CPU cache holds, so that (as with real language
     /// models) a step of one sequence is bound by reading the weights, which batching shares.</summary>

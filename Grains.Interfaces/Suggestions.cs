@@ -1,0 +1,27 @@
+namespace CustomerGrains.Grains;
+
+/// <summary>A request for reply suggestions: the message to answer (default: the customer's last inbound one), how
+/// many, and the time budget (default 1,500 ms); past it, retrieval-based suggestions come back, marked degraded.</summary>
+public sealed record SuggestionRequest(string? Message = null, int Count = 3, int DeadlineMs = 1500, string RequestedBy = "");
+
+/// <summary>A suggested reply. Kind: generated (by the model) or retrieved (a knowledge-base answer or a past accepted
+/// reply as it stands). Sources: the knowledge-base entry ids (kb_...) and past reply ids (sg_...) it rests on;
+/// <see cref="Unverified"/> when it cites none.</summary>
+public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified);
+
+/// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).</summary>
+public sealed record SuggestionSource(string Id, string Text, double Score);
+
+/// <summary>The suggestions, the sources retrieved for them, and why they are retrieval-only when the model was
+/// absent, failing or too slow.</summary>
+public sealed record SuggestionResult(
+    IReadOnlyList<Suggestion> Suggestions,
+    IReadOnlyList<SuggestionSource> Sources,
+    bool Degraded,
+    string? Reason,
+    string? Language,
+    string? Model,
+    double LatencyMs);
+
+/// <summary>What an agent did with a suggestion: accepted, edited (with the final text) or rejected.</summary>
+public sealed record SuggestionFeedback(string? Outcome, string? FinalText = null);

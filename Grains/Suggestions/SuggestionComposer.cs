@@ -1,0 +1,268 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using CustomerGrains.Runtime;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace CustomerGrains.Grains.Suggestions;
+
+/// <summary>A tenant's assistant settings (<c>Tenants:{id}:Assistant</c>): tone, brand rules, and the model to use.</summary>
+public sealed record AssistantSettings(string Tone, string BrandRules, string Model)
+{
+    public static AssistantSettings For(IConfiguration configuration, string tenantId)
+    {
+        var section = configuration.GetSection($"Tenants:{tenantId}:Assistant");
+        return new AssistantSettings(section["Tone"] ?? "friendly and concise", section["BrandRules"] ?? "", section["Model"] ?? "default");
+    }
+}
+
+/// <summary>
+/// Builds reply suggestions for one customer: retrieves knowledge-base entries and past accepted replies, masks
+/// personal data, prompts the model with the customer's context, the tenant's tone and brand rules and the numbered
+/// sources, and restores the data in the drafts. Within the deadline: when the model is absent, failing or too slow,
+/// the retrieved answers themselves come back, marked degraded with the reason. Every suggestion is audited.
+/// </summary>
+public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfiguration configuration, TimeProvider time)
+{
+    public const int MaxCount = 5;
+    private const int MaxNewTokens = 96;
+
+    public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request)
+    {
+        var started = time.GetTimestamp();
+        if (request.Count is < 1 or > MaxCount)
+        {
+            throw new ArgumentException($"count must be 1 to {MaxCount}, not {request.Count}.");
+        }
+
+        if (request.DeadlineMs is < 50 or > 30_000)
+        {
+            throw new ArgumentException($"deadlineMs must be 50 to 30000, not {request.DeadlineMs}.");
+        }
+
+        var message = !string.IsNullOrWhiteSpace(request.Message)
+            ? request.Message.Trim()
+            : context.Recent.LastOrDefault(t => t.Direction == InteractionDirection.Inbound)?.Text
+              ?? throw new ArgumentException("There is no message to answer: send one, or ingest the customer's message first.");
+        var deadline = TimeSpan.FromMilliseconds(request.DeadlineMs);
+        var language = context.Preferences.Language ?? context.Profile.Language;
+        var assistant = AssistantSettings.For(configuration, context.TenantId);
+
+        // Retrieval first: it is what a degraded answer stands on.
+        var masker = new PiiMasker();
+        var maskedMessage = masker.Mask(message);
+        var entries = await grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 4);
+        var replies = await PastRepliesAsync(context.TenantId, maskedMessage);
+        var sources = entries.Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
+            .Concat(replies)
+            .ToList();
+        var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language);
+        var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
+
+        List<Suggestion> suggestions;
+        string? reason = null;
+        var remaining = deadline - time.GetElapsedTime(started);
+        if (remaining < TimeSpan.FromMilliseconds(20))
+        {
+            reason = $"The deadline of {request.DeadlineMs} ms was reached before the model could run.";
+            suggestions = [];
+        }
+        else
+        {
+            try
+            {
+                var model = grains.GetGrain<IInferenceGrain>(assistant.Model);
+                var drafts = Enumerable.Range(0, request.Count).Select(i => model.GenerateAsync(new InferenceRequest(
+                    prompt,
+                    MaxNewTokens,
+                    Temperature: i == 0 ? 0 : 0.8f,
+                    TopP: 0.95f,
+                    Seed: i,
+                    StopStrings: ["<|im_end|>"],
+                    Deadline: time.GetUtcNow() + remaining)));
+                var results = await Task.WhenAll(drafts).WaitAsync(remaining, time);
+                suggestions = results.Select(r => Generated(r, masker, sources)).ToList();
+            }
+            catch (TimeoutException)
+            {
+                reason = $"The model did not answer within the deadline of {request.DeadlineMs} ms.";
+                suggestions = [];
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or GrainException or SiloUnavailableException
+                                       or Inference.Generation.PoolRejectedException)
+            {
+                reason = $"The model could not answer: {ex.Message}";
+                suggestions = [];
+            }
+        }
+
+        if (reason is not null)
+        {
+            // Degraded: the sources themselves, the customer's language first.
+            suggestions = sources
+                .OrderByDescending(s => language is not null && string.Equals(s.Language, language, StringComparison.OrdinalIgnoreCase))
+                .ThenByDescending(s => s.Score)
+                .Take(request.Count)
+                .Select(s => new Suggestion(NewId(), s.Text, "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
+                .ToList();
+        }
+
+        var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
+        var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4))).ToList();
+        return new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
+    }
+
+    private static Suggestion Generated(InferenceResult result, PiiMasker masker, IReadOnlyList<Source> sources)
+    {
+        // [S2] in the draft cites the second source; a draft that cites none is unverified.
+        var cited = Citation().Matches(result.Text)
+            .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - 1)
+            .Where(i => i >= 0 && i < sources.Count)
+            .Distinct()
+            .Select(i => sources[i])
+            .ToList();
+        var confidence = cited.Count > 0 ? cited.Average(s => s.Score) : 0.2;
+        return new Suggestion(NewId(), masker.Restore(result.Text.Trim()), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
+    }
+
+    /// <summary>The prompt in ChatML (the format of the instruction-tuned models this targets, e.g. Qwen2): system
+    /// instructions with the tenant's tone and brand rules, the customer's context and the numbered sources; the
+    /// recent conversation and the message. Everything in it is masked.</summary>
+    internal static string BuildPrompt(CustomerContext context, PiiMasker masker, string maskedMessage, IReadOnlyList<Source> sources, AssistantSettings assistant, string? language)
+    {
+        var prompt = new StringBuilder();
+        prompt.Append("<|im_start|>system\n");
+        prompt.Append($"You draft replies for {context.TenantId}'s support agents. Tone: {assistant.Tone}.");
+        if (assistant.BrandRules.Length > 0)
+        {
+            prompt.Append($" Brand rules: {assistant.BrandRules}");
+        }
+
+        prompt.Append($"\nWrite in {LanguageName(language)}. Answer only from the sources and cite each one you use as [S1], [S2]; if none answers, say a colleague will follow up.\n");
+        var profile = context.Profile;
+        var preferences = context.Preferences;
+        prompt.Append($"Customer: {masker.Mask(profile.Name ?? "unknown name")}; segment: {context.Segment}");
+        if (preferences.Channel is { } channel)
+        {
+            prompt.Append($"; prefers {channel}");
+        }
+
+        if (preferences.Tone is { } tone)
+        {
+            prompt.Append($"; wants a {tone} tone");
+        }
+
+        if (preferences.Topics.Count > 0)
+        {
+            prompt.Append($"; interested in {string.Join(", ", preferences.Topics)}");
+        }
+
+        if (preferences.DoNotContact)
+        {
+            prompt.Append("; do not offer marketing or follow-up contact");
+        }
+
+        prompt.Append(".\n");
+        if (context.Summary.Length > 0)
+        {
+            prompt.Append($"Earlier: {masker.Mask(context.Summary)}\n");
+        }
+
+        prompt.Append("Sources:\n");
+        for (var i = 0; i < sources.Count; i++)
+        {
+            prompt.Append($"[S{i + 1}] {sources[i].MaskedText}\n");
+        }
+
+        if (sources.Count == 0)
+        {
+            prompt.Append("(none)\n");
+        }
+
+        prompt.Append("<|im_end|>\n<|im_start|>user\n");
+        foreach (var turn in context.Recent.TakeLast(6))
+        {
+            prompt.Append($"{(turn.Direction == InteractionDirection.Inbound ? "customer" : "agent")}: {masker.Mask(turn.Text)}\n");
+        }
+
+        prompt.Append($"Message to answer: {maskedMessage}\n<|im_end|>\n<|im_start|>assistant\n");
+        return prompt.ToString();
+    }
+
+    private static string LanguageName(string? language) => language?.ToLowerInvariant() switch
+    {
+        null or "" => "the customer's language",
+        "en" => "English",
+        "de" => "German",
+        "ru" => "Russian",
+        "uk" => "Ukrainian",
+        "fr" => "French",
+        "es" => "Spanish",
+        var other => other,
+    };
+
+    private async Task<List<Source>> PastRepliesAsync(string tenantId, string maskedMessage)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT suggestion_id, coalesce(final_text, text), similarity(lower(message), lower($2)) AS score
+            FROM suggestion_audit
+            WHERE tenant_id = $1 AND outcome IN ('accepted', 'edited') AND lower(message) % lower($2)
+            ORDER BY score DESC LIMIT 2
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(maskedMessage);
+        var replies = new List<Source>();
+        var masker = new PiiMasker();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var text = reader.GetString(1);
+            replies.Add(new Source(reader.GetString(0), masker.Mask($"An accepted earlier reply: {text}"), text, reader.GetFloat(2), null));
+        }
+
+        return replies;
+    }
+
+    private async Task AuditAsync(CustomerContext context, SuggestionRequest request, string? model, string promptHash, string maskedMessage, IReadOnlyList<Suggestion> suggestions, string? reason, double latency)
+    {
+        await using var batch = database.CreateBatch();
+        foreach (var suggestion in suggestions)
+        {
+            var insert = new NpgsqlBatchCommand(
+                """
+                INSERT INTO suggestion_audit (tenant_id, suggestion_id, customer_id, requested_by, model, prompt_hash, kind, sources, message, text, degraded, reason, latency_ms)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                """);
+            insert.Parameters.AddWithValue(context.TenantId);
+            insert.Parameters.AddWithValue(suggestion.Id);
+            insert.Parameters.AddWithValue(context.CustomerId);
+            insert.Parameters.AddWithValue(request.RequestedBy);
+            insert.Parameters.AddWithValue((object?)model ?? DBNull.Value);
+            insert.Parameters.AddWithValue(promptHash);
+            insert.Parameters.AddWithValue(suggestion.Kind);
+            insert.Parameters.AddWithValue(suggestion.Sources.ToArray());
+            insert.Parameters.AddWithValue(maskedMessage);
+            insert.Parameters.AddWithValue(suggestion.Text);
+            insert.Parameters.AddWithValue(reason is not null);
+            insert.Parameters.AddWithValue((object?)reason ?? DBNull.Value);
+            insert.Parameters.AddWithValue(latency);
+            batch.BatchCommands.Add(insert);
+        }
+
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync();
+        }
+    }
+
+    private static string NewId() => "sg_" + Guid.NewGuid().ToString("N")[..20];
+
+    [GeneratedRegex(@"\[S(\d{1,2})\]")]
+    private static partial Regex Citation();
+
+    /// <summary>A retrieved source: its id (kb_... or sg_...), masked text for the prompt, plain text for a degraded answer.</summary>
+    internal sealed record Source(string Id, string MaskedText, string Text, double Score, string? Language);
+}

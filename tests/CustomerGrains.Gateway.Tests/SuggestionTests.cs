@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using CustomerGrains.Grains;
+using CustomerGrains.Inference;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerGrains.Gateway.Tests;
+
+/// <summary>Reply suggestions in silos that also run the inference pool on the committed tiny model.</summary>
+public sealed class SuggestionTests : IAsyncLifetime
+{
+    private readonly RecordingObserver _prompts = new();
+    private FakeHubSpot _hubSpot = null!;
+    private TestCluster _cluster = null!;
+
+    /// <summary>Records every prompt the model gets; can also hold the model up, as a slow model would.</summary>
+    private sealed class RecordingObserver : IInferenceObserver
+    {
+        public ConcurrentQueue<string> Prompts { get; } = new();
+
+        public TimeSpan Delay { get; set; }
+
+        public async ValueTask OnPromptAsync(string model, string prompt)
+        {
+            Prompts.Enqueue(prompt);
+            await Task.Delay(Delay);
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        _hubSpot = await FakeHubSpot.StartAsync();
+        _cluster = await TestCluster.StartAsync(1, Options(withModel: true));
+        using var senior = Client(GatewayTestOptions.AcmeSenior);
+        (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixture("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        await _hubSpot.DisposeAsync();
+    }
+
+    private TestClusterOptions Options(bool withModel)
+    {
+        var options = GatewayTestOptions.Create(_hubSpot.BaseUrl);
+        options.Configuration["Tenants:acme:Assistant:Tone"] = "warm";
+        options.Configuration["Tenants:acme:Assistant:BrandRules"] = "Never promise delivery dates.";
+        if (withModel)
+        {
+            options.Configuration["Inference:Models:default:Path"] = Fixture("tiny-decoder");
+        }
+
+        var configure = options.ConfigureSilo!;
+        options.ConfigureSilo = builder =>
+        {
+            configure(builder);
+            builder.Services.AddInference(builder.Configuration);
+            builder.Services.AddSingleton<IInferenceObserver>(_prompts);
+        };
+        return options;
+    }
+
+    private static string Fixture(params string[] parts)
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine([directory.FullName, "tests", "fixtures", .. parts]);
+            if (File.Exists(candidate) || Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} is missing.");
+    }
+
+    private HttpClient Client(string key, TestCluster? cluster = null)
+    {
+        var client = (cluster ?? _cluster).Silos[0].CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        return client;
+    }
+
+    private static async Task IngestAsync(HttpClient agent, string customer, string text, object? facts = null) =>
+        (await agent.PostAsJsonAsync($"/v1/customers/{customer}/interactions", new { eventId = Guid.NewGuid().ToString(), text, customer = facts })).EnsureSuccessStatusCode();
+
+    [Fact]
+    public async Task Two_customers_asking_the_same_get_prompts_shaped_by_their_context_and_the_sources_come_back()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        await IngestAsync(agent, "standard:anna", "Hello", new { name = "Anna Schmidt", language = "de" });
+        await agent.PatchAsJsonAsync("/v1/customers/standard:anna/preferences", new { tone = "formal", topics = new[] { "billing" } });
+        await IngestAsync(agent, "standard:oleg", "Привет", new { name = "Oleg Petrov", language = "ru" });
+        await agent.PatchAsJsonAsync("/v1/customers/standard:oleg/preferences", new { tone = "casual", doNotContact = true });
+
+        var anna = await (await agent.PostAsJsonAsync("/v1/customers/standard:anna/suggestions", new { message = "Where is my order?", count = 2 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        var annaPrompt = _prompts.Prompts.Last();
+        var oleg = await (await agent.PostAsJsonAsync("/v1/customers/standard:oleg/suggestions", new { message = "Where is my order?", count = 2 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        var olegPrompt = _prompts.Prompts.Last();
+
+        Assert.NotEqual(annaPrompt, olegPrompt);
+        Assert.Contains("Write in German", annaPrompt, StringComparison.Ordinal);
+        Assert.Contains("wants a formal tone", annaPrompt, StringComparison.Ordinal);
+        Assert.Contains("interested in billing", annaPrompt, StringComparison.Ordinal);
+        Assert.Contains("Anna Schmidt", annaPrompt, StringComparison.Ordinal);
+        Assert.Contains("Write in Russian", olegPrompt, StringComparison.Ordinal);
+        Assert.Contains("do not offer marketing", olegPrompt, StringComparison.Ordinal);
+        foreach (var prompt in new[] { annaPrompt, olegPrompt })
+        {
+            Assert.Contains("Tone: warm", prompt, StringComparison.Ordinal);
+            Assert.Contains("Never promise delivery dates.", prompt, StringComparison.Ordinal);
+            Assert.Contains("[S1] Q: Where is my order? A: Track it", prompt, StringComparison.Ordinal);
+        }
+
+        foreach (var result in new[] { anna!, oleg! })
+        {
+            Assert.False(result.Degraded, result.Reason);
+            Assert.Equal("default", result.Model);
+            Assert.Equal(2, result.Suggestions.Count);
+            Assert.All(result.Suggestions, s => Assert.Equal("generated", s.Kind));
+            Assert.All(result.Suggestions, s => Assert.Equal(s.Sources.Count == 0, s.Unverified));
+            Assert.StartsWith("kb_", result.Sources[0].Id, StringComparison.Ordinal);
+            Assert.StartsWith("Track it", result.Sources[0].Text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(("de", "ru"), (anna!.Language, oleg!.Language));
+    }
+
+    [Fact]
+    public async Task Personal_data_never_reaches_the_model()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        await IngestAsync(agent, "standard:pii", "My email is ann.lee@example.com and my phone +49 170 1234567.", new { name = "Ann Lee", email = "ann.lee@example.com" });
+        const string message = "Refund to IBAN DE89 3704 0044 0532 0130 00 or card 4111 1111 1111 1111, order 12345678; mail ann.lee@example.com";
+
+        var result = await (await agent.PostAsJsonAsync("/v1/customers/standard:pii/suggestions", new { message, count = 1 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+
+        var prompt = _prompts.Prompts.Last();
+        foreach (var secret in new[] { "ann.lee@example.com", "170 1234567", "DE89 3704", "4111 1111" })
+        {
+            Assert.DoesNotContain(secret, prompt, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("[IBAN_1]", prompt, StringComparison.Ordinal);
+        Assert.Contains("[CARD_1]", prompt, StringComparison.Ordinal);
+        Assert.Contains("[EMAIL_1]", prompt, StringComparison.Ordinal);
+        Assert.Contains("[PHONE_1]", prompt, StringComparison.Ordinal);
+        Assert.Contains("order 12345678", prompt, StringComparison.Ordinal);
+        Assert.False(result!.Degraded);
+    }
+
+    [Fact]
+    public async Task A_model_slower_than_the_deadline_gives_retrieval_suggestions_marked_degraded()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        await IngestAsync(agent, "standard:slow", "Hi", new { language = "ru" });
+        _prompts.Delay = TimeSpan.FromSeconds(2);
+        try
+        {
+            using var response = await agent.PostAsJsonAsync("/v1/customers/standard:slow/suggestions", new { message = "где мои посылки", deadlineMs = 300 });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var result = await response.Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+
+            Assert.True(result!.Degraded);
+            Assert.Contains("deadline of 300 ms", result.Reason, StringComparison.Ordinal);
+            Assert.True(result.LatencyMs < 1500, $"took {result.LatencyMs} ms");
+            var first = result.Suggestions[0];
+            Assert.Equal("retrieved", first.Kind);
+            Assert.StartsWith("Отслеживайте", first.Text, StringComparison.Ordinal); // the customer's language first
+            Assert.False(first.Unverified);
+            Assert.StartsWith("kb_", Assert.Single(first.Sources), StringComparison.Ordinal);
+        }
+        finally
+        {
+            _prompts.Delay = TimeSpan.Zero;
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_model_suggestions_come_from_retrieval_with_the_reason_never_a_5xx()
+    {
+        await using var noModel = await TestCluster.StartAsync(1, Options(withModel: false));
+        using (var senior = Client(GatewayTestOptions.AcmeSenior, noModel))
+        {
+            (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixture("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        }
+
+        using var agent = Client(GatewayTestOptions.AcmeAgent, noModel);
+        await IngestAsync(agent, "standard:nomodel", "How do I return an item?");
+
+        using var response = await agent.PostAsJsonAsync("/v1/customers/standard:nomodel/suggestions", new { });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.True(result!.Degraded);
+        Assert.Contains("No model", result.Reason, StringComparison.Ordinal);
+        Assert.Equal("Start a return under Orders > Return within 30 days; we email a prepaid label.", result.Suggestions[0].Text);
+        Assert.All(result.Suggestions, s => Assert.Equal("retrieved", s.Kind));
+    }
+
+    [Fact]
+    public async Task Feedback_is_recorded_once_and_accepted_replies_become_sources_for_similar_messages()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        await IngestAsync(agent, "standard:fb", "Hi");
+        var first = await (await agent.PostAsJsonAsync("/v1/customers/standard:fb/suggestions", new { message = "Can I get a discount for my loyalty membership?", count = 1 }))
+            .Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        var id = first!.Suggestions[0].Id;
+
+        var edited = await agent.PostAsJsonAsync($"/v1/suggestions/{id}/feedback", new { outcome = "edited", finalText = "Members get 10% off with the code LOYAL10." });
+        var again = await agent.PostAsJsonAsync($"/v1/suggestions/{id}/feedback", new { outcome = "rejected" });
+        var invalid = await agent.PostAsJsonAsync($"/v1/suggestions/{id}/feedback", new { outcome = "loved" });
+        var unknown = await agent.PostAsJsonAsync("/v1/suggestions/sg_nope/feedback", new { outcome = "accepted" });
+
+        Assert.Equal(HttpStatusCode.NoContent, edited.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var later = await (await agent.PostAsJsonAsync("/v1/customers/standard:fb/suggestions", new { message = "Is there a discount for loyalty members?", count = 1 }))
+            .Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.Contains(later!.Sources, s => s.Id == id && s.Text == "Members get 10% off with the code LOYAL10.");
+        Assert.Contains("LOYAL10", _prompts.Prompts.Last(), StringComparison.Ordinal);
+    }
+}
