@@ -43,6 +43,28 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task Long_prompts_queued_past_the_batch_get_what_each_would_alone()
+    {
+        // Prompts of 1,000+ tokens (like a suggestion's, with its sources) and more requests than fit: sequences join
+        // and leave all the time, and every join repacks a long cache.
+        using var tiny = DecoderModel.Load(TestModels.Runtime, TestModels.TinyFixture(), new SessionSettings());
+        await using var pool = new InferencePool(tiny, new PoolOptions(MaxBatch: 10), TimeProvider.System, NullLogger.Instance);
+        var kb = File.ReadAllText(Path.Combine(TestModels.TinyFixture(), "..", "kb", "support-kb.json"));
+        var prompts = Enumerable.Range(0, 24).Select(i => kb.Substring(i * 40, 2000)).ToArray();
+        int MaxNewTokens(int i) => 24 + i % 4 * 24;
+
+        // The stop string never comes; it makes every step decode text, as a suggestion's does.
+        var results = await Task.WhenAll(prompts.Select((p, i) => pool.GenerateAsync(new GenerationRequest(p, MaxNewTokens(i), StopStrings: ["<|never generated|>"]))));
+
+        Assert.True(results.Min(r => r.PromptTokens) > 1000, $"prompts of {results.Min(r => r.PromptTokens)} tokens are not long");
+        for (var i = 0; i < prompts.Length; i++)
+        {
+            var alone = new Generator(tiny).GenerateGreedy(tiny.Tokenizer.Encode(prompts[i]), MaxNewTokens(i));
+            Assert.Equal(alone.Where(t => !tiny.Config.EosTokenIds.Contains(t)), results[i].Tokens);
+        }
+    }
+
+    [Fact]
     public async Task A_full_queue_rejects_at_once()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1, MaxQueue: 2));
