@@ -17,9 +17,9 @@ public sealed class BatchSequence(IReadOnlyList<int> prompt)
 }
 
 /// <summary>
-/// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together), every
-/// step advances all of them by one token, and finished ones leave between steps, so a short request never waits
-/// for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
+/// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together, identical
+/// ones once), every step advances all of them by one token, and finished ones leave between steps, so a short
+/// request never waits for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
 /// masked with attention_mask, and position_ids carry each row's true positions. A step feeds the previous step's
 /// present tensors straight back as past (no copy); only joining and leaving repack the cache.
 /// </summary>
@@ -53,13 +53,26 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return [];
         }
 
-        var longest = newcomers.Max(s => s.Prompt.Count);
-        var ids = new long[newcomers.Count * longest];
-        var mask = new long[newcomers.Count * (long)longest];
-        var positions = new long[newcomers.Count * longest];
+        // Identical prompts (the drafts of one suggestion) are prefilled once and their cache rows copied.
+        var prefills = new List<BatchSequence>(newcomers.Count);
+        var prefillRow = new int[newcomers.Count];
         for (var n = 0; n < newcomers.Count; n++)
         {
-            var prompt = newcomers[n].Prompt;
+            var same = prefills.FindIndex(p => p.Prompt.Count == newcomers[n].Prompt.Count && p.Prompt.SequenceEqual(newcomers[n].Prompt));
+            prefillRow[n] = same >= 0 ? same : prefills.Count;
+            if (same < 0)
+            {
+                prefills.Add(newcomers[n]);
+            }
+        }
+
+        var longest = prefills.Max(s => s.Prompt.Count);
+        var ids = new long[prefills.Count * longest];
+        var mask = new long[prefills.Count * (long)longest];
+        var positions = new long[prefills.Count * longest];
+        for (var n = 0; n < prefills.Count; n++)
+        {
+            var prompt = prefills[n].Prompt;
             var pad = longest - prompt.Count;
             for (var s = 0; s < prompt.Count; s++)
             {
@@ -69,17 +82,23 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             }
         }
 
-        using var emptyPast = Runtime.CreateTensor<float>([newcomers.Count, Config.KvHeads, 0, Config.HeadDim]);
+        using var emptyPast = Runtime.CreateTensor<float>([prefills.Count, Config.KvHeads, 0, Config.HeadDim]);
         var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast.Handle, Value: emptyPast.Handle)).ToArray();
-        using var outputs = Run(newcomers.Count, longest, ids, mask, positions, pasts);
-        var logits = LastLogits(outputs, newcomers.Count, longest);
+        using var outputs = Run(prefills.Count, longest, ids, mask, positions, pasts);
+        var prefillLogits = LastLogits(outputs, prefills.Count, longest);
+        var logits = new float[newcomers.Count][];
+        for (var n = 0; n < newcomers.Count; n++)
+        {
+            // A sampler may scale logits in place; a shared row gets its own copy.
+            logits[n] = prefills[prefillRow[n]] == newcomers[n] ? prefillLogits[prefillRow[n]] : (float[])prefillLogits[prefillRow[n]].Clone();
+        }
 
         // Merge the running rows (cached in _keys/_values) and the newcomers (cached in the prefill's present) into
         // one left-padded cache as long as the longest row.
         // The repack also compacts: rows of finished sequences are left out here.
         var staying = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
         var sources = staying.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached))
-            .Concat(newcomers.Select((s, row) => (Prefill: true, Row: row, Length: s.Prompt.Count)))
+            .Concat(newcomers.Select((s, n) => (Prefill: true, Row: prefillRow[n], Length: s.Prompt.Count)))
             .ToList();
         var past = Math.Max(staying.Select(r => r.Sequence.Cached).DefaultIfEmpty(0).Max(), longest);
         var keys = new KvBuffer[Config.Layers];

@@ -170,6 +170,27 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task Drafts_of_one_prompt_run_together_get_what_each_gets_alone()
+    {
+        // The drafts of a suggestion share their prompt (prefilled once); each still samples on its own.
+        await using var pool = Pool();
+        var drafts = new[] { SamplingOptions.Greedy }
+            .Concat(Enumerable.Range(1, 4).Select(seed => new SamplingOptions(Temperature: 1.5f, TopP: 0.95f, RepetitionPenalty: 1.3f, Seed: seed)))
+            .Select(sampling => new GenerationRequest("Where is my order? It has been a week.", 16, sampling))
+            .ToList();
+
+        var together = await Task.WhenAll(drafts.Select(d => pool.GenerateAsync(d)));
+        var alone = new List<GenerationResult>();
+        foreach (var draft in drafts)
+        {
+            alone.Add(await pool.GenerateAsync(draft));
+        }
+
+        Assert.Equal(alone.Select(r => r.Tokens), together.Select(r => r.Tokens));
+        Assert.Equal(drafts.Count, together.Select(r => string.Join(',', r.Tokens)).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Seeded_sampling_repeats_and_differs_from_greedy()
     {
         await using var pool = Pool();
