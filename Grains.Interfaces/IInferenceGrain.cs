@@ -25,5 +25,7 @@ public sealed record InferenceResult(string Text, int Tokens, string FinishReaso
 /// </summary>
 public interface IInferenceGrain : IGrainWithStringKey
 {
+    /// <summary>Interleaved: calls wait in the pool, which batches them, not one by one in the grain's mailbox.</summary>
+    [AlwaysInterleave]
     Task<InferenceResult> GenerateAsync(InferenceRequest request);
 }

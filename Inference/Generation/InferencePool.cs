@@ -43,8 +43,9 @@ public sealed class PoolRejectedException(string reason, string message) : Excep
 /// <summary>Limits of a pool (configuration section <c>Inference:Pool</c> once the silo hosts one).</summary>
 public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256);
 
-/// <summary>What the pool has done, for health and benchmarks.</summary>
-public sealed record PoolStats(long Completed, long Rejected, long Expired, long Cancelled, long Steps, int Running, int Queued);
+/// <summary>What the pool has done, for health and benchmarks. <paramref name="PeakBatch"/>: the most sequences one
+/// step has advanced.</summary>
+public sealed record PoolStats(long Completed, long Rejected, long Expired, long Cancelled, long Steps, int Running, int Queued, int PeakBatch);
 
 /// <summary>
 /// One model's scheduler: requests wait in a bounded priority queue and join the running batch at step boundaries
@@ -68,6 +69,7 @@ public sealed class InferencePool : IAsyncDisposable
     private long _completed, _rejected, _expired, _cancelled, _steps;
     private int _stepsSinceJoin;
     private int _running;
+    private int _peakBatch;
 
     public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
     {
@@ -86,7 +88,7 @@ public sealed class InferencePool : IAsyncDisposable
         {
             lock (_lock)
             {
-                return new(_completed, _rejected, _expired, _cancelled, _steps, _running, _queues.Sum(q => q.Count));
+                return new(_completed, _rejected, _expired, _cancelled, _steps, _running, _queues.Sum(q => q.Count), Volatile.Read(ref _peakBatch));
             }
         }
     }
@@ -241,6 +243,7 @@ public sealed class InferencePool : IAsyncDisposable
             return;
         }
 
+        Volatile.Write(ref _peakBatch, Math.Max(_peakBatch, active.Count));
         foreach (var (sequence, logits) in batch.Step())
         {
             active[sequence].Accept(logits, _model);

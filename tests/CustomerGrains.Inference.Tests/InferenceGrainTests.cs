@@ -38,6 +38,19 @@ public sealed class InferenceGrainTests
     }
 
     [Fact]
+    public async Task Concurrent_calls_are_batched_together_not_served_one_by_one()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, Options(TestModels.TinyFixture()));
+        var grain = cluster.Silos[0].GrainFactory.GetGrain<IInferenceGrain>("default");
+        var pool = cluster.Silos[0].Services.GetRequiredService<InferenceHost>().Pool("default");
+
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => grain.GenerateAsync(new InferenceRequest($"Order {i}: where is it?", MaxNewTokens: 32))));
+
+        // Served one by one per activation (one per core), no step could advance more than a core count of calls.
+        Assert.True(pool.Stats.PeakBatch >= 8, $"at most {pool.Stats.PeakBatch} of 40 concurrent calls ran in one step");
+    }
+
+    [Fact]
     public async Task A_silo_whose_model_cannot_load_does_not_start_and_says_why()
     {
         var error = await Assert.ThrowsAsync<ModelLayoutException>(() => TestCluster.StartAsync(1, Options(Path.Combine(Path.GetTempPath(), "no-such-model"))));
