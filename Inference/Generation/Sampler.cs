@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace CustomerGrains.Inference.Generation;
 
 /// <summary>How the next token is chosen. Temperature 0 is greedy (always the most likely token).</summary>
@@ -31,10 +33,15 @@ public sealed record SamplingOptions(float Temperature = 0, int TopK = 0, float 
 }
 
 /// <summary>Chooses tokens from logits: repetition penalty (as in Hugging Face: divide positive logits, multiply
-/// negative ones), temperature, top-k, then top-p (nucleus), then a draw; a seed makes the draws repeatable.</summary>
+/// negative ones), temperature, top-k, then top-p (nucleus) over what top-k kept, then a draw; a seed makes the draws
+/// repeatable. One per sequence; called once per token, so it sorts only the few best tokens, never the vocabulary
+/// (152k for Qwen2), and reuses its buffers.</summary>
 public sealed class Sampler(SamplingOptions options)
 {
     private readonly Random _random = options.Seed is { } seed ? new Random(seed) : new Random();
+    private float[] _weights = [];
+    private float[] _keys = [];
+    private int[] _tokens = [];
 
     public int Next(float[] logits, IReadOnlyList<int> previous)
     {
@@ -51,59 +58,117 @@ public sealed class Sampler(SamplingOptions options)
             return ArgMax(logits);
         }
 
-        // Candidates by descending logit, cut by top-k, turned into probabilities at the temperature, cut by top-p.
-        var order = Enumerable.Range(0, logits.Length).OrderByDescending(i => logits[i]).ToArray();
-        var count = options.TopK > 0 ? Math.Min(options.TopK, order.Length) : order.Length;
-        var max = logits[order[0]];
-        var weights = new double[count];
-        var sum = 0.0;
-        for (var i = 0; i < count; i++)
+        // Weights exp((logit - max) / temperature): the best token weighs 1.
+        if (_weights.Length != logits.Length)
         {
-            weights[i] = Math.Exp((logits[order[i]] - max) / options.Temperature);
-            sum += weights[i];
+            _weights = new float[logits.Length];
         }
 
-        var kept = count;
+        var weights = _weights.AsSpan();
+        TensorPrimitives.Subtract(logits, TensorPrimitives.Max(logits), weights);
+        TensorPrimitives.Multiply(weights, 1 / options.Temperature, weights);
+        TensorPrimitives.Exp(weights, weights);
+        if (options.TopK == 0 && options.TopP >= 1)
+        {
+            return Draw(weights, TensorPrimitives.Sum(weights));
+        }
+
+        var count = Candidates(weights, TensorPrimitives.Sum(weights));
+        Array.Sort(_keys, _tokens, 0, count); // keys are negated weights: best first
+        var kept = options.TopK > 0 ? Math.Min(options.TopK, count) : count;
+        var sum = 0.0;
+        for (var i = 0; i < kept; i++)
+        {
+            sum -= _keys[i];
+        }
+
         if (options.TopP < 1)
         {
             var cumulative = 0.0;
-            for (var i = 0; i < count; i++)
+            for (var i = 0; i < kept; i++)
             {
-                cumulative += weights[i] / sum;
-                if (cumulative >= options.TopP)
+                cumulative -= _keys[i];
+                if (cumulative >= options.TopP * sum)
                 {
-                    kept = i + 1;
+                    (kept, sum) = (i + 1, cumulative);
                     break;
                 }
             }
-
-            sum = weights.Take(kept).Sum();
         }
 
         var draw = _random.NextDouble() * sum;
         for (var i = 0; i < kept; i++)
         {
+            draw += _keys[i];
+            if (draw <= 0)
+            {
+                return _tokens[i];
+            }
+        }
+
+        return _tokens[kept - 1];
+    }
+
+    /// <summary>Gathers the tokens weighing at least a floor into _keys (negated weights) and _tokens, lowering the
+    /// floor until they are enough: the top-k best, or (with top-p alone) the nucleus's mass. They are always the best
+    /// tokens, so whatever top-k and top-p keep lies among them; returns how many.</summary>
+    private int Candidates(ReadOnlySpan<float> weights, float total)
+    {
+        for (var floor = 1e-3f; ; floor *= 1e-3f)
+        {
+            var count = 0;
+            var mass = 0.0;
+            foreach (var weight in weights)
+            {
+                if (weight >= floor)
+                {
+                    count++;
+                    mass += weight;
+                }
+            }
+
+            var enough = count == weights.Length || floor == 0
+                || (options.TopK > 0 ? count >= options.TopK : mass >= options.TopP * total);
+            if (!enough)
+            {
+                continue;
+            }
+
+            if (_keys.Length < count)
+            {
+                _keys = new float[count];
+                _tokens = new int[count];
+            }
+
+            var next = 0;
+            for (var token = 0; token < weights.Length; token++)
+            {
+                if (weights[token] >= floor)
+                {
+                    _keys[next] = -weights[token];
+                    _tokens[next++] = token;
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>A draw over all tokens by weight.</summary>
+    private int Draw(ReadOnlySpan<float> weights, float total)
+    {
+        var draw = _random.NextDouble() * total;
+        for (var i = 0; i < weights.Length; i++)
+        {
             draw -= weights[i];
             if (draw <= 0)
             {
-                return order[i];
+                return i;
             }
         }
 
-        return order[kept - 1];
+        return weights.Length - 1;
     }
 
-    public static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
+    public static int ArgMax(ReadOnlySpan<float> values) => TensorPrimitives.IndexOfMax(values);
 }
