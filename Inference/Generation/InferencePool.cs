@@ -20,7 +20,9 @@ public enum FinishReason
 }
 
 /// <summary>A generation request.</summary>
-/// <param name="Deadline">Still queued at this moment: rejected (not run late).</param>
+/// <param name="Deadline">When the answer is no longer wanted: a request still queued then, or one that could not finish
+/// by then at the pool's current pace, is rejected; one still running then is stopped. Either way its slot goes to
+/// requests that can still make it.</param>
 public sealed record GenerationRequest(
     string Prompt,
     int MaxNewTokens = 128,
@@ -51,7 +53,7 @@ public sealed record PoolStats(long Completed, long Rejected, long Expired, long
 /// One model's scheduler: requests wait in a bounded priority queue and join the running batch at step boundaries
 /// (iteration-level batching, <see cref="DecodeBatch"/>); each step advances every running sequence by one token,
 /// and a sequence leaves as soon as it is done, so a short request never waits for a long one. A full queue rejects
-/// at once; a request whose deadline passes while queued is rejected with that reason; cancelling frees the slot.
+/// at once; a request that cannot meet its deadline is rejected or stopped with that reason; cancelling frees the slot.
 /// The model runs on one dedicated thread.
 /// </summary>
 public sealed class InferencePool : IAsyncDisposable
@@ -70,6 +72,7 @@ public sealed class InferencePool : IAsyncDisposable
     private int _stepsSinceJoin;
     private int _running;
     private int _peakBatch;
+    private double _stepSeconds; // moving average of a step's duration: the pace a newcomer would generate at
 
     public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
     {
@@ -224,6 +227,17 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         batch.Leave(cancelled);
+        var now = _time.GetUtcNow();
+        var late = active.Where(a => a.Value.Request.Deadline <= now).Select(a => a.Key).ToList();
+        foreach (var sequence in late)
+        {
+            active.Remove(sequence, out var pending);
+            pending!.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
+                $"The request was stopped at its deadline after {sequence.Generated.Count} of {pending.Request.MaxNewTokens} tokens."));
+            Interlocked.Increment(ref _expired);
+        }
+
+        batch.Leave(late);
         var joining = Admit(active);
         if (joining.Count > 0)
         {
@@ -244,11 +258,14 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         Volatile.Write(ref _peakBatch, Math.Max(_peakBatch, active.Count));
+        var started = _time.GetTimestamp();
         foreach (var (sequence, logits) in batch.Step())
         {
             active[sequence].Accept(logits, _model);
         }
 
+        var seconds = _time.GetElapsedTime(started).TotalSeconds;
+        _stepSeconds = _stepSeconds == 0 ? seconds : 0.9 * _stepSeconds + 0.1 * seconds;
         Interlocked.Increment(ref _steps);
         _stepsSinceJoin++;
         Finish(batch, active);
@@ -298,6 +315,15 @@ public sealed class InferencePool : IAsyncDisposable
                         _expired++;
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
                             $"The request waited {_time.GetElapsedTime(pending.EnqueuedAt).TotalMilliseconds:0} ms and its deadline passed before a slot was free."));
+                    }
+                    else if (pending.Request.Deadline is { } due && now + TimeSpan.FromSeconds(_stepSeconds * pending.Request.MaxNewTokens) > due)
+                    {
+                        // Even started now it would be stopped before maxNewTokens: said at once, so the caller can
+                        // fall back while there is time, and the slot serves a request that can finish.
+                        queue.Remove(node);
+                        _expired++;
+                        pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
+                            $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_stepSeconds * 1000:0.0} ms per token."));
                     }
                     else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
                     {

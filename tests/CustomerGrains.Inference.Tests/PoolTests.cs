@@ -104,6 +104,42 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_still_running_at_its_deadline_is_stopped_and_its_slot_freed()
+    {
+        var time = new ManualTimeProvider();
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1), time);
+        var running = pool.GenerateAsync(Long() with { Deadline = time.GetUtcNow().AddSeconds(2) });
+        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        var next = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5));
+
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        var stopped = await Assert.ThrowsAsync<PoolRejectedException>(() => running.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(PoolRejectedException.DeadlineExceeded, stopped.Reason);
+        Assert.Contains("stopped at its deadline", stopped.Message, StringComparison.Ordinal);
+        Assert.True((await next.WaitAsync(TimeSpan.FromSeconds(20))).Tokens.Count > 0);
+        Assert.Equal(1, pool.Stats.Expired);
+    }
+
+    [Fact]
+    public async Task A_request_that_could_not_finish_by_its_deadline_is_refused_without_waiting_for_it()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1));
+        using var stop = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long(), stop.Token);
+        await Eventually.TrueAsync(() => pool.Stats.Steps > 10, TimeSpan.FromSeconds(10)); // the pace is known
+
+        // 2,000 tokens in 100 ms would take a step of 0.05 ms; this model's take far longer.
+        var hopeless = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 2000, Deadline: DateTimeOffset.UtcNow.AddMilliseconds(100)));
+
+        var refused = await Assert.ThrowsAsync<PoolRejectedException>(() => hopeless.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(PoolRejectedException.DeadlineExceeded, refused.Reason);
+        Assert.Contains("could not finish 2000 tokens before its deadline", refused.Message, StringComparison.Ordinal);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
     public async Task Cancelling_a_running_request_frees_its_slot_for_the_next()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
