@@ -34,7 +34,7 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
         }
 
         _runtime = OrtRuntime.Load(OrtLibrary.Resolve(settings.OrtLibrary));
-        var session = new SessionSettings(settings.ExecutionProvider, settings.CudaDeviceId, settings.FallbackToCpu, settings.IntraOpThreads);
+        var session = new SessionSettings(settings.ExecutionProvider, settings.CudaDeviceId, settings.FallbackToCpu, settings.IntraOpThreads, AllowSpinning: settings.AllowSpinning);
         var logger = loggers.CreateLogger<InferencePool>();
         foreach (var (name, model) in settings.Models)
         {

@@ -21,6 +21,9 @@ public sealed class InferenceOptions
     /// <summary>Threads per model step; 0 lets ONNX Runtime choose (one per core).</summary>
     public int IntraOpThreads { get; set; }
 
+    /// <summary>Let ORT's threads busy-wait between steps: lower latency on a machine that does nothing else.</summary>
+    public bool AllowSpinning { get; set; }
+
     /// <summary>Models to load at start, by name: <c>Inference:Models:default:Path</c> is a folder in the Hugging Face
     /// optimum layout (config.json, tokenizer.json, model.onnx).</summary>
     public Dictionary<string, ModelOptions> Models { get; set; } = [];

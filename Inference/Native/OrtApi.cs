@@ -128,6 +128,8 @@ internal sealed unsafe class OrtApi
 
     public nint GetAllocatorWithDefaultOptions(nint* allocator) => ((delegate* unmanaged[Cdecl]<nint*, nint>)Slot(78))(allocator);
 
+    public nint AddSessionConfigEntry(nint options, byte* key, byte* value) => ((delegate* unmanaged[Cdecl]<nint, byte*, byte*, nint>)Slot(130))(options, key, value);
+
     public void ReleaseEnv(nint env) => Release(92, env);
 
     public void ReleaseMemoryInfo(nint memoryInfo) => Release(94, memoryInfo);

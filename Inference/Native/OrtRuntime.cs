@@ -12,7 +12,8 @@ public sealed record SessionSettings(
     int CudaDeviceId = 0,
     bool FallbackToCpu = false,
     int IntraOpThreads = 0,
-    int InterOpThreads = 1)
+    int InterOpThreads = 1,
+    bool AllowSpinning = false)
 {
     public const string Cpu = "cpu";
     public const string Cuda = "cuda";
@@ -75,6 +76,15 @@ public sealed unsafe class OrtRuntime : IDisposable
             Api.Check(Api.SetGraphOptimizationLevel(options, GraphOptimizationAll));
             Api.Check(Api.SetIntraOpNumThreads(options, settings.IntraOpThreads));
             Api.Check(Api.SetInterOpNumThreads(options, settings.InterOpThreads));
+
+            // ORT's threads busy-wait between steps by default: faster on a machine that only runs the model, but here
+            // they would take the cores the gateway, the grains and PostgreSQL need.
+            var spinning = settings.AllowSpinning ? "1\0"u8 : "0\0"u8;
+            fixed (byte* key = "session.intra_op.allow_spinning\0"u8)
+            fixed (byte* value = spinning)
+            {
+                Api.Check(Api.AddSessionConfigEntry(options, key, value));
+            }
             var (provider, fallbackReason) = AddExecutionProvider(options, settings);
             nint session;
             var path = Encoding.UTF8.GetBytes(modelPath + "\0");
