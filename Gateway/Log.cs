@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(2030, LogLevel.Warning, "Sending escalation notifications failed; retrying next interval")]
     public static partial void NotifierFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(2040, LogLevel.Error, "{Method} {Path} failed with {Status}")]
+    public static partial void RequestFailed(ILogger logger, string method, string path, int status, Exception exception);
+
     [LoggerMessage(2020, LogLevel.Warning, "Writing the audit record failed for {Action} by {Actor}")]
     public static partial void AuditFailed(ILogger logger, string action, string actor, Exception exception);
 }

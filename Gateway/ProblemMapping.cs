@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace CustomerGrains.Gateway;
 
 /// <summary>Turns what handlers throw into RFC 7807 Problem Details with the status a client can act on.</summary>
-internal sealed class ProblemMapping(IProblemDetailsService problems) : IExceptionHandler
+internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.Extensions.Logging.ILogger<ProblemMapping> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
@@ -24,6 +24,12 @@ internal sealed class ProblemMapping(IProblemDetailsService problems) : IExcepti
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Internal error" },
         };
         http.Response.StatusCode = problem.Status!.Value;
+        if (problem.Status >= StatusCodes.Status500InternalServerError)
+        {
+            // The client sees no detail; the operator must.
+            Log.RequestFailed(logger, http.Request.Method, http.Request.Path, problem.Status.Value, exception);
+        }
+
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -124,8 +125,33 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .Select(i => sources[i])
             .ToList();
         var confidence = cited.Count > 0 ? cited.Average(s => s.Score) : 0.2;
-        return new Suggestion(NewId(), masker.Restore(result.Text.Trim()), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
+        return new Suggestion(NewId(), masker.Restore(Printable(result.Text)), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
     }
+
+    /// <summary>A model can emit any byte, control characters included (a NUL would not even fit in a PostgreSQL
+    /// text column); an agent is shown only printable text and the line breaks.</summary>
+    internal static string Printable(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.AsSpan().IndexOfAny(Unprintable) < 0)
+        {
+            return trimmed;
+        }
+
+        var clean = new StringBuilder(trimmed.Length);
+        foreach (var c in trimmed)
+        {
+            if (!Unprintable.Contains(c))
+            {
+                clean.Append(c);
+            }
+        }
+
+        return clean.ToString().Trim();
+    }
+
+    private static readonly SearchValues<char> Unprintable = SearchValues.Create(
+        Enumerable.Range(0, 0xA0).Select(i => (char)i).Where(c => char.IsControl(c) && c is not '\n' and not '\t').ToArray());
 
     /// <summary>The prompt in ChatML (the format of the instruction-tuned models this targets, e.g. Qwen2): system
     /// instructions with the tenant's tone and brand rules, the customer's context and the numbered sources; the
