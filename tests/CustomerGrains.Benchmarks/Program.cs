@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<Task<BenchmarkResult>>>(StringComparer.
     ["runtime"] = RuntimeBenchmark.RunAsync,
     ["ingest"] = IngestBenchmark.RunAsync,
     ["inference"] = InferenceBenchmark.RunAsync,
+    ["suggestions"] = SuggestionsBenchmark.RunAsync,
 };
 
 if (args.Length != 1 || !suites.TryGetValue(args[0], out var suite))

@@ -144,6 +144,10 @@ public sealed class TestCluster : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Logging.ClearProviders();
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
+        if (Environment.GetEnvironmentVariable("CUSTOMERGRAINS_TEST_LOGS") == "1")
+        {
+            builder.Logging.AddSimpleConsole(console => console.SingleLine = true); // warnings and errors of every silo
+        }
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Database:ConnectionString"] = Database.ConnectionString,

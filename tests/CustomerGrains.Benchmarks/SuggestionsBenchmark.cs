@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using CustomerGrains.Grains;
+using CustomerGrains.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CustomerGrains.Benchmarks;
+
+/// <summary>
+/// 1,000 customers with history, a 500-entry knowledge base, 32 concurrent agents asking for suggestions over HTTP
+/// with the tiny model: latency percentiles and suggestions per second, against the study's 2-second bound; and the
+/// same for one agent alone (the latency when nothing queues).
+/// </summary>
+public static class SuggestionsBenchmark
+{
+    private const int Customers = 1000;
+    private const int Entries = 500;
+    private const int Agents = 32;
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
+
+    private static readonly string[] Messages =
+    [
+        "Where is my order?", "How do I return an item?", "When will I get my refund?", "Где моя посылка?",
+        "Как вернуть товар?", "Can I change my delivery address?", "Why was my payment declined?", "Сколько стоит доставка?",
+    ];
+
+    public static async Task<BenchmarkResult> RunAsync()
+    {
+        await using var hubSpot = await FakeHubSpot.StartAsync();
+        var options = GatewayTestOptions.Create(hubSpot.BaseUrl);
+        options.Configuration["Inference:Models:default:Path"] = Fixture("tiny-decoder");
+        var configure = options.ConfigureSilo!;
+        options.ConfigureSilo = builder =>
+        {
+            configure(builder);
+            builder.Services.AddInference(builder.Configuration);
+        };
+        await using var cluster = await TestCluster.StartAsync(1, options);
+        var grains = cluster.Silos[0].GrainFactory;
+
+        // A 500-entry knowledge base: the support fixture, rephrased.
+        var fixture = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixture("kb", "support-kb.json")), new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        var entries = Enumerable.Range(0, Entries).Select(i => fixture[i % fixture.Count] with { Question = $"{fixture[i % fixture.Count].Question} ({i / fixture.Count})" }).ToList();
+        await grains.GetGrain<IKnowledgeBaseGrain>("acme").ImportAsync(entries, "bench");
+
+        // 1,000 customers with a few turns of history each.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Customers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (c, _) =>
+        {
+            var id = await grains.GetGrain<ICustomerDirectoryGrain>("acme").ResolveOrCreateAsync([new ExternalIdentity("standard", $"bench-{c}")]);
+            var customer = grains.GetGrain<ICustomerGrain>(CustomerKey.Of("acme", id));
+            for (var t = 0; t < 4; t++)
+            {
+                var facts = new CustomerFacts($"Customer {c}", Language: c % 3 == 0 ? "ru" : "en");
+                await customer.AppendAsync(new AppendRequest(
+                    new Interaction("bench", $"{c}-{t}", "chat", t % 2 == 0 ? InteractionDirection.Inbound : InteractionDirection.Outbound, Messages[(c + t) % Messages.Length], DateTimeOffset.UtcNow.AddMinutes(t - 10)),
+                    facts, [new ExternalIdentity("standard", $"bench-{c}")]));
+            }
+        });
+
+        using var http = cluster.Silos[0].CreateClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", GatewayTestOptions.AcmeAgent);
+        var alone = await MeasureAsync(http, 1);
+        var loaded = await MeasureAsync(http, Agents);
+        return new BenchmarkResult("suggestions")
+            .Add("p50_ms", loaded.P50)
+            .Add("p95_ms", loaded.P95)
+            .Add("p99_ms", loaded.P99)
+            .Add("per_s", loaded.SuggestionsPerSecond)
+            .Add("vs_2s_target", loaded.P99 / 2000)
+            .Add("degraded_share", loaded.DegradedShare)
+            .Add("p50_ms_1_agent", alone.P50)
+            .Add("p99_ms_1_agent", alone.P99);
+    }
+
+    private sealed record Measurement(double P50, double P95, double P99, double SuggestionsPerSecond, double DegradedShare);
+
+    /// <summary>Agents asking back to back for 3 suggestions for random customers, over HTTP, for the window.</summary>
+    private static async Task<Measurement> MeasureAsync(HttpClient http, int agents)
+    {
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+        var latencies = new ConcurrentBag<double>();
+        long degraded = 0, suggestions = 0;
+        var measuring = false;
+        using var stop = new CancellationTokenSource();
+        var tasks = Enumerable.Range(0, agents).Select(agent => Task.Run(async () =>
+        {
+            var random = new Random(agent);
+            while (!stop.IsCancellationRequested)
+            {
+                var customer = random.Next(Customers);
+                var watch = Stopwatch.StartNew();
+                using var response = await http.PostAsJsonAsync($"/v1/customers/standard:bench-{customer}/suggestions", new { count = 3 });
+                var result = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<SuggestionResult>(json) : null;
+                watch.Stop();
+                if (result is null)
+                {
+                    throw new InvalidOperationException($"Suggestions answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                }
+
+                if (Volatile.Read(ref measuring))
+                {
+                    latencies.Add(watch.Elapsed.TotalMilliseconds);
+                    Interlocked.Add(ref suggestions, result.Suggestions.Count);
+                    if (result.Degraded)
+                    {
+                        Interlocked.Increment(ref degraded);
+                    }
+                }
+            }
+        })).ToArray();
+
+        await Task.Delay(Warmup);
+        Volatile.Write(ref measuring, true);
+        var window = Stopwatch.StartNew();
+        await Task.Delay(Window);
+        Volatile.Write(ref measuring, false);
+        window.Stop();
+        await stop.CancelAsync();
+        await Task.WhenAll(tasks);
+
+        var sorted = latencies.Order().ToArray();
+        double Percentile(double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)];
+        var measurement = new Measurement(Percentile(50), Percentile(95), Percentile(99), suggestions / window.Elapsed.TotalSeconds, (double)degraded / sorted.Length);
+        Console.WriteLine($"{agents,2} agent(s): {sorted.Length:N0} requests in {window.Elapsed.TotalSeconds:0.0} s: p50 {measurement.P50:0} ms, p95 {measurement.P95:0} ms, " +
+                          $"p99 {measurement.P99:0} ms; {measurement.SuggestionsPerSecond:N1} suggestions per s, {100 * measurement.DegradedShare:0.0}% degraded");
+        return measurement;
+    }
+
+    private static string Fixture(params string[] parts)
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine([directory.FullName, "tests", "fixtures", .. parts]);
+            if (File.Exists(candidate) || Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} is missing.");
+    }
+}
