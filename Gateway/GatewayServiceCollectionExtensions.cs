@@ -68,8 +68,12 @@ public static class GatewayServiceCollectionExtensions
         services.AddHttpClient<EscalationNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<EscalationNotifier>());
 
-        // Enums as their names ("inbound"), in the API and in stored inbox payloads alike.
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+        // Enums as their names ("inbound"), in the API and in stored inbox payloads alike; text storable.
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            json.SerializerOptions.Converters.Add(new StorableText.Converter());
+        });
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemMapping>();
         services.AddOpenApi();

@@ -67,22 +67,50 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
                 batch.Add(write);
             }
 
-            try
+            if (!await TryInsertAsync(batch) && batch.Count > 1)
             {
-                var written = await InsertAsync(batch);
+                // One delivery PostgreSQL refuses must not fail the others it shared the statement with.
                 foreach (var write in batch)
                 {
-                    write.Done.TrySetResult(written.TryGetValue(write, out var rows) ? [.. rows] : []);
+                    await TryInsertAsync([write]);
                 }
             }
-            catch (Exception ex)
+        }
+    }
+
+    /// <summary>Inserts and completes the writes; false, leaving them pending, when several failed together for
+    /// anything but an unreachable PostgreSQL (then one of them may be the cause, and each is retried apart).</summary>
+    private async Task<bool> TryInsertAsync(List<PendingWrite> batch)
+    {
+        try
+        {
+            var written = await InsertAsync(batch);
+            foreach (var write in batch)
             {
-                var failure = ex is NpgsqlException and not PostgresException ? new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex) : ex;
-                foreach (var write in batch)
-                {
-                    write.Done.TrySetException(failure);
-                }
+                write.Done.TrySetResult(written.TryGetValue(write, out var rows) ? [.. rows] : []);
             }
+
+            return true;
+        }
+        catch (Exception ex) when (batch.Count > 1 && ex is not NpgsqlException or PostgresException)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            Exception failure = ex switch
+            {
+                PostgresException { SqlState: var state } pg when state.StartsWith("22", StringComparison.Ordinal) =>
+                    new WebhookPayloadException($"The payload cannot be stored: {pg.MessageText}"),
+                NpgsqlException and not PostgresException => new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
+                _ => ex,
+            };
+            foreach (var write in batch)
+            {
+                write.Done.TrySetException(failure);
+            }
+
+            return true;
         }
     }
 

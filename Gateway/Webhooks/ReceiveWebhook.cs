@@ -38,16 +38,18 @@ public sealed class ReceiveWebhookHandler(
         }
 
         IReadOnlyList<InboxEvent> events;
+        InboxRow[] stored;
         try
         {
             events = provider.Map(request.Request, connection);
+            stored = await inbox.WriteAsync(connection, events, cancellationToken);
         }
         catch (WebhookPayloadException ex)
         {
+            // Unmappable, or data PostgreSQL refuses: the CRM's retries would fail the same way.
             return new WebhookOutcome(StatusCodes.Status400BadRequest, ex.Message);
         }
 
-        var stored = await inbox.WriteAsync(connection, events, cancellationToken);
         dispatcher.Enqueue(stored); // after the commit: delivery follows the answer, it never delays it
         Log.WebhookStored(logger, stored.Length, events.Count, request.Provider, request.ConnectionId);
         return new WebhookOutcome(StatusCodes.Status200OK, Events: events.Count, Stored: stored.Length);

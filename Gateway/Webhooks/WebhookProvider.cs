@@ -100,13 +100,25 @@ internal static class Webhook
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value)
             ? value.ValueKind switch
             {
-                JsonValueKind.String => value.GetString(),
+                JsonValueKind.String => StorableText.Of(StringOf(value, property)),
                 JsonValueKind.Number => value.GetRawText(),
                 JsonValueKind.True => "true",
                 JsonValueKind.False => "false",
                 _ => null,
             }
             : null;
+
+    private static string? StringOf(JsonElement value, string property)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException ex) // a lone surrogate escape ("\ud800"): not text in any encoding
+        {
+            throw new WebhookPayloadException($"'{property}' is not valid text: {ex.Message}");
+        }
+    }
 
     public static JsonElement Object(this JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Object

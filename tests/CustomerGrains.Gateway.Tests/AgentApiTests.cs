@@ -81,6 +81,18 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task A_NUL_in_a_request_body_is_dropped_and_the_text_stored()
+    {
+        using var agent = gateway.Agent();
+
+        var response = await agent.PostAsJsonAsync("/v1/customers/zendesk:55502/interactions", new { eventId = "api-nul\0", text = "Called\0 about invoice 78" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var turn = Assert.Single((await gateway.ContextAsync("zendesk:55502"))!.Recent);
+        Assert.Equal(("api-nul", "Called about invoice 78"), (turn.EventId, turn.Text));
+    }
+
+    [Fact]
     public async Task Preferences_change_only_what_is_sent()
     {
         var context = await CreateCustomerAsync("prefs-1");

@@ -1,6 +1,8 @@
 using System.Net;
+using CustomerGrains.Gateway.Webhooks;
 using CustomerGrains.Grains;
 using CustomerGrains.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerGrains.Gateway.Tests;
 
@@ -229,6 +231,58 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(before, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task A_NUL_in_a_delivery_is_dropped_and_the_rest_of_the_text_kept()
+    {
+        // JSON may escape a NUL; PostgreSQL stores none, and a CRM would retry the failing delivery forever.
+        var (path, body, headers, customer) = Delivery("standard", "Where is\0 my order?");
+        Assert.Contains("\\u0000", body, StringComparison.Ordinal);
+
+        using var response = await gateway.PostWebhookAsync(path, body, headers);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var context = await gateway.WaitForInteractionsAsync(customer, 1);
+        Assert.Equal("Where is my order?", Assert.Single(context.Recent).Text);
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_gets_400_saying_which_field()
+    {
+        var n = Next();
+        var body = Payloads.Standard($"crm-{n}", $"msg-{n}", "Where is SURROGATE my order?").Replace("SURROGATE", "\\ud800", StringComparison.Ordinal);
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/standard/crm1", body, Signing.Standard(body, $"wh_{n}", DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'text' is not valid text", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_PostgreSQL_refuses_fail_alone_not_the_deliveries_sharing_their_commit()
+    {
+        // A NUL past the mapping (which drops it), as a new provider's field could bring: deliveries written at once
+        // share one INSERT, and the refused one must not take the others down with it.
+        var inbox = gateway.Silo.Services.GetRequiredService<Inbox.InboxStore>();
+        gateway.Silo.Services.GetRequiredService<Tenants.TenantRegistry>().TryGetConnection("standard", "crm1", out var connection);
+        InboxEvent Event(string text)
+        {
+            var n = Next();
+            var interaction = new Interaction("standard:crm1", $"msg-{n}", "chat", InteractionDirection.Inbound, text, DateTimeOffset.UtcNow);
+            return new InboxEvent($"direct-{n}", $"standard:crm-{n}", new InboxPayload([new ExternalIdentity("standard", $"crm-{n}")], CustomerFacts.None, interaction));
+        }
+
+        var writes = Enumerable.Range(0, 40)
+            .Select(i => inbox.WriteAsync(connection, [Event(i == 20 ? "not\0 storable" : $"fine {i}")], CancellationToken.None))
+            .ToList();
+
+        var refused = await Assert.ThrowsAsync<WebhookPayloadException>(() => writes[20]);
+        Assert.Contains("cannot be stored", refused.Message, StringComparison.Ordinal);
+        foreach (var write in writes.Where((_, i) => i != 20))
+        {
+            Assert.Single(await write);
+        }
     }
 
     [Fact]
