@@ -68,6 +68,11 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
     Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author);
 
+    /// <summary>Makes a reply suggestion that an agent accepted or edited a knowledge-base entry (source
+    /// accepted-reply): by default the customer's message as the question and the reply as sent as the answer, with
+    /// personal data masked; <paramref name="changes"/> replaces what it gives. Once per suggestion.</summary>
+    Task<KbEntry> PromoteReplyAsync(string suggestionId, KbEntryInput changes, string author);
+
     [ReadOnly]
     Task<KbQuestion?> GetQuestionAsync(string questionId);
 

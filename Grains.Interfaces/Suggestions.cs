@@ -9,8 +9,10 @@ public sealed record SuggestionRequest(string? Message = null, int Count = 3, in
 /// <see cref="Unverified"/> when it cites none.</summary>
 public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified);
 
-/// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).</summary>
-public sealed record SuggestionSource(string Id, string Text, double Score);
+/// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).
+/// Score: how well it matches, weighed by feedback; AcceptanceRate: the share of suggestions resting on it that agents
+/// accepted or edited (null until one was decided).</summary>
+public sealed record SuggestionSource(string Id, string Text, double Score, double? AcceptanceRate = null);
 
 /// <summary>The suggestions, the sources retrieved for them, and why they are retrieval-only when the model was
 /// absent, failing or too slow.</summary>

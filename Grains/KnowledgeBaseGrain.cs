@@ -240,6 +240,64 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         return question;
     }
 
+    public async Task<KbEntry> PromoteReplyAsync(string suggestionId, KbEntryInput changes, string author)
+    {
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        string message, reply;
+        await using (var read = new NpgsqlCommand(
+            "SELECT outcome, message, coalesce(final_text, text), promoted_entry FROM suggestion_audit WHERE tenant_id = $1 AND suggestion_id = $2 FOR UPDATE",
+            connection, transaction))
+        {
+            read.Parameters.AddWithValue(TenantId);
+            read.Parameters.AddWithValue(suggestionId);
+            await using var reader = await read.ExecuteReaderAsync();
+            if (!await reader.ReadAsync())
+            {
+                throw new KeyNotFoundException($"No suggestion '{suggestionId}'.");
+            }
+
+            var outcome = reader.GetString(0);
+            if (!reader.IsDBNull(3))
+            {
+                throw new InvalidOperationException($"Suggestion {suggestionId} was promoted already, as entry {reader.GetString(3)}.");
+            }
+
+            if (outcome is not ("accepted" or "edited"))
+            {
+                throw new InvalidOperationException($"Suggestion {suggestionId} was {outcome}; only a reply an agent accepted or edited is promoted.");
+            }
+
+            (message, reply) = (reader.GetString(1), reader.GetString(2));
+        }
+
+        // The reply was written to one customer; as an entry it serves everyone, so their personal data stays out
+        // (the stored message is masked already).
+        var input = changes with { Question = changes.Question ?? message, Answer = changes.Answer ?? new Suggestions.PiiMasker().Mask(reply) };
+        var (question, answer) = Validate(input);
+        KbEntry entry;
+        await using (var insert = new NpgsqlCommand(
+            $"""
+            INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {EntryColumns}
+            """, connection, transaction))
+        {
+            AddEntryParameters(insert, NewId("kb"), question, answer, input, "accepted-reply", author);
+            entry = (await ReadEntriesAsync(insert)).Single();
+        }
+
+        await using (var mark = new NpgsqlCommand("UPDATE suggestion_audit SET promoted_entry = $3 WHERE tenant_id = $1 AND suggestion_id = $2", connection, transaction))
+        {
+            mark.Parameters.AddWithValue(TenantId);
+            mark.Parameters.AddWithValue(suggestionId);
+            mark.Parameters.AddWithValue(entry.EntryId);
+            await mark.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return entry;
+    }
+
     public async Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author)
     {
         var question = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");

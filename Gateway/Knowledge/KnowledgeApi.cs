@@ -22,7 +22,7 @@ public static class KnowledgeApi
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
 
         kb.MapPost("/entries", async (KbEntryInput input, HttpContext http, IMediator m) =>
-            Results.Created($"/v1/kb/entries", await m.Send(new CreateEntry(ApiKeyFilter.CallerOf(http), input), http.RequestAborted)))
+            Created(await m.Send(new CreateEntry(ApiKeyFilter.CallerOf(http), input), http.RequestAborted)))
             .RequireRoles(Seniors).Produces<KbEntry>(StatusCodes.Status201Created).ProducesValidationProblem();
         kb.MapGet("/entries/{entryId}", async (string entryId, HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new GetEntry(ApiKeyFilter.CallerOf(http), entryId), http.RequestAborted)))
@@ -61,6 +61,15 @@ public static class KnowledgeApi
             Results.Ok(await m.Send(new AnswerQuestion(ApiKeyFilter.CallerOf(http), questionId, input), http.RequestAborted)))
             .RequireRoles(Seniors).Produces<KbQuestion>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("A senior's answer: it joins the knowledge base at once");
+
+        app.MapPost("/v1/suggestions/{suggestionId}/promote", async (string suggestionId, KbEntryInput? changes, HttpContext http, IMediator m) =>
+                Created(await m.Send(new PromoteReply(ApiKeyFilter.CallerOf(http), suggestionId, changes ?? new KbEntryInput(null, null)), http.RequestAborted)))
+            .WithTags("Knowledge base").AddEndpointFilter<ApiKeyFilter>()
+            .RequireRoles(Seniors).Produces<KbEntry>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("An accepted or edited reply suggestion becomes a knowledge-base entry (personal data masked)");
         return app;
     }
+
+    private static IResult Created(KbEntry entry) => Results.Created($"/v1/kb/entries/{entry.EntryId}", entry);
 }

@@ -137,6 +137,30 @@ public sealed record AnswerQuestion(Caller Caller, string QuestionId, AnswerInpu
     public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AnswerAsync(QuestionId, Input.Answer!, Input.Tags, $"key:{Caller.KeyId}");
 }
 
+/// <summary>A senior turns an accepted reply suggestion into a knowledge-base entry; the body may replace its question,
+/// answer, tags or language.</summary>
+public sealed record PromoteReply(Caller Caller, string SuggestionId, KbEntryInput Changes) : KnowledgeRequest<KbEntry>(Caller), IValidatedRequest
+{
+    public override string Action => "kb.entry.promote";
+
+    public override string Target => SuggestionId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (Changes.Question is { } question && string.IsNullOrWhiteSpace(question))
+        {
+            yield return ("question", "The question is empty; leave it out to keep the customer's message.");
+        }
+
+        if (Changes.Answer is { } answer && string.IsNullOrWhiteSpace(answer))
+        {
+            yield return ("answer", "The answer is empty; leave it out to keep the reply as sent.");
+        }
+    }
+
+    public override Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.PromoteReplyAsync(SuggestionId, Changes, $"key:{Caller.KeyId}");
+}
+
 /// <summary>Runs every knowledge request on the caller's tenant's knowledge-base grain (one handler for all of them:
 /// they differ only in which grain method they call).</summary>
 public sealed class KnowledgeHandler<TRequest, TResult>(IGrainFactory grains) : IRequestHandler<TRequest, TResult>

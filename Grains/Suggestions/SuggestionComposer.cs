@@ -28,6 +28,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 {
     public const int MaxCount = 5;
     private const int MaxNewTokens = 96;
+    private const int MaxSources = 5;
 
     public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request)
     {
@@ -53,11 +54,12 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         // Retrieval first: it is what a degraded answer stands on.
         var masker = new PiiMasker();
         var maskedMessage = masker.Mask(message);
-        var entries = await grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 4);
+        var entries = await grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 8);
         var replies = await PastRepliesAsync(context.TenantId, maskedMessage);
-        var sources = entries.Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
+        var sources = await RankAsync(context.TenantId, entries
+            .Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
             .Concat(replies)
-            .ToList();
+            .ToList());
         var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language);
         var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
 
@@ -111,7 +113,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
         await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
-        var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4))).ToList();
+        var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();
         return new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
     }
 
@@ -229,6 +231,40 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         var other => other,
     };
 
+    /// <summary>
+    /// Weighs each candidate's match by how agents received the suggestions that rested on it: a factor from 0.5
+    /// (always rejected) through 1 (no feedback yet: the rate is smoothed towards a half) to 1.5 (always accepted or
+    /// edited). Returns the best <see cref="MaxSources"/>, best first.
+    /// </summary>
+    private async Task<List<Source>> RankAsync(string tenantId, List<Source> candidates)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT source, count(*) FILTER (WHERE outcome IN ('accepted', 'edited')), count(*)
+            FROM suggestion_audit, unnest(sources) AS source
+            WHERE tenant_id = $1 AND outcome <> 'shown' AND sources && $2 AND source = ANY($2)
+            GROUP BY source
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(candidates.Select(c => c.Id).ToArray());
+        var feedback = new Dictionary<string, (long Accepted, long Decided)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                feedback[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+            }
+        }
+
+        return candidates
+            .Select(c => feedback.TryGetValue(c.Id, out var f)
+                ? c with { Score = c.Score * (0.5 + (f.Accepted + 1.0) / (f.Decided + 2.0)), AcceptanceRate = (double)f.Accepted / f.Decided }
+                : c)
+            .OrderByDescending(c => c.Score)
+            .Take(MaxSources)
+            .ToList();
+    }
+
     private async Task<List<Source>> PastRepliesAsync(string tenantId, string maskedMessage)
     {
         await using var command = database.CreateCommand(
@@ -236,6 +272,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             SELECT suggestion_id, coalesce(final_text, text), similarity(lower(message), lower($2)) AS score
             FROM suggestion_audit
             WHERE tenant_id = $1 AND outcome IN ('accepted', 'edited') AND lower(message) % lower($2)
+              AND (kind = 'generated' OR outcome = 'edited') -- a retrieved answer accepted as it stands is its entry's
             ORDER BY score DESC LIMIT 2
             """);
         command.Parameters.AddWithValue(tenantId);
@@ -289,6 +326,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     [GeneratedRegex(@"\[S(\d{1,2})\]")]
     private static partial Regex Citation();
 
-    /// <summary>A retrieved source: its id (kb_... or sg_...), masked text for the prompt, plain text for a degraded answer.</summary>
-    internal sealed record Source(string Id, string MaskedText, string Text, double Score, string? Language);
+    /// <summary>A retrieved source: its id (kb_... or sg_...), masked text for the prompt, plain text for a degraded
+    /// answer, its score weighed by feedback, and the share of its suggestions agents accepted (null before any).</summary>
+    internal sealed record Source(string Id, string MaskedText, string Text, double Score, string? Language, double? AcceptanceRate = null);
 }
