@@ -20,12 +20,17 @@ public sealed record InferenceRequest(
 public sealed record InferenceResult(string Text, int Tokens, string FinishReason, string Model, string ExecutionProvider, double QueuedMs, double TotalMs);
 
 /// <summary>
-/// The inference pool of one model (key: the model's name in configuration, e.g. "default"), as a stateless worker:
-/// every silo serves it from its own pool, so a call never leaves the caller's silo.
+/// A model (key: its name in configuration, e.g. "default"): a decoder's generation pool or an encoder's embedder,
+/// as a stateless worker: every silo serves it from its own, so a call never leaves the caller's silo.
 /// </summary>
 public interface IInferenceGrain : IGrainWithStringKey
 {
     /// <summary>Interleaved: calls wait in the pool, which batches them, not one by one in the grain's mailbox.</summary>
     [AlwaysInterleave]
     Task<InferenceResult> GenerateAsync(InferenceRequest request);
+
+    /// <summary>Unit-length embeddings of <paramref name="texts"/> (in order) from an encoder model: their dot product
+    /// is their cosine similarity.</summary>
+    [AlwaysInterleave]
+    Task<float[][]> EmbedAsync(IReadOnlyList<string> texts);
 }

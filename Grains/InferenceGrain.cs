@@ -34,4 +34,6 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
             result.Queued.TotalMilliseconds,
             result.Total.TotalMilliseconds);
     }
+
+    public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts) => host.Embedder(GetPrimaryKeyString()).EmbedAsync(texts);
 }

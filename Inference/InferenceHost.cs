@@ -1,3 +1,4 @@
+using CustomerGrains.Inference.Embedding;
 using CustomerGrains.Inference.Generation;
 using CustomerGrains.Inference.Native;
 using Microsoft.Extensions.Hosting;
@@ -8,22 +9,29 @@ namespace CustomerGrains.Inference;
 
 /// <summary>
 /// Loads the configured models when the silo starts (so a missing or wrong model stops the start with the reason,
-/// instead of failing the first request) and keeps one pool per model.
+/// instead of failing the first request) and keeps one pool per decoder and one embedder per encoder: which one a
+/// model is comes from its inputs (a decoder takes past_key_values).
 /// </summary>
 public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvider time, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
 {
     private readonly Dictionary<string, InferencePool> _pools = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Embedder> _embedders = new(StringComparer.Ordinal);
     private OrtRuntime? _runtime;
 
-    public IReadOnlyCollection<string> Models => _pools.Keys;
+    public IReadOnlyCollection<string> Models => [.. _pools.Keys, .. _embedders.Keys];
 
-    /// <summary>The pool of <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
+    /// <summary>The pool of decoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public InferencePool Pool(string model) =>
-        _pools.TryGetValue(model, out var pool)
-            ? pool
-            : throw new InvalidOperationException(_pools.Count == 0
-                ? $"No model is loaded on this silo; configure Inference:Models:{model}:Path."
-                : $"No model '{model}' is loaded on this silo; loaded: {string.Join(", ", _pools.Keys)}.");
+        _pools.TryGetValue(model, out var pool) ? pool : throw NotLoaded(model, "decoder", _pools.Keys);
+
+    /// <summary>The embedder of encoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
+    public Embedder Embedder(string model) =>
+        _embedders.TryGetValue(model, out var embedder) ? embedder : throw NotLoaded(model, "encoder", _embedders.Keys);
+
+    private static InvalidOperationException NotLoaded(string model, string kind, IReadOnlyCollection<string> loaded) =>
+        new(loaded.Count == 0
+            ? $"No model '{model}' is loaded on this silo as an {kind}; configure Inference:Models:{model}:Path."
+            : $"No model '{model}' is loaded on this silo as an {kind}; loaded: {string.Join(", ", loaded)}.");
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -38,14 +46,30 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
         var logger = loggers.CreateLogger<InferencePool>();
         foreach (var (name, model) in settings.Models)
         {
-            var loaded = DecoderModel.Load(_runtime, model.Path!, session);
-            Log.ModelLoaded(logger, name, model.Path!, loaded.Session.ExecutionProvider, _runtime.Version);
-            if (loaded.Session.FallbackReason is { } reason)
+            foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
+            {
+                if (!File.Exists(Path.Combine(model.Path!, file)))
+                {
+                    throw new ModelLayoutException($"Model folder '{model.Path}' has no {file}; a model exported with Hugging Face optimum has config.json, tokenizer.json and model.onnx.");
+                }
+            }
+
+            var opened = _runtime.OpenSession(Path.Combine(model.Path!, "model.onnx"), session);
+            var decoder = EncoderModel.IsDecoder(opened);
+            if (decoder)
+            {
+                _pools[name] = new InferencePool(DecoderModel.Load(_runtime, model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue), time, logger);
+            }
+            else
+            {
+                _embedders[name] = new Embedder(EncoderModel.Load(_runtime, model.Path!, opened), settings.MaxBatch, settings.MaxQueue, logger);
+            }
+
+            Log.ModelLoaded(logger, decoder ? "decoder" : "encoder", name, model.Path!, opened.ExecutionProvider, _runtime.Version);
+            if (opened.FallbackReason is { } reason)
             {
                 Log.FellBackToCpu(logger, name, reason);
             }
-
-            _pools[name] = new InferencePool(loaded, new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue), time, logger);
         }
 
         return Task.CompletedTask;
@@ -61,7 +85,14 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             pool.Model.Dispose();
         }
 
+        foreach (var embedder in _embedders.Values)
+        {
+            await embedder.DisposeAsync();
+            embedder.Model.Dispose();
+        }
+
         _pools.Clear();
+        _embedders.Clear();
         _runtime?.Dispose();
         _runtime = null;
     }

@@ -8,9 +8,12 @@ internal static partial class Log
     [LoggerMessage(3000, LogLevel.Error, "A model step failed; the {Count} request(s) in the batch fail with it")]
     public static partial void StepFailed(ILogger logger, int count, Exception exception);
 
-    [LoggerMessage(3001, LogLevel.Information, "Loaded model {Model} from {Path} on {Provider} (ONNX Runtime {Version})")]
-    public static partial void ModelLoaded(ILogger logger, string model, string path, string provider, string version);
+    [LoggerMessage(3001, LogLevel.Information, "Loaded {Kind} {Model} from {Path} on {Provider} (ONNX Runtime {Version})")]
+    public static partial void ModelLoaded(ILogger logger, string kind, string model, string path, string provider, string version);
 
     [LoggerMessage(3002, LogLevel.Warning, "Model {Model} runs on CPU: {Reason}")]
     public static partial void FellBackToCpu(ILogger logger, string model, string reason);
+
+    [LoggerMessage(3003, LogLevel.Error, "Embedding {Count} text(s) failed; the requests in the batch fail with it")]
+    public static partial void EmbeddingFailed(ILogger logger, int count, Exception exception);
 }

@@ -71,11 +71,16 @@ public sealed class DecoderModel : IDisposable
             }
         }
 
-        var config = DecoderConfig.Read(Path.Combine(folder, "config.json"));
-        var tokenizer = BpeTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
-        var session = runtime.OpenSession(Path.Combine(folder, "model.onnx"), settings);
+        return Load(runtime, folder, runtime.OpenSession(Path.Combine(folder, "model.onnx"), settings));
+    }
+
+    /// <summary>Loads around an open session of folder/model.onnx, which it then owns (disposed on failure).</summary>
+    internal static DecoderModel Load(OrtRuntime runtime, string folder, OrtSession session)
+    {
         try
         {
+            var config = DecoderConfig.Read(Path.Combine(folder, "config.json"));
+            var tokenizer = BpeTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
             CheckLayout(session, config, folder);
             return new DecoderModel(folder, config, tokenizer, session, runtime);
         }

@@ -1,12 +1,20 @@
 using CustomerGrains.ModelMaker;
 
-// dotnet run --project tools/CustomerGrains.ModelMaker -- <tiny|bench> <folder>
-//   tiny:  the committed test fixture (tests/fixtures/tiny-decoder), a few hundred KB
-//   bench: a larger random-weight decoder for benchmarks, made at run time (not committed)
-if (args.Length != 2 || args[0] is not ("tiny" or "bench"))
+// dotnet run --project tools/CustomerGrains.ModelMaker -- <tiny|bench|encoder> <folder>
+//   tiny:    the committed test fixture (tests/fixtures/tiny-decoder), a few hundred KB
+//   bench:   a larger random-weight decoder for benchmarks, made at run time (not committed)
+//   encoder: a tiny sentence encoder (embeddings for knowledge-base reranking), made by the tests that use it
+if (args.Length != 2 || args[0] is not ("tiny" or "bench" or "encoder"))
 {
-    Console.Error.WriteLine("usage: ModelMaker <tiny|bench> <folder>");
+    Console.Error.WriteLine("usage: ModelMaker <tiny|bench|encoder> <folder>");
     return 2;
+}
+
+if (args[0] == "encoder")
+{
+    TinyEncoder.Write(args[1]);
+    Console.WriteLine($"Wrote a tiny encoder ({TinyEncoder.Layers} layers, hidden {TinyEncoder.Hidden}) to {args[1]}");
+    return 0;
 }
 
 var size = args[0] == "tiny" ? DecoderSize.Tiny : DecoderSize.Bench;
