@@ -18,8 +18,9 @@ public sealed record KbEntry(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
-/// <summary>An entry found for a question, with how well it matches (0 to 1).</summary>
-public sealed record KbMatch(string EntryId, string Question, string Answer, double Score, string? Language = null);
+/// <summary>An entry found for a question, with how well it matches (0 to 1). With an embedding model configured, the
+/// score blends the lexical match and the cosine similarity of the texts' embeddings, both given beside it.</summary>
+public sealed record KbMatch(string EntryId, string Question, string Answer, double Score, string? Language = null, double? Lexical = null, double? Semantic = null);
 
 /// <summary>The answer to <c>POST /v1/kb/ask</c>: the best entry when confident, plus related ones; otherwise the most
 /// similar questions to choose from (or to escalate).</summary>

@@ -13,7 +13,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<SegmentCatalog>();
         services.AddSingleton<CustomerGrains.Grains.Suggestions.SuggestionComposer>();
-        services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.SectionName);
+        services.AddOptionsWithValidateOnStart<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.SectionName);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<KnowledgeOptions>, KnowledgeOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

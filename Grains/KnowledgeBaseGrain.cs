@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CustomerGrains.Runtime;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,9 +13,12 @@ namespace CustomerGrains.Grains;
 /// similarity with the entry's question catches typos; the score mixes both.
 /// </summary>
 [GrainType("knowledgebase")]
-public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, TimeProvider time) : Grain, IKnowledgeBaseGrain
+public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, TimeProvider time, ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
 {
     public const int MaxQuestionLength = 2_000;
+
+    /// <summary>How long a search waits for embeddings before it keeps the lexical order.</summary>
+    private static readonly TimeSpan EmbeddingTimeout = TimeSpan.FromSeconds(1);
     public const int MaxAnswerLength = 20_000;
     private readonly KnowledgeOptions _options = options.Value;
 
@@ -45,7 +49,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         var (question, answer) = Validate(input);
         await using var command = database.CreateCommand(
             $"""
-            UPDATE kb_entries SET question = $3, answer = $4, tags = $5, language = $6, updated_at = now()
+            UPDATE kb_entries SET question = $3, answer = $4, tags = $5, language = $6, embedding = NULL, embedding_model = NULL, updated_at = now()
             WHERE tenant_id = $1 AND entry_id = $2 RETURNING {EntryColumns}
             """);
         command.Parameters.AddWithValue(TenantId);
@@ -128,6 +132,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
                        (SELECT count(*) FROM terms)::float8 AS terms),
             scored AS (
                 SELECT e.entry_id, e.question, e.answer, e.language,
+                       CASE WHEN e.embedding_model = $4 THEN e.embedding END AS embedding,
                        similarity(lower(e.question), q.text) AS whole,
                        word_similarity(q.text, lower(e.question)) AS words,
                        -- The share of the question's content words the entry has (in its question or answer): one
@@ -137,20 +142,78 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
                 FROM kb_entries e, q
                 WHERE e.tenant_id = $1
                   AND ((q.ts IS NOT NULL AND e.search @@ q.ts) OR lower(e.question) % q.text OR q.text <% lower(e.question)))
-            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score, language
+            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score, language, embedding
             FROM scored ORDER BY score DESC, entry_id LIMIT $3
             """);
+        var model = _options.EmbeddingModel is { Length: > 0 } configured ? configured : null;
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue(text.Length <= MaxQuestionLength ? text : text[..MaxQuestionLength]);
-        command.Parameters.AddWithValue(limit);
-        var matches = new List<KbMatch>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        command.Parameters.AddWithValue(model is null ? limit : Math.Max(limit * 3, 20)); // reranking needs candidates to reorder
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
+        var candidates = new List<(KbMatch Match, float[]? Embedding)>();
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            matches.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4), reader.IsDBNull(4) ? null : reader.GetString(4)));
+            while (await reader.ReadAsync())
+            {
+                var match = new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4), reader.IsDBNull(4) ? null : reader.GetString(4));
+                candidates.Add((match, reader.IsDBNull(5) ? null : reader.GetFieldValue<float[]>(5)));
+            }
         }
 
-        return matches;
+        if (model is null || candidates.Count == 0)
+        {
+            return candidates.Take(limit).Select(c => c.Match).ToList();
+        }
+
+        try
+        {
+            return (await RerankAsync(text, model, candidates)).Take(limit).ToList();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The model is absent, failing or slow: the lexical order is still an answer.
+            Log.RerankFailed(logger, TenantId, model, ex);
+            return candidates.Take(limit).Select(c => c.Match).ToList();
+        }
+    }
+
+    /// <summary>Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings,
+    /// embedding (and storing) entries that have none from this model yet in the same call as the question.</summary>
+    private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates)
+    {
+        var missing = candidates.Where(c => c.Embedding is null).Select(c => c.Match).ToList();
+        var vectors = await GrainFactory.GetGrain<IInferenceGrain>(model)
+            .EmbedAsync([text, .. missing.Select(m => $"{m.Question}\n{m.Answer}")])
+            .WaitAsync(EmbeddingTimeout, time);
+        var computed = missing.Select((m, i) => (m.EntryId, Vector: vectors[i + 1])).ToDictionary(x => x.EntryId, x => x.Vector);
+        if (computed.Count > 0)
+        {
+            await using var batch = database.CreateBatch();
+            foreach (var (entryId, vector) in computed)
+            {
+                var update = new NpgsqlBatchCommand("UPDATE kb_entries SET embedding = $3, embedding_model = $4 WHERE tenant_id = $1 AND entry_id = $2");
+                update.Parameters.AddWithValue(TenantId);
+                update.Parameters.AddWithValue(entryId);
+                update.Parameters.AddWithValue(vector);
+                update.Parameters.AddWithValue(model);
+                batch.BatchCommands.Add(update);
+            }
+
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        var question = vectors[0];
+        var weight = _options.EmbeddingWeight;
+        return candidates
+            .Select(c =>
+            {
+                var entry = c.Embedding ?? computed[c.Match.EntryId];
+                var cosine = entry.Length == question.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(question, entry) : 0f;
+                var score = (1 - weight) * c.Match.Score + weight * Math.Max(0, cosine);
+                return c.Match with { Score = Math.Round(score, 4), Lexical = c.Match.Score, Semantic = Math.Round(cosine, 4) };
+            })
+            .OrderByDescending(m => m.Score)
+            .ThenBy(m => m.EntryId, StringComparer.Ordinal);
     }
 
     public async Task<AskResult> AskAsync(string question, string askedBy)

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
 namespace CustomerGrains.Grains;
 
 /// <summary>Knowledge-base matching and FAQ settings (configuration section <c>Knowledge</c>).</summary>
@@ -12,4 +15,42 @@ public sealed class KnowledgeOptions
 
     /// <summary>A question asked this many times becomes a FAQ.</summary>
     public int FaqThreshold { get; set; } = 5;
+
+    /// <summary>An encoder among Inference:Models whose cosine similarity reranks the lexical candidates; none: lexical
+    /// matching only.</summary>
+    public string? EmbeddingModel { get; set; }
+
+    /// <summary>With an embedding model, a match scores (1 - w) x lexical + w x cosine (negative cosines count 0).
+    /// ConfidentScore applies to that blend, so recalibrate it for the model.</summary>
+    public double EmbeddingWeight { get; set; } = 0.5;
+}
+
+/// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>
+public sealed class KnowledgeOptionsValidator(IConfiguration configuration) : IValidateOptions<KnowledgeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KnowledgeOptions options)
+    {
+        var failures = new List<string>();
+        if (options.ConfidentScore is < 0 or > 1)
+        {
+            failures.Add($"Knowledge:ConfidentScore must be 0 to 1, not {options.ConfidentScore}.");
+        }
+
+        if (options.FaqThreshold < 1)
+        {
+            failures.Add($"Knowledge:FaqThreshold must be at least 1, not {options.FaqThreshold}.");
+        }
+
+        if (options.EmbeddingWeight is < 0 or > 1)
+        {
+            failures.Add($"Knowledge:EmbeddingWeight must be 0 to 1, not {options.EmbeddingWeight}.");
+        }
+
+        if (!string.IsNullOrEmpty(options.EmbeddingModel) && configuration[$"Inference:Models:{options.EmbeddingModel}:Path"] is null)
+        {
+            failures.Add($"Knowledge:EmbeddingModel '{options.EmbeddingModel}' is not among Inference:Models.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

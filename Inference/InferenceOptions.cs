@@ -40,7 +40,7 @@ public sealed class ModelOptions
     public string? Path { get; set; }
 }
 
-internal sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
+public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
 {
     public ValidateOptionsResult Validate(string? name, InferenceOptions options)
     {

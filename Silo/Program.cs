@@ -1,4 +1,6 @@
 using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using CustomerGrains.Inference;
 using CustomerGrains.Runtime;
 using Microsoft.Extensions.Options;
 
@@ -7,8 +9,11 @@ try
     var builder = WebApplication.CreateBuilder(args);
 
     // Every configuration problem at once, not the first one.
-    var problems = RuntimeServiceCollectionExtensions.ValidateConfiguration(builder.Configuration)
-        .Concat(TenantRegistry.Validate(builder.Configuration))
+    var configuration = builder.Configuration;
+    var problems = RuntimeServiceCollectionExtensions.ValidateConfiguration(configuration)
+        .Concat(TenantRegistry.Validate(configuration))
+        .Concat(RuntimeServiceCollectionExtensions.ValidateSection(configuration, KnowledgeOptions.SectionName, new KnowledgeOptionsValidator(configuration)))
+        .Concat(RuntimeServiceCollectionExtensions.ValidateSection(configuration, InferenceOptions.SectionName, new InferenceOptionsValidator()))
         .ToList();
     if (problems.Count > 0)
     {

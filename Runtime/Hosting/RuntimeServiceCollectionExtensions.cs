@@ -87,12 +87,13 @@ public static class RuntimeServiceCollectionExtensions
 
     /// <summary>Every problem with the runtime's sections (<c>Cluster</c>, <c>Grains</c>, <c>Database</c>, <c>Silo</c>).</summary>
     public static IEnumerable<string> ValidateConfiguration(IConfiguration configuration) =>
-        Validate<ClusterOptions>(configuration, ClusterOptions.SectionName, new ClusterOptionsValidator())
-            .Concat(Validate<GrainOptions>(configuration, GrainOptions.SectionName, new GrainOptionsValidator()))
-            .Concat(Validate<DatabaseOptions>(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator()))
-            .Concat(Validate<SiloOptions>(configuration, SiloOptions.SectionName, new SiloOptionsValidator()));
+        ValidateSection(configuration, ClusterOptions.SectionName, new ClusterOptionsValidator())
+            .Concat(ValidateSection(configuration, GrainOptions.SectionName, new GrainOptionsValidator()))
+            .Concat(ValidateSection(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator()))
+            .Concat(ValidateSection(configuration, SiloOptions.SectionName, new SiloOptionsValidator()));
 
-    private static IEnumerable<string> Validate<TOptions>(IConfiguration configuration, string section, IValidateOptions<TOptions> validator)
+    /// <summary>Every problem with one section: values that do not convert, then what its validator finds.</summary>
+    public static IEnumerable<string> ValidateSection<TOptions>(IConfiguration configuration, string section, IValidateOptions<TOptions> validator)
         where TOptions : class, new()
     {
         TOptions options;

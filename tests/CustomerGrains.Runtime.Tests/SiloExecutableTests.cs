@@ -29,9 +29,13 @@ public sealed class SiloExecutableTests
             ["Cluster__ClusterKey"] = "short",
             ["Silo__Port"] = "99999",
             ["Grains__CallTimeout"] = "soon",
+            ["Knowledge__EmbeddingModel"] = "nope",
+            ["Inference__MaxBatch"] = "0",
         });
 
         Assert.Equal(2, exitCode);
+        Assert.Contains("Knowledge:EmbeddingModel 'nope' is not among Inference:Models", output, StringComparison.Ordinal);
+        Assert.Contains("Inference:MaxBatch and Inference:MaxTokensInFlight must be positive", output, StringComparison.Ordinal);
         Assert.Contains("Cluster:ClusterKey must be set", output, StringComparison.Ordinal);
         Assert.Contains("'soon' at 'Grains:CallTimeout'", output, StringComparison.Ordinal);
         Assert.Contains("Database:ConnectionString must be set", output, StringComparison.Ordinal);

@@ -1,0 +1,10 @@
+using Microsoft.Extensions.Logging;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>Grain log messages (event ids 4000-4999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(4000, LogLevel.Warning, "Knowledge base {Tenant}: reranking with embedding model {Model} failed; the lexical order stands")]
+    public static partial void RerankFailed(ILogger logger, string tenant, string model, Exception exception);
+}
