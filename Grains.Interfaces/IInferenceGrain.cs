@@ -19,6 +19,9 @@ public sealed record InferenceRequest(
 /// <param name="FinishReason">endOfSequence, length or stopString.</param>
 public sealed record InferenceResult(string Text, int Tokens, string FinishReason, string Model, string ExecutionProvider, double QueuedMs, double TotalMs);
 
+/// <summary>How many tokens a text is to a decoder model, and how many its context holds (prompt and reply).</summary>
+public sealed record TokenCount(int Tokens, int Context);
+
 /// <summary>
 /// A model (key: its name in configuration, e.g. "default"): a decoder's generation pool or an encoder's embedder,
 /// as a stateless worker: every silo serves it from its own, so a call never leaves the caller's silo.
@@ -28,6 +31,11 @@ public interface IInferenceGrain : IGrainWithStringKey
     /// <summary>Interleaved: calls wait in the pool, which batches them, not one by one in the grain's mailbox.</summary>
     [AlwaysInterleave]
     Task<InferenceResult> GenerateAsync(InferenceRequest request);
+
+    /// <summary>Counts <paramref name="text"/>'s tokens with a decoder model's tokenizer, so a prompt can be fitted to
+    /// its context before it is sent.</summary>
+    [AlwaysInterleave]
+    Task<TokenCount> CountTokensAsync(string text);
 
     /// <summary>Unit-length embeddings of <paramref name="texts"/> (in order) from an encoder model: their dot product
     /// is their cosine similarity.</summary>

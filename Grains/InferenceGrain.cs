@@ -35,5 +35,11 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
             result.Total.TotalMilliseconds);
     }
 
+    public Task<TokenCount> CountTokensAsync(string text)
+    {
+        var model = host.Pool(GetPrimaryKeyString()).Model;
+        return Task.FromResult(new TokenCount(model.Tokenizer.Encode(text).Length, model.Config.MaxPositions));
+    }
+
     public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts) => host.Embedder(GetPrimaryKeyString()).EmbedAsync(texts);
 }

@@ -29,6 +29,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     public const int MaxCount = 5;
     private const int MaxNewTokens = 96;
     private const int MaxSources = 5;
+    private const int RecentTurns = 6;
 
     public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request)
     {
@@ -60,8 +61,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
             .Concat(replies)
             .ToList());
-        var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language);
-        var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
+        var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language, RecentTurns, summary: true);
 
         List<Suggestion> suggestions;
         string? reason = null;
@@ -76,6 +76,13 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             try
             {
                 var model = grains.GetGrain<IInferenceGrain>(assistant.Model);
+                (prompt, sources) = await FitAsync(model, assistant, context, masker, maskedMessage, sources, language);
+                remaining = deadline - time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException();
+                }
+
                 var drafts = Enumerable.Range(0, request.Count).Select(i => model.GenerateAsync(new InferenceRequest(
                     prompt,
                     MaxNewTokens,
@@ -112,6 +119,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
         await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
         var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();
         return new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
@@ -155,10 +163,48 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     private static readonly SearchValues<char> Unprintable = SearchValues.Create(
         Enumerable.Range(0, 0xA0).Select(i => (char)i).Where(c => char.IsControl(c) && c is not '\n' and not '\t').ToArray());
 
+    /// <summary>
+    /// The prompt trimmed to the model's context, room left for the reply: older turns of the conversation go first,
+    /// then the weakest sources (one stays), then the summary; a message too long even then is refused (the caller
+    /// degrades). Returns the sources the prompt numbers, which citations refer to.
+    /// </summary>
+    private static async Task<(string Prompt, List<Source> Sources)> FitAsync(
+        IInferenceGrain model, AssistantSettings assistant, CustomerContext context, PiiMasker masker, string maskedMessage, List<Source> sources, string? language)
+    {
+        var (turns, kept, summary) = (RecentTurns, sources, true);
+        while (true)
+        {
+            var prompt = BuildPrompt(context, masker, maskedMessage, kept, assistant, language, turns, summary);
+            var count = await model.CountTokensAsync(prompt);
+            if (count.Tokens + MaxNewTokens <= count.Context)
+            {
+                return (prompt, kept);
+            }
+
+            if (turns > 0)
+            {
+                turns = Math.Max(0, turns - 2);
+            }
+            else if (kept.Count > 1)
+            {
+                kept = kept[..^1];
+            }
+            else if (summary)
+            {
+                summary = false;
+            }
+            else
+            {
+                throw new ArgumentException(
+                    $"The message is too long for model '{assistant.Model}': alone it makes a prompt of {count.Tokens} tokens, and the model's context holds {count.Context} with the reply's {MaxNewTokens}.");
+            }
+        }
+    }
+
     /// <summary>The prompt in ChatML (the format of the instruction-tuned models this targets, e.g. Qwen2): system
     /// instructions with the tenant's tone and brand rules, the customer's context and the numbered sources; the
     /// recent conversation and the message. Everything in it is masked.</summary>
-    internal static string BuildPrompt(CustomerContext context, PiiMasker masker, string maskedMessage, IReadOnlyList<Source> sources, AssistantSettings assistant, string? language)
+    internal static string BuildPrompt(CustomerContext context, PiiMasker masker, string maskedMessage, IReadOnlyList<Source> sources, AssistantSettings assistant, string? language, int turns, bool summary)
     {
         var prompt = new StringBuilder();
         prompt.Append("<|im_start|>system\n");
@@ -193,7 +239,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
 
         prompt.Append(".\n");
-        if (context.Summary.Length > 0)
+        if (summary && context.Summary.Length > 0)
         {
             prompt.Append($"Earlier: {masker.Mask(context.Summary)}\n");
         }
@@ -210,7 +256,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
 
         prompt.Append("<|im_end|>\n<|im_start|>user\n");
-        foreach (var turn in context.Recent.TakeLast(6))
+        foreach (var turn in context.Recent.TakeLast(turns))
         {
             prompt.Append($"{(turn.Direction == InteractionDirection.Inbound ? "customer" : "agent")}: {masker.Mask(turn.Text)}\n");
         }

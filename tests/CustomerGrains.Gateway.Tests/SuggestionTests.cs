@@ -130,6 +130,29 @@ public sealed class SuggestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_prompt_too_long_for_the_model_loses_its_oldest_turns_first_and_still_fits()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        for (var turn = 1; turn <= 6; turn++)
+        {
+            await IngestAsync(agent, "standard:long", $"TURN-{turn}: " + string.Concat(Enumerable.Repeat($"My parcel number {turn} has not arrived and I keep waiting. ", 20)));
+        }
+
+        var result = await (await agent.PostAsJsonAsync("/v1/customers/standard:long/suggestions", new { message = "Where is my parcel?", count = 1 }))
+            .Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+
+        // Six such turns alone are more than the tiny model's 2,048 positions.
+        Assert.False(result!.Degraded, result.Reason);
+        var prompt = _prompts.Prompts.Last();
+        var fit = await _cluster.Silos[0].GrainFactory.GetGrain<IInferenceGrain>("default").CountTokensAsync(prompt);
+        Assert.True(fit.Tokens + 96 <= fit.Context, $"a prompt of {fit.Tokens} tokens was sent to a context of {fit.Context}");
+        var kept = Enumerable.Range(1, 6).Where(turn => prompt.Contains($"TURN-{turn}:", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(1, kept);
+        Assert.Equal(Enumerable.Range(7 - kept.Count, kept.Count), kept); // the newest ones, if any
+        Assert.Equal(result.Sources.Count, Enumerable.Range(1, 9).Count(i => prompt.Contains($"[S{i}] ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Personal_data_never_reaches_the_model()
     {
         using var agent = Client(GatewayTestOptions.AcmeAgent);
