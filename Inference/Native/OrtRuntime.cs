@@ -101,7 +101,7 @@ public sealed unsafe class OrtRuntime : IDisposable
         }
     }
 
-    /// <summary>A tensor over a pinned managed array that ORT reads without copying.</summary>
+    /// <summary>A tensor over native memory of its own, which ORT reads without copying.</summary>
     public OrtTensor<T> CreateTensor<T>(ReadOnlySpan<long> shape)
         where T : unmanaged => new(this, shape);
 

@@ -4,6 +4,7 @@ using CustomerGrains.Grains;
 using CustomerGrains.Inference.Embedding;
 using CustomerGrains.Inference.Native;
 using CustomerGrains.ModelMaker;
+using CustomerGrains.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerGrains.Gateway.Tests;
@@ -14,7 +15,7 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
     private const string Query = "I want a refund for my order, the delivery was late";
     private static readonly Lazy<string> Encoder = new(() =>
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"cg-kb-encoder-{Environment.ProcessId}");
+        var folder = ScratchFolder.Create("cg-kb-encoder-");
         TinyEncoder.Write(folder);
         return folder;
     });

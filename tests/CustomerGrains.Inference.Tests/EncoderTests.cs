@@ -16,7 +16,7 @@ public sealed class EncoderTests : IDisposable
 {
     private static readonly Lazy<string> Folder = new(() =>
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"cg-encoder-{Environment.ProcessId}");
+        var folder = ScratchFolder.Create("cg-encoder-");
         TinyEncoder.Write(folder);
         return folder;
     });
@@ -54,8 +54,8 @@ public sealed class EncoderTests : IDisposable
     public void A_decoder_or_an_incomplete_folder_is_refused_naming_why()
     {
         var decoder = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.Runtime, TestModels.TinyFixture(), new SessionSettings()));
-        var empty = Directory.CreateTempSubdirectory("cg-empty-");
-        var missing = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.Runtime, empty.FullName, new SessionSettings()));
+        var empty = ScratchFolder.Create("cg-empty-");
+        var missing = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.Runtime, empty, new SessionSettings()));
 
         Assert.Contains("is a decoder", decoder.Message, StringComparison.Ordinal);
         Assert.Contains("has no config.json", missing.Message, StringComparison.Ordinal);

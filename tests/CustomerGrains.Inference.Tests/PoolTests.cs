@@ -12,7 +12,7 @@ public sealed class PoolTests : IDisposable
     private static readonly Lazy<string> Folder = new(() =>
     {
         // Larger than the tiny fixture so that a long request holds its slot for seconds, not milliseconds.
-        var folder = Path.Combine(Path.GetTempPath(), $"cg-pool-{Environment.ProcessId}");
+        var folder = ScratchFolder.Create("cg-pool-");
         TinyDecoder.Write(folder, new DecoderSize(Hidden: 256, Heads: 4, KvHeads: 2, Layers: 6, Intermediate: 1024, MaxPositions: 2048));
         return folder;
     });
