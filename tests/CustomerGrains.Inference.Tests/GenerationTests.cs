@@ -144,6 +144,39 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Fact]
+    public void Long_prompts_prefilled_in_chunks_beside_a_short_one_equal_each_generated_alone()
+    {
+        // Joined together, prompts of 1,100+ tokens are prefilled in several chunks through the cache, and the short
+        // prompt's row is all padding in the first ones; each must still continue exactly as it does alone.
+        using var model = TinyModel();
+        var kb = File.ReadAllText(Path.Combine(TestModels.TinyFixture(), "..", "kb", "support-kb.json"));
+        var prompts = new[] { kb[..1500], "Refund", kb.Substring(3000, 2200), kb.Substring(6000, 1800) }.Select(t => model.Tokenizer.Encode(t)).ToArray();
+        var alone = prompts.Select(p => new Generator(model).GenerateGreedy(p, 8)).ToArray();
+
+        using var batch = new DecodeBatch(model);
+        var sequences = prompts.Select(p => new BatchSequence(p)).ToArray();
+        var first = batch.Join(sequences);
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            sequences[i].Generated.Add(Sampler.ArgMax(first[i]));
+        }
+
+        for (var step = 1; step < 8; step++)
+        {
+            foreach (var (sequence, logits) in batch.Step())
+            {
+                sequence.Generated.Add(Sampler.ArgMax(logits));
+            }
+        }
+
+        Assert.True(prompts.Max(p => p.Length) > 1100, $"the longest prompt has only {prompts.Max(p => p.Length)} tokens");
+        for (var i = 0; i < sequences.Length; i++)
+        {
+            Assert.Equal(alone[i].Take(8), sequences[i].Generated);
+        }
+    }
+
+    [Fact]
     public void The_committed_tiny_fixture_is_what_the_model_maker_writes()
     {
         var fixture = TestModels.TinyFixture();
