@@ -21,7 +21,7 @@ public sealed class EncoderModel : IDisposable
     private readonly bool _pooledByModel;
     private readonly bool _clsPooling;
 
-    private EncoderModel(string folder, BpeTokenizer tokenizer, OrtSession session, OrtRuntime runtime, int maxPositions, int hidden, (int[] Prefix, int[] Suffix) template, bool clsPooling)
+    private EncoderModel(string folder, ITextTokenizer tokenizer, OrtSession session, OrtRuntime runtime, int maxPositions, int hidden, (int[] Prefix, int[] Suffix) template, bool clsPooling)
     {
         Folder = folder;
         Tokenizer = tokenizer;
@@ -39,7 +39,7 @@ public sealed class EncoderModel : IDisposable
 
     public string Folder { get; }
 
-    public BpeTokenizer Tokenizer { get; }
+    public ITextTokenizer Tokenizer { get; }
 
     public OrtSession Session { get; }
 
@@ -67,7 +67,7 @@ public sealed class EncoderModel : IDisposable
             using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "config.json")));
             var maxPositions = config.RootElement.TryGetProperty("max_position_embeddings", out var positions) ? positions.GetInt32() : 512;
             var hidden = config.RootElement.TryGetProperty("hidden_size", out var size) ? size.GetInt32() : 0;
-            var tokenizer = BpeTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
+            var tokenizer = TextTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
             using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "tokenizer.json")));
             var pooling = Path.Combine(folder, "1_Pooling", "config.json");
             var clsPooling = false;

@@ -13,7 +13,7 @@ public sealed record AddedToken(int Id, string Content, bool Special);
 /// vocabulary characters, and merged by rank. Decoding reverses the byte map, so any UTF-8 text round-trips.
 /// Thread-safe.
 /// </summary>
-public sealed class BpeTokenizer
+public sealed class BpeTokenizer : ITextTokenizer
 {
     private const int MaxCachedPieces = 100_000;
     private readonly Dictionary<string, int> _vocab;
@@ -99,16 +99,19 @@ public sealed class BpeTokenizer
         var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == JsonValueKind.Array
             ? (m[0].GetString()!, m[1].GetString()!)                              // newer files: ["a", "b"]
             : SplitMerge(m.GetString()!)).ToList();                               // older files: "a b"
-        var added = root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
+        return new BpeTokenizer(vocab, merges, ReadPreTokenizer(root), ReadAddedTokens(root), ReadNormalizer(root));
+    }
+
+    /// <summary>tokenizer.json's added_tokens (any model type).</summary>
+    internal static List<AddedToken> ReadAddedTokens(JsonElement root) =>
+        root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Select(t => new AddedToken(t.GetProperty("id").GetInt32(), t.GetProperty("content").GetString()!, t.TryGetProperty("special", out var s) && s.GetBoolean())).ToList()
             : [];
-        return new BpeTokenizer(vocab, merges, ReadPreTokenizer(root), added, ReadNormalizer(root));
-    }
 
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length / 3 + 4);
-        foreach (var (segment, addedId) in SplitAdded(text))
+        foreach (var (segment, addedId) in AddedTokenText.Split(text, _added))
         {
             if (addedId is { } id)
             {
@@ -207,38 +210,6 @@ public sealed class BpeTokenizer
         }
 
         return ids;
-    }
-
-    /// <summary>The text cut at added tokens (longest first), each cut either text or an added token's id.</summary>
-    private IEnumerable<(string Text, int? AddedId)> SplitAdded(string text)
-    {
-        var at = 0;
-        while (at < text.Length)
-        {
-            var (index, token) = (-1, (AddedToken?)null);
-            foreach (var added in _added)
-            {
-                var found = text.IndexOf(added.Content, at, StringComparison.Ordinal);
-                if (found >= 0 && (index < 0 || found < index))
-                {
-                    (index, token) = (found, added);
-                }
-            }
-
-            if (token is null)
-            {
-                yield return (text[at..], null);
-                yield break;
-            }
-
-            if (index > at)
-            {
-                yield return (text[at..index], null);
-            }
-
-            yield return (token.Content, token.Id);
-            at = index + token.Content.Length;
-        }
     }
 
     private static (string, string) SplitMerge(string merge)

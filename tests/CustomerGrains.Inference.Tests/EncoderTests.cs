@@ -4,6 +4,7 @@ using CustomerGrains.Grains;
 using CustomerGrains.Inference.Embedding;
 using CustomerGrains.Inference.Generation;
 using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Tokenization;
 using CustomerGrains.ModelMaker;
 using CustomerGrains.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,6 +61,26 @@ public sealed class EncoderTests : IDisposable
         Assert.Contains("is a decoder", decoder.Message, StringComparison.Ordinal);
         Assert.Contains("has no config.json", missing.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => _model.Embed(["fine", " "]));
+    }
+
+    [Fact]
+    public void A_BERT_style_encoder_with_a_WordPiece_tokenizer_loads_and_embeds()
+    {
+        var folder = ScratchFolder.Create("cg-bert-encoder-");
+        foreach (var file in new[] { "config.json", "model.onnx" })
+        {
+            File.Copy(Path.Combine(Folder.Value, file), Path.Combine(folder, file));
+        }
+
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), WordPieceTokenizerTests.Json());
+        using var bert = EncoderModel.Load(TestModels.Runtime, folder, new SessionSettings());
+
+        var vectors = bert.Embed(["Café, hello!", "cafe , HELLO !", "Где моя посылка?"]);
+
+        Assert.IsType<WordPieceTokenizer>(bert.Tokenizer);
+        Assert.Equal(1f, TensorPrimitives.Norm(vectors[2]), 4);
+        Assert.Equal(1f, TensorPrimitives.Dot(vectors[0], vectors[1]), 4); // the same pieces once normalised
+        Assert.True(TensorPrimitives.Dot(vectors[0], vectors[2]) < 0.999f);
     }
 
     [Theory]
