@@ -28,6 +28,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// <summary>Query tokens (over all rows) per prefill run; a chunk is never shorter than <see cref="MinPrefillChunk"/>.</summary>
     private const int PrefillQueryTokens = 2048;
     private const int MinPrefillChunk = 64;
+    private readonly string[] _presentNames = model.OutputNames.Where(n => n.StartsWith("present.", StringComparison.Ordinal)).ToArray();
     private readonly List<BatchSequence> _rows = [];
     private readonly HashSet<BatchSequence> _finished = [];
     private KvBuffer[] _keys = [];
@@ -234,7 +235,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
                     mask.AsSpan(b * longest, offset + length).CopyTo(chunkMask.AsSpan(b * (offset + length)));
                 }
 
-                var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, pasts, last ? model.OutputNames : model.OutputNames[1..]);
+                var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, pasts, last ? model.OutputNames : _presentNames);
                 if (last)
                 {
                     lastChunk = length;
