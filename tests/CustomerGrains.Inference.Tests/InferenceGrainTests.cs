@@ -44,7 +44,8 @@ public sealed class InferenceGrainTests
         var grain = cluster.Silos[0].GrainFactory.GetGrain<IInferenceGrain>("default");
         var pool = cluster.Silos[0].Services.GetRequiredService<InferenceHost>().Pool("default");
 
-        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => grain.GenerateAsync(new InferenceRequest($"Order {i}: where is it?", MaxNewTokens: 32))));
+        // Long enough (200 tokens) that the calls overlap even when other tests hold the cores while they are sent.
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => grain.GenerateAsync(new InferenceRequest($"Order {i}: where is it?", MaxNewTokens: 200))));
 
         // Served one by one per activation (one per core), no step could advance more than a core count of calls.
         Assert.True(pool.Stats.PeakBatch >= 8, $"at most {pool.Stats.PeakBatch} of 40 concurrent calls ran in one step");
