@@ -31,7 +31,7 @@ public static class SuggestionsBenchmark
     {
         await using var hubSpot = await FakeHubSpot.StartAsync();
         var options = GatewayTestOptions.Create(hubSpot.BaseUrl);
-        options.Configuration["Inference:Models:default:Path"] = Fixture("tiny-decoder");
+        options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
         var configure = options.ConfigureSilo!;
         options.ConfigureSilo = builder =>
         {
@@ -42,7 +42,7 @@ public static class SuggestionsBenchmark
         var grains = cluster.Silos[0].GrainFactory;
 
         // A 500-entry knowledge base: the support fixture, rephrased.
-        var fixture = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixture("kb", "support-kb.json")), new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+        var fixture = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
         var entries = Enumerable.Range(0, Entries).Select(i => fixture[i % fixture.Count] with { Question = $"{fixture[i % fixture.Count].Question} ({i / fixture.Count})" }).ToList();
         await grains.GetGrain<IKnowledgeBaseGrain>("acme").ImportAsync(entries, "bench");
 
@@ -127,19 +127,5 @@ public static class SuggestionsBenchmark
         Console.WriteLine($"{agents,2} agent(s): {sorted.Length:N0} requests in {window.Elapsed.TotalSeconds:0.0} s: p50 {measurement.P50:0} ms, p95 {measurement.P95:0} ms, " +
                           $"p99 {measurement.P99:0} ms; {measurement.SuggestionsPerSecond:N1} suggestions per s, {100 * measurement.DegradedShare:0.0}% degraded");
         return measurement;
-    }
-
-    private static string Fixture(params string[] parts)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine([directory.FullName, "tests", "fixtures", .. parts]);
-            if (File.Exists(candidate) || Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} is missing.");
     }
 }

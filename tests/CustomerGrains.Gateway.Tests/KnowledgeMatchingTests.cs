@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CustomerGrains.Grains;
+using CustomerGrains.Testing;
 
 namespace CustomerGrains.Gateway.Tests;
 
@@ -7,25 +8,11 @@ public sealed class KnowledgeMatchingTests(GatewayCluster gateway) : IClassFixtu
 {
     private sealed record KbQuery(string Query, string Expected);
 
-    private static string FixtureFile(string name)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "kb", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"tests/fixtures/kb/{name} is missing.");
-    }
-
     [Fact]
     public async Task Matching_survives_typos_and_word_forms_in_Russian_and_English()
     {
-        var entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(FixtureFile("support-kb.json")), GatewayCluster.Json)!;
-        var queries = JsonSerializer.Deserialize<List<KbQuery>>(File.ReadAllText(FixtureFile("queries.json")), GatewayCluster.Json)!;
+        var entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), GatewayCluster.Json)!;
+        var queries = JsonSerializer.Deserialize<List<KbQuery>>(File.ReadAllText(Fixtures.Path("kb", "queries.json")), GatewayCluster.Json)!;
         var kb = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("matching");
         Assert.True(entries.Count >= 50);
         Assert.Equal(entries.Count, await kb.ImportAsync(entries, "test"));

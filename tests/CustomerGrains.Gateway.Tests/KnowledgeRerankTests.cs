@@ -28,7 +28,7 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
     {
         _runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
         _encoder = EncoderModel.Load(_runtime, Encoder.Value, new SessionSettings());
-        _entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixture("support-kb.json")), GatewayCluster.Json)!;
+        _entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), GatewayCluster.Json)!;
         return Task.CompletedTask;
     }
 
@@ -39,24 +39,10 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static string Fixture(string name)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "kb", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"tests/fixtures/kb/{name} is missing.");
-    }
-
     private static Task<TestCluster> StartAsync(string embeddingModel)
     {
         var options = new TestClusterOptions();
-        options.Configuration["Inference:Models:default:Path"] = FindDecoder();
+        options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
         options.Configuration["Inference:Models:embeddings:Path"] = Encoder.Value;
         options.Configuration["Knowledge:EmbeddingModel"] = embeddingModel;
         options.ConfigureSilo = builder =>
@@ -66,8 +52,6 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         };
         return TestCluster.StartAsync(1, options);
     }
-
-    private static string FindDecoder() => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Fixture("support-kb.json")))!, "tiny-decoder");
 
     private float Cosine(string a, string b)
     {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using CustomerGrains.Grains;
+using CustomerGrains.Testing;
 
 namespace CustomerGrains.Gateway.Tests;
 
@@ -11,13 +12,7 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
 {
     private async Task LoadFixtureAsync()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory!.FullName, "CustomerGrains.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var entries = File.ReadAllText(Path.Combine(directory.FullName, "tests", "fixtures", "kb", "support-kb.json"));
+        var entries = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
         if ((await senior.GetFromJsonAsync<List<KbEntry>>("/v1/kb/export", GatewayCluster.Json))!.Count == 0)
         {

@@ -18,7 +18,7 @@ public sealed class SuggestionLearningTests : IAsyncLifetime
         _hubSpot = await FakeHubSpot.StartAsync();
         _cluster = await TestCluster.StartAsync(1, GatewayTestOptions.Create(_hubSpot.BaseUrl));
         using var senior = Client(GatewayTestOptions.AcmeSenior);
-        var kb = await File.ReadAllTextAsync(Fixture("kb", "support-kb.json"));
+        var kb = await File.ReadAllTextAsync(Fixtures.Path("kb", "support-kb.json"));
         (await senior.PostAsync("/v1/kb/import", new StringContent(kb, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
     }
 
@@ -33,20 +33,6 @@ public sealed class SuggestionLearningTests : IAsyncLifetime
         var client = _cluster.Silos[0].CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", key);
         return client;
-    }
-
-    private static string Fixture(params string[] parts)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine([directory.FullName, "tests", "fixtures", .. parts]);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} is missing.");
     }
 
     private static async Task<SuggestionResult> SuggestAsync(HttpClient agent, string customer, string message)

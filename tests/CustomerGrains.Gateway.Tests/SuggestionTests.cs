@@ -34,7 +34,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         _hubSpot = await FakeHubSpot.StartAsync();
         _cluster = await TestCluster.StartAsync(1, Options(withModel: true));
         using var senior = Client(GatewayTestOptions.AcmeSenior);
-        (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixture("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
     }
 
     public async Task DisposeAsync()
@@ -50,7 +50,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         options.Configuration["Tenants:acme:Assistant:BrandRules"] = "Never promise delivery dates.";
         if (withModel)
         {
-            options.Configuration["Inference:Models:default:Path"] = Fixture("tiny-decoder");
+            options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
         }
 
         var configure = options.ConfigureSilo!;
@@ -61,20 +61,6 @@ public sealed class SuggestionTests : IAsyncLifetime
             builder.Services.AddSingleton<IInferenceObserver>(_prompts);
         };
         return options;
-    }
-
-    private static string Fixture(params string[] parts)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine([directory.FullName, "tests", "fixtures", .. parts]);
-            if (File.Exists(candidate) || Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"tests/fixtures/{string.Join('/', parts)} is missing.");
     }
 
     private HttpClient Client(string key, TestCluster? cluster = null)
@@ -208,7 +194,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         await using var noModel = await TestCluster.StartAsync(1, Options(withModel: false));
         using (var senior = Client(GatewayTestOptions.AcmeSenior, noModel))
         {
-            (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixture("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+            (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
         }
 
         using var agent = Client(GatewayTestOptions.AcmeAgent, noModel);

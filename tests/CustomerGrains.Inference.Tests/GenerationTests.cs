@@ -1,6 +1,7 @@
 using CustomerGrains.Inference.Generation;
 using CustomerGrains.Inference.Native;
 using CustomerGrains.ModelMaker;
+using CustomerGrains.Testing;
 
 namespace CustomerGrains.Inference.Tests;
 
@@ -149,7 +150,7 @@ public sealed class GenerationTests : IDisposable
         // Joined together, prompts of 1,100+ tokens are prefilled in several chunks through the cache, and the short
         // prompt's row is all padding in the first ones; each must still continue exactly as it does alone.
         using var model = TinyModel();
-        var kb = File.ReadAllText(Path.Combine(TestModels.TinyFixture(), "..", "kb", "support-kb.json"));
+        var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var prompts = new[] { kb[..1500], "Refund", kb.Substring(3000, 2200), kb.Substring(6000, 1800) }.Select(t => model.Tokenizer.Encode(t)).ToArray();
         var alone = prompts.Select(p => new Generator(model).GenerateGreedy(p, 8)).ToArray();
 

@@ -49,7 +49,7 @@ public sealed class PoolTests : IDisposable
         // and leave all the time, and every join repacks a long cache.
         using var tiny = DecoderModel.Load(TestModels.Runtime, TestModels.TinyFixture(), new SessionSettings());
         await using var pool = new InferencePool(tiny, new PoolOptions(MaxBatch: 10), TimeProvider.System, NullLogger.Instance);
-        var kb = File.ReadAllText(Path.Combine(TestModels.TinyFixture(), "..", "kb", "support-kb.json"));
+        var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var prompts = Enumerable.Range(0, 24).Select(i => kb.Substring(i * 40, 2000)).ToArray();
         int MaxNewTokens(int i) => 24 + i % 4 * 24;
 

@@ -1,4 +1,5 @@
 using CustomerGrains.Inference.Native;
+using CustomerGrains.Testing;
 
 namespace CustomerGrains.Inference.Tests;
 
@@ -12,18 +13,6 @@ internal static class TestModels
 
     public static OrtRuntime Runtime => SharedRuntime.Value;
 
-    /// <summary>tests/fixtures/tiny-decoder, found by walking up from the test assembly.</summary>
-    public static string TinyFixture()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "tests", "fixtures", "tiny-decoder");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("tests/fixtures/tiny-decoder is missing.");
-    }
+    /// <summary>tests/fixtures/tiny-decoder.</summary>
+    public static string TinyFixture() => Fixtures.Path("tiny-decoder");
 }
