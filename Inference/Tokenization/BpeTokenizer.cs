@@ -74,18 +74,10 @@ public sealed class BpeTokenizer : ITextTokenizer
         _added.FirstOrDefault(a => a.Content == token)?.Id ?? (_vocab.TryGetValue(token, out var id) ? id : null);
 
     /// <summary>Reads a Hugging Face <c>tokenizer.json</c>; fails with what it does not support.</summary>
-    public static BpeTokenizer Load(string path)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            return FromJson(document.RootElement);
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw new FormatException($"'{path}' is not a tokenizer.json this tokenizer reads: {ex.Message}", ex);
-        }
-    }
+    /// <summary>Reads a tokenizer.json that must be byte-level BPE (what generation decodes with); throws
+    /// <see cref="FormatException"/> saying why it is not.</summary>
+    public static BpeTokenizer Load(string path) =>
+        TextTokenizer.Load(path) as BpeTokenizer ?? throw new FormatException($"'{path}' is a WordPiece tokenizer; a decoder needs byte-level BPE.");
 
     public static BpeTokenizer FromJson(JsonElement root)
     {
