@@ -46,7 +46,11 @@ public sealed class SiloFailureTests
 
                 if (acknowledged.Count >= 150 && Interlocked.Exchange(ref killed, 1) == 0)
                 {
-                    Assert.True(await OwnsSomeCustomerAsync(cluster, victim), "the victim owns none of the customers seen so far");
+                    // Customers appear as deliveries (asynchronous to the acknowledgements) resolve them; wait until
+                    // one the victim owns has, so that the kill hits customers.
+                    Assert.True(
+                        await Eventually.TrueAsync(() => OwnsSomeCustomerAsync(cluster, victim), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20)),
+                        "the victim owns none of the customers seen so far");
                     await cluster.KillSiloAsync(victim);
                 }
             }
