@@ -7,9 +7,7 @@ cd "$(dirname "$0")"
 
 source deploy/scripts/postgres.sh
 ensure_postgres
-source deploy/scripts/onnxruntime.sh
-ensure_onnxruntime
 
-dotnet build tests/CustomerGrains.Benchmarks -c Release -nologo -v quiet >&2
+dotnet build tests/CustomerGrains.Benchmarks -c Release -nologo -v quiet -p:OrtFlavor="${ORT_FLAVOR:-cpu}" >&2
 export CUSTOMERGRAINS_BENCH_RESULTS="$PWD/bench-results"
 exec dotnet tests/CustomerGrains.Benchmarks/bin/Release/net10.0/CustomerGrains.Benchmarks.dll "$1"

@@ -19,8 +19,6 @@ done
 
 source deploy/scripts/postgres.sh
 ensure_postgres
-source deploy/scripts/onnxruntime.sh
-ensure_onnxruntime
 
 # One cluster key per checkout, shared by every silo started from it.
 mkdir -p .state
@@ -56,7 +54,8 @@ fi
 export Inference__Models__default__Path="${Inference__Models__default__Path:-$PWD/tests/fixtures/tiny-decoder}"
 
 out="$PWD/Silo/bin/Release/net10.0"
-dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo >&2
+# ORT_FLAVOR=cuda: ONNX Runtime's CUDA build (README: GPU), for models with Inference:Provider=cuda.
+dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo -p:OrtFlavor="${ORT_FLAVOR:-cpu}" >&2
 
 export Database__ConnectionString="$CUSTOMERGRAINS_DB"
 export Cluster__ClusterKey="${Cluster__ClusterKey:-$(cat .state/cluster-key)}"

@@ -30,7 +30,7 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
             result.Tokens.Count,
             System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(result.FinishReason.ToString()),
             GetPrimaryKeyString(),
-            pool.Model.Session.ExecutionProvider,
+            pool.Model.Session.Provider,
             result.Queued.TotalMilliseconds,
             result.Total.TotalMilliseconds);
     }

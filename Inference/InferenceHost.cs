@@ -1,6 +1,6 @@
 using CustomerGrains.Inference.Embedding;
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,9 +16,12 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 {
     private readonly Dictionary<string, InferencePool> _pools = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Embedder> _embedders = new(StringComparer.Ordinal);
-    private OrtRuntime? _runtime;
+    private readonly List<LoadedModel> _loaded = [];
 
     public IReadOnlyCollection<string> Models => [.. _pools.Keys, .. _embedders.Keys];
+
+    /// <summary>Every loaded model, with what it is and the provider it really runs on.</summary>
+    public IReadOnlyList<LoadedModel> Loaded => _loaded;
 
     /// <summary>The pool of decoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public InferencePool Pool(string model) =>
@@ -41,8 +44,6 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             return Task.CompletedTask;
         }
 
-        _runtime = OrtRuntime.Load(OrtLibrary.Resolve(settings.OrtLibrary));
-        var session = new SessionSettings(settings.ExecutionProvider, settings.CudaDeviceId, settings.FallbackToCpu, settings.IntraOpThreads, AllowSpinning: settings.AllowSpinning);
         var logger = loggers.CreateLogger<InferencePool>();
         foreach (var (name, model) in settings.Models)
         {
@@ -54,22 +55,20 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
                 }
             }
 
-            var opened = _runtime.OpenSession(Path.Combine(model.Path!, "model.onnx"), session);
+            var opened = ModelSession.Open(Path.Combine(model.Path!, "model.onnx"), settings.SessionFor(model));
             var decoder = EncoderModel.IsDecoder(opened);
             if (decoder)
             {
-                _pools[name] = new InferencePool(DecoderModel.Load(_runtime, model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue), time, logger);
+                _pools[name] = new InferencePool(DecoderModel.Load(model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue), time, logger);
             }
             else
             {
-                _embedders[name] = new Embedder(EncoderModel.Load(_runtime, model.Path!, opened), settings.MaxBatch, settings.MaxQueue, logger);
+                _embedders[name] = new Embedder(EncoderModel.Load(model.Path!, opened), settings.MaxBatch, settings.MaxQueue, logger);
             }
 
-            Log.ModelLoaded(logger, decoder ? "decoder" : "encoder", name, model.Path!, opened.ExecutionProvider, _runtime.Version);
-            if (opened.FallbackReason is { } reason)
-            {
-                Log.FellBackToCpu(logger, name, reason);
-            }
+            var loaded = new LoadedModel(name, decoder ? "decoder" : "encoder", model.Path!, opened.Provider, ModelSession.RuntimeVersion);
+            _loaded.Add(loaded);
+            Log.ModelLoaded(logger, loaded.Kind, name, loaded.Path, loaded.Provider, loaded.RuntimeVersion);
         }
 
         return Task.CompletedTask;
@@ -93,7 +92,9 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 
         _pools.Clear();
         _embedders.Clear();
-        _runtime?.Dispose();
-        _runtime = null;
+        _loaded.Clear();
     }
 }
+
+/// <summary>A model this silo serves: a decoder (generation pool) or an encoder (embeddings), and where it runs.</summary>
+public sealed record LoadedModel(string Name, string Kind, string Path, string Provider, string RuntimeVersion);

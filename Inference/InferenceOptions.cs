@@ -1,3 +1,4 @@
+using CustomerGrains.Inference.Onnx;
 using Microsoft.Extensions.Options;
 
 namespace CustomerGrains.Inference;
@@ -7,16 +8,11 @@ public sealed class InferenceOptions
 {
     public const string SectionName = "Inference";
 
-    /// <summary>Path of libonnxruntime.so.1; empty: the copy run.sh and test.sh place in the repository.</summary>
-    public string? OrtLibrary { get; set; }
-
-    /// <summary><c>cpu</c> or <c>cuda</c>.</summary>
-    public string ExecutionProvider { get; set; } = Native.SessionSettings.Cpu;
+    /// <summary>Where a model runs unless its own <see cref="ModelOptions.Provider"/> says: <c>cpu</c> or <c>cuda</c>.
+    /// cuda needs the GPU flavour of the build and CUDA 13 with cuDNN 9; without them the silo refuses to start.</summary>
+    public string Provider { get; set; } = SessionSettings.Cpu;
 
     public int CudaDeviceId { get; set; }
-
-    /// <summary>Run on CPU when CUDA is asked for but unavailable (reported by the model), instead of failing the start.</summary>
-    public bool FallbackToCpu { get; set; }
 
     /// <summary>Threads per model step; 0 lets ONNX Runtime choose (one per core).</summary>
     public int IntraOpThreads { get; set; }
@@ -33,11 +29,18 @@ public sealed class InferenceOptions
     public int MaxTokensInFlight { get; set; } = 16_384;
 
     public int MaxQueue { get; set; } = 256;
+
+    /// <summary>How <paramref name="model"/> runs: its own provider, else <see cref="Provider"/>.</summary>
+    public SessionSettings SessionFor(ModelOptions model) =>
+        new(model.Provider ?? Provider, CudaDeviceId, IntraOpThreads, AllowSpinning: AllowSpinning);
 }
 
 public sealed class ModelOptions
 {
     public string? Path { get; set; }
+
+    /// <summary><c>cpu</c> or <c>cuda</c> for this model; unset: <see cref="InferenceOptions.Provider"/>.</summary>
+    public string? Provider { get; set; }
 }
 
 public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>
@@ -45,9 +48,9 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
     public ValidateOptionsResult Validate(string? name, InferenceOptions options)
     {
         var failures = new List<string>();
-        if (options.ExecutionProvider is not (Native.SessionSettings.Cpu or Native.SessionSettings.Cuda))
+        if (!IsProvider(options.Provider))
         {
-            failures.Add($"Inference:ExecutionProvider '{options.ExecutionProvider}' is not 'cpu' or 'cuda'.");
+            failures.Add($"Inference:Provider '{options.Provider}' is not 'cpu' or 'cuda'.");
         }
 
         foreach (var (model, settings) in options.Models)
@@ -55,6 +58,11 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             if (string.IsNullOrWhiteSpace(settings.Path))
             {
                 failures.Add($"Inference:Models:{model}:Path must name a model folder.");
+            }
+
+            if (settings.Provider is { } provider && !IsProvider(provider))
+            {
+                failures.Add($"Inference:Models:{model}:Provider '{provider}' is not 'cpu' or 'cuda'.");
             }
         }
 
@@ -65,4 +73,7 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static bool IsProvider(string provider) =>
+        provider.Equals(SessionSettings.Cpu, StringComparison.OrdinalIgnoreCase) || provider.Equals(SessionSettings.Cuda, StringComparison.OrdinalIgnoreCase);
 }

@@ -11,9 +11,6 @@ internal static partial class Log
     [LoggerMessage(3001, LogLevel.Information, "Loaded {Kind} {Model} from {Path} on {Provider} (ONNX Runtime {Version})")]
     public static partial void ModelLoaded(ILogger logger, string kind, string model, string path, string provider, string version);
 
-    [LoggerMessage(3002, LogLevel.Warning, "Model {Model} runs on CPU: {Reason}")]
-    public static partial void FellBackToCpu(ILogger logger, string model, string reason);
-
     [LoggerMessage(3003, LogLevel.Error, "Embedding {Count} text(s) failed; the requests in the batch fail with it")]
     public static partial void EmbeddingFailed(ILogger logger, int count, Exception exception);
 }

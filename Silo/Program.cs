@@ -28,6 +28,7 @@ try
     var app = builder.Build();
     app.MapClusterApi();
     app.MapGatewayApi();
+    app.MapInferenceHealthApi();
 
     // Resolved before running: RunAsync disposes the host and its services when it returns.
     var lifetime = app.Services.GetRequiredService<SiloLifetime>();
@@ -41,7 +42,7 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync("Invalid configuration:\n  " + string.Join("\n  ", ex.Failures));
     return 2;
 }
-catch (Exception ex) when (ex is StorageUnavailableException or CustomerGrains.Inference.Native.OrtException or CustomerGrains.Inference.Generation.ModelLayoutException or FormatException)
+catch (Exception ex) when (ex is StorageUnavailableException or CustomerGrains.Inference.Onnx.ModelLoadException or CustomerGrains.Inference.Generation.ModelLayoutException or FormatException)
 {
     // PostgreSQL unreachable, ONNX Runtime or a model not loadable: the reason, not a stack trace.
     await Console.Error.WriteLineAsync(ex.Message);

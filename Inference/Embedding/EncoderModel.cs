@@ -1,8 +1,9 @@
 using System.Numerics.Tensors;
 using System.Text.Json;
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.Inference.Tokenization;
+using Microsoft.ML.OnnxRuntime;
 
 namespace CustomerGrains.Inference.Embedding;
 
@@ -15,35 +16,31 @@ namespace CustomerGrains.Inference.Embedding;
 /// </summary>
 public sealed class EncoderModel : IDisposable
 {
-    private readonly int[] _prefix;
-    private readonly int[] _suffix;
+    private readonly int _suffix;
     private readonly bool _hasTokenTypes;
     private readonly bool _pooledByModel;
     private readonly bool _clsPooling;
 
-    private EncoderModel(string folder, ITextTokenizer tokenizer, OrtSession session, OrtRuntime runtime, int maxPositions, int hidden, (int[] Prefix, int[] Suffix) template, bool clsPooling)
+    private EncoderModel(string folder, TextTokenizer tokenizer, ModelSession session, int maxPositions, int hidden, (int[] Prefix, int[] Suffix) template, bool clsPooling)
     {
         Folder = folder;
         Tokenizer = tokenizer;
         Session = session;
-        Runtime = runtime;
         MaxPositions = maxPositions;
-        (_prefix, _suffix) = template;
+        _suffix = template.Suffix.Length;
         _clsPooling = clsPooling;
-        _hasTokenTypes = session.Inputs.Any(i => i.Name == "token_type_ids");
-        _pooledByModel = session.Outputs.Any(o => o.Name == "sentence_embedding");
-        var output = session.Outputs.First(o => o.Name == (_pooledByModel ? "sentence_embedding" : "last_hidden_state"));
-        Dimensions = output.Shape is [.., > 0 and var last] ? (int)last : hidden > 0 ? hidden
+        _hasTokenTypes = session.Inputs.ContainsKey("token_type_ids");
+        _pooledByModel = session.Outputs.ContainsKey("sentence_embedding");
+        var output = session.Outputs[_pooledByModel ? "sentence_embedding" : "last_hidden_state"];
+        Dimensions = output.Dimensions is [.., > 0 and var last] ? last : hidden > 0 ? hidden
             : throw new ModelLayoutException($"Neither model.onnx nor config.json in '{folder}' says how long an embedding is (hidden_size).");
     }
 
     public string Folder { get; }
 
-    public ITextTokenizer Tokenizer { get; }
+    public TextTokenizer Tokenizer { get; }
 
-    public OrtSession Session { get; }
-
-    public OrtRuntime Runtime { get; }
+    public ModelSession Session { get; }
 
     /// <summary>Tokens a text is cut to, special tokens included.</summary>
     public int MaxPositions { get; }
@@ -51,14 +48,14 @@ public sealed class EncoderModel : IDisposable
     /// <summary>Length of an embedding.</summary>
     public int Dimensions { get; }
 
-    public static EncoderModel Load(OrtRuntime runtime, string folder, SessionSettings settings)
+    public static EncoderModel Load(string folder, SessionSettings settings)
     {
         RequireFiles(folder);
-        return Load(runtime, folder, runtime.OpenSession(Path.Combine(folder, "model.onnx"), settings));
+        return Load(folder, ModelSession.Open(Path.Combine(folder, "model.onnx"), settings));
     }
 
     /// <summary>Loads around an open session of folder/model.onnx, which it then owns (disposed on failure).</summary>
-    internal static EncoderModel Load(OrtRuntime runtime, string folder, OrtSession session)
+    internal static EncoderModel Load(string folder, ModelSession session)
     {
         try
         {
@@ -67,7 +64,6 @@ public sealed class EncoderModel : IDisposable
             using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "config.json")));
             var maxPositions = config.RootElement.TryGetProperty("max_position_embeddings", out var positions) ? positions.GetInt32() : 512;
             var hidden = config.RootElement.TryGetProperty("hidden_size", out var size) ? size.GetInt32() : 0;
-            var tokenizer = TextTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
             using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "tokenizer.json")));
             var pooling = Path.Combine(folder, "1_Pooling", "config.json");
             var clsPooling = false;
@@ -77,7 +73,8 @@ public sealed class EncoderModel : IDisposable
                 clsPooling = poolingJson.RootElement.TryGetProperty("pooling_mode_cls_token", out var cls) && cls.ValueKind == JsonValueKind.True;
             }
 
-            return new EncoderModel(folder, tokenizer, session, runtime, maxPositions, hidden, Template(json.RootElement, folder), clsPooling);
+            var template = Template(json.RootElement, folder);
+            return new EncoderModel(folder, TextTokenizer.Load(Path.Combine(folder, "tokenizer.json")), session, maxPositions, hidden, template, clsPooling);
         }
         catch
         {
@@ -87,7 +84,7 @@ public sealed class EncoderModel : IDisposable
     }
 
     /// <summary>Whether an opened model is a decoder with a KV cache (it takes past_key_values) rather than an encoder.</summary>
-    public static bool IsDecoder(OrtSession session) => session.Inputs.Any(i => i.Name.StartsWith("past_key_values.", StringComparison.Ordinal));
+    public static bool IsDecoder(ModelSession session) => session.Inputs.Keys.Any(name => name.StartsWith("past_key_values.", StringComparison.Ordinal));
 
     private static void RequireFiles(string folder)
     {
@@ -106,25 +103,25 @@ public sealed class EncoderModel : IDisposable
         var encoded = texts.Select(Encode).ToList();
         var longest = encoded.Max(e => e.Length);
         var count = encoded.Count;
-        using var ids = Runtime.CreateTensor<long>([count, longest]);
-        using var mask = Runtime.CreateTensor<long>([count, longest]);
-        using var types = Runtime.CreateTensor<long>([count, longest]);
-        ids.Data.Clear();
-        mask.Data.Clear();
-        types.Data.Clear();
+        var idData = new long[count * longest];
+        var maskData = new long[count * longest];
         for (var row = 0; row < count; row++)
         {
             for (var i = 0; i < encoded[row].Length; i++)
             {
-                ids.Data[row * longest + i] = encoded[row][i];
-                mask.Data[row * longest + i] = 1;
+                idData[row * longest + i] = encoded[row][i];
+                maskData[row * longest + i] = 1;
             }
         }
 
-        OrtInput[] inputs = _hasTokenTypes
-            ? [OrtInput.Of("input_ids", ids), OrtInput.Of("attention_mask", mask), OrtInput.Of("token_type_ids", types)]
-            : [OrtInput.Of("input_ids", ids), OrtInput.Of("attention_mask", mask)];
-        using var outputs = Session.Run(inputs, [_pooledByModel ? "sentence_embedding" : "last_hidden_state"]);
+        using var ids = Tensors.Of<long>(idData, count, longest);
+        using var mask = Tensors.Of<long>(maskData, count, longest);
+        using var types = Tensors.Of<long>(new long[count * longest], count, longest);
+        (string, OrtValue)[] inputs = _hasTokenTypes
+            ? [("input_ids", ids), ("attention_mask", mask), ("token_type_ids", types)]
+            : [("input_ids", ids), ("attention_mask", mask)];
+        using var run = new ModelRun(Session);
+        using var outputs = run.Run(inputs, [_pooledByModel ? "sentence_embedding" : "last_hidden_state"]);
         var embeddings = new float[count][];
         if (_pooledByModel)
         {
@@ -160,9 +157,9 @@ public sealed class EncoderModel : IDisposable
             throw new ArgumentException($"Text {index} is empty; there is nothing to embed.");
         }
 
+        // The tokenizer puts the post-processor's special tokens around the text; a text too long keeps its end token.
         var tokens = Tokenizer.Encode(text);
-        var room = MaxPositions - _prefix.Length - _suffix.Length;
-        return [.. _prefix, .. tokens.AsSpan(0, Math.Min(tokens.Length, room)), .. _suffix];
+        return tokens.Length <= MaxPositions ? tokens : [.. tokens.AsSpan(0, MaxPositions - _suffix), .. tokens.AsSpan(tokens.Length - _suffix)];
     }
 
     private static float[] Normalized(float[] vector)
@@ -225,14 +222,14 @@ public sealed class EncoderModel : IDisposable
         }
     }
 
-    private static void CheckLayout(OrtSession session, string folder)
+    private static void CheckLayout(ModelSession session, string folder)
     {
         if (IsDecoder(session))
         {
             throw new ModelLayoutException($"model.onnx in '{folder}' is a decoder (it takes past_key_values), not an encoder.");
         }
 
-        var inputs = session.Inputs.Select(i => i.Name).ToHashSet();
+        var inputs = session.Inputs.Keys.ToHashSet();
         var missing = new[] { "input_ids", "attention_mask" }.Where(name => !inputs.Contains(name)).ToList();
         if (missing.Count > 0)
         {
@@ -245,13 +242,17 @@ public sealed class EncoderModel : IDisposable
             throw new ModelLayoutException($"model.onnx in '{folder}' takes {string.Join(", ", unknown.Select(u => $"'{u}'"))}, which an encoder is not given.");
         }
 
-        if (!session.Outputs.Any(o => o.Name is "last_hidden_state" or "sentence_embedding"))
+        if (!session.Outputs.Keys.Any(name => name is "last_hidden_state" or "sentence_embedding"))
         {
             throw new ModelLayoutException(
-                $"model.onnx in '{folder}' has neither 'last_hidden_state' nor 'sentence_embedding' among its outputs ({string.Join(", ", session.Outputs.Select(o => o.Name))}). " +
+                $"model.onnx in '{folder}' has neither 'last_hidden_state' nor 'sentence_embedding' among its outputs ({string.Join(", ", session.Outputs.Keys)}). " +
                 "Export it for feature extraction (optimum-cli export onnx --task feature-extraction).");
         }
     }
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        Session.Dispose();
+        Tokenizer.Dispose();
+    }
 }

@@ -1,4 +1,5 @@
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
+using Microsoft.ML.OnnxRuntime;
 
 namespace CustomerGrains.Inference.Generation;
 
@@ -20,8 +21,8 @@ public sealed class BatchSequence(IReadOnlyList<int> prompt)
 /// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together in chunks,
 /// identical ones once), every step advances all of them by one token, and finished ones leave between steps, so a short
 /// request never waits for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
-/// masked with attention_mask, and position_ids carry each row's true positions. A step feeds the previous step's
-/// present tensors straight back as past (no copy); only joining and leaving repack the cache.
+/// masked with attention_mask, and position_ids carry each row's true positions. A step binds the previous step's
+/// present tensors straight back as past (<see cref="ModelRun"/>, no copy); only joining and leaving repack the cache.
 /// </summary>
 public sealed class DecodeBatch(DecoderModel model) : IDisposable
 {
@@ -31,8 +32,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     private readonly string[] _presentNames = model.OutputNames.Where(n => n.StartsWith("present.", StringComparison.Ordinal)).ToArray();
     private readonly List<BatchSequence> _rows = [];
     private readonly HashSet<BatchSequence> _finished = [];
-    private KvBuffer[] _keys = [];
-    private KvBuffer[] _values = [];
+    private readonly ModelRun _run = new(model.Session);
+    private OrtValue[] _keys = [];
+    private OrtValue[] _values = [];
     private int _past;
 
     /// <summary>The sequences still generating.</summary>
@@ -46,7 +48,8 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
 
     private DecoderConfig Config => model.Config;
 
-    private OrtRuntime Runtime => model.Runtime;
+    /// <summary>Stops the model step in progress (and every later one) at once: for shutting down.</summary>
+    public void Terminate() => _run.Terminate();
 
     /// <summary>Prefills <paramref name="newcomers"/> together and adds them to the batch; returns each one's logits
     /// for its next token (after its last prompt token).</summary>
@@ -103,14 +106,14 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             .Concat(newcomers.Select((s, n) => (Prefill: true, Row: prefillRow[n], Length: s.Prompt.Count)))
             .ToList();
         var past = Math.Max(staying.Select(r => r.Sequence.Cached).DefaultIfEmpty(0).Max(), longest);
-        var keys = new KvBuffer[Config.Layers];
-        var values = new KvBuffer[Config.Layers];
+        var keys = new OrtValue[Config.Layers];
+        var values = new OrtValue[Config.Layers];
         for (var layer = 0; layer < Config.Layers; layer++)
         {
             var presentKey = outputs.Get<float>($"present.{layer}.key", out _);
             var presentValue = outputs.Get<float>($"present.{layer}.value", out _);
-            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].Data : default, _past, presentKey, longest);
-            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].Data : default, _past, presentValue, longest);
+            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].GetTensorDataAsSpan<float>() : default, _past, presentKey, longest);
+            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].GetTensorDataAsSpan<float>() : default, _past, presentValue, longest);
         }
 
         Replace(keys, values, past);
@@ -148,11 +151,11 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             mask.AsSpan(b * total + (_past - row.Cached), row.Cached + 1).Fill(1);
         }
 
-        var pasts = Enumerable.Range(0, Config.Layers).Select(l => (_keys[l].Handle, _values[l].Handle)).ToArray();
+        var pasts = Enumerable.Range(0, Config.Layers).Select(l => (_keys[l], _values[l])).ToArray();
         using var outputs = Run(batch, 1, ids, mask, positions, pasts);
         var logits = LastLogits(outputs, batch, 1);
-        var keys = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.key"))).ToArray();
-        var values = Enumerable.Range(0, Config.Layers).Select(l => KvBuffer.Of(outputs.Take($"present.{l}.value"))).ToArray();
+        var keys = Enumerable.Range(0, Config.Layers).Select(l => outputs.Take($"present.{l}.key")).ToArray();
+        var values = Enumerable.Range(0, Config.Layers).Select(l => outputs.Take($"present.{l}.value")).ToArray();
         Replace(keys, values, total);
         var live = new List<(BatchSequence, float[])>(batch - _finished.Count);
         for (var b = 0; b < batch; b++)
@@ -193,12 +196,12 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
 
         var sources = remaining.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached)).ToList();
         var past = remaining.Max(r => r.Sequence.Cached);
-        var keys = new KvBuffer[Config.Layers];
-        var values = new KvBuffer[Config.Layers];
+        var keys = new OrtValue[Config.Layers];
+        var values = new OrtValue[Config.Layers];
         for (var layer = 0; layer < Config.Layers; layer++)
         {
-            keys[layer] = Repack(sources, past, _keys[layer].Data, _past, default, 0);
-            values[layer] = Repack(sources, past, _values[layer].Data, _past, default, 0);
+            keys[layer] = Repack(sources, past, _keys[layer].GetTensorDataAsSpan<float>(), _past, default, 0);
+            values[layer] = Repack(sources, past, _values[layer].GetTensorDataAsSpan<float>(), _past, default, 0);
         }
 
         Replace(keys, values, past);
@@ -213,11 +216,11 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// chunk × prompt per row instead of prompt² (32 prompts of 1,100 tokens prefilled in one piece took 4 GB).
     /// Returns the last chunk's outputs: its presents hold the whole prompts, its logits the last <paramref name="lastChunk"/> positions.
     /// </summary>
-    private OrtOutputs Prefill(int batch, int longest, long[] ids, long[] mask, long[] positions, out int lastChunk)
+    private RunOutputs Prefill(int batch, int longest, long[] ids, long[] mask, long[] positions, out int lastChunk)
     {
         var chunk = Math.Max(MinPrefillChunk, PrefillQueryTokens / batch);
-        using var emptyPast = Runtime.CreateTensor<float>([batch, Config.KvHeads, 0, Config.HeadDim]);
-        var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast.Handle, Value: emptyPast.Handle)).ToArray();
+        using var emptyPast = Tensors.Allocate<float>(batch, Config.KvHeads, 0, Config.HeadDim);
+        var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast, Value: emptyPast)).ToArray();
         var presents = new List<OrtValue>();
         try
         {
@@ -255,7 +258,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
                     {
                         presents.Add(outputs.Take($"present.{layer}.key"));
                         presents.Add(outputs.Take($"present.{layer}.value"));
-                        pasts[layer] = (presents[^2].Handle, presents[^1].Handle);
+                        pasts[layer] = (presents[^2], presents[^1]);
                     }
                 }
             }
@@ -269,30 +272,27 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         }
     }
 
-    private OrtOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (nint Key, nint Value)[] pasts, IReadOnlyList<string>? outputNames = null)
+    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (OrtValue Key, OrtValue Value)[] pasts, IReadOnlyList<string>? outputNames = null)
     {
-        using var idsTensor = Runtime.CreateTensor<long>([batch, length]);
-        using var maskTensor = Runtime.CreateTensor<long>([batch, mask.Length / batch]);
-        using var positionsTensor = Runtime.CreateTensor<long>([batch, length]);
-        ids.CopyTo(idsTensor.Data);
-        mask.CopyTo(maskTensor.Data);
-        positions.CopyTo(positionsTensor.Data);
-        var inputs = new List<OrtInput>(3 + pasts.Length * 2) { OrtInput.Of("input_ids", idsTensor), OrtInput.Of("attention_mask", maskTensor) };
+        using var idsTensor = Tensors.Of<long>(ids, batch, length);
+        using var maskTensor = Tensors.Of<long>(mask, batch, mask.Length / batch);
+        using var positionsTensor = Tensors.Of<long>(positions, batch, length);
+        var inputs = new List<(string, OrtValue)>(3 + pasts.Length * 2) { ("input_ids", idsTensor), ("attention_mask", maskTensor) };
         if (model.HasPositionIds)
         {
-            inputs.Add(OrtInput.Of("position_ids", positionsTensor));
+            inputs.Add(("position_ids", positionsTensor));
         }
 
         for (var layer = 0; layer < pasts.Length; layer++)
         {
-            inputs.Add(new OrtInput($"past_key_values.{layer}.key", pasts[layer].Key));
-            inputs.Add(new OrtInput($"past_key_values.{layer}.value", pasts[layer].Value));
+            inputs.Add((model.PastNames[2 * layer], pasts[layer].Key));
+            inputs.Add((model.PastNames[2 * layer + 1], pasts[layer].Value));
         }
 
-        return model.Session.Run(inputs.ToArray(), outputNames ?? model.OutputNames);
+        return _run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), outputNames ?? model.OutputNames);
     }
 
-    private static float[][] LastLogits(OrtOutputs outputs, int batch, int length)
+    private static float[][] LastLogits(RunOutputs outputs, int batch, int length)
     {
         var logits = outputs.Get<float>("logits", out var shape);
         var vocab = (int)shape[2];
@@ -307,11 +307,11 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
 
     /// <summary>A zeroed [rows, kv_heads, past, head_dim] cache holding each source row's last Length slots at its end.
     /// Zeroed, not uninitialised: masked slots get weight 0, and 0 × NaN would still poison the sum.</summary>
-    private KvBuffer Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<float> running, int runningPast, ReadOnlySpan<float> prefill, int prefillPast)
+    private OrtValue Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<float> running, int runningPast, ReadOnlySpan<float> prefill, int prefillPast)
     {
         var (heads, dim) = (Config.KvHeads, Config.HeadDim);
-        var tensor = Runtime.CreateTensor<float>([sources.Count, heads, past, dim]);
-        var data = tensor.Data;
+        var tensor = Tensors.Allocate<float>(sources.Count, heads, past, dim);
+        var data = tensor.GetTensorMutableDataAsSpan<float>();
         data.Clear();
         for (var row = 0; row < sources.Count; row++)
         {
@@ -325,10 +325,10 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             }
         }
 
-        return KvBuffer.Of(tensor);
+        return tensor;
     }
 
-    private void Replace(KvBuffer[] keys, KvBuffer[] values, int past)
+    private void Replace(OrtValue[] keys, OrtValue[] values, int past)
     {
         foreach (var buffer in _keys.Concat(_values))
         {
@@ -338,28 +338,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         (_keys, _values, _past) = (keys, values, past);
     }
 
-    public void Dispose() => Replace([], [], 0);
-
-    /// <summary>A layer's cache: a tensor this batch built (joined or trimmed), or a run's output fed back as is.</summary>
-    private sealed class KvBuffer : IDisposable
+    public void Dispose()
     {
-        private readonly OrtTensor<float>? _tensor;
-        private readonly OrtValue? _value;
-
-        private KvBuffer(OrtTensor<float>? tensor, OrtValue? value) => (_tensor, _value) = (tensor, value);
-
-        public nint Handle => _tensor?.Handle ?? _value!.Handle;
-
-        public ReadOnlySpan<float> Data => _tensor is not null ? _tensor.Data : _value!.Read<float>(out _);
-
-        public static KvBuffer Of(OrtTensor<float> tensor) => new(tensor, null);
-
-        public static KvBuffer Of(OrtValue value) => new(null, value);
-
-        public void Dispose()
-        {
-            _tensor?.Dispose();
-            _value?.Dispose();
-        }
+        Replace([], [], 0);
+        _run.Dispose();
     }
 }

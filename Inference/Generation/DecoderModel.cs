@@ -1,6 +1,7 @@
 using System.Text.Json;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.Inference.Tokenization;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace CustomerGrains.Inference.Generation;
 
@@ -35,33 +36,34 @@ public sealed record DecoderConfig(int VocabSize, int Heads, int KvHeads, int He
 /// </summary>
 public sealed class DecoderModel : IDisposable
 {
-    private DecoderModel(string folder, DecoderConfig config, BpeTokenizer tokenizer, OrtSession session, OrtRuntime runtime)
+    private DecoderModel(string folder, DecoderConfig config, TextTokenizer tokenizer, ModelSession session)
     {
         Folder = folder;
         Config = config;
         Tokenizer = tokenizer;
         Session = session;
-        Runtime = runtime;
-        HasPositionIds = session.Inputs.Any(i => i.Name == "position_ids");
+        HasPositionIds = session.Inputs.ContainsKey("position_ids");
         OutputNames = ["logits", .. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
+        PastNames = [.. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" })];
     }
 
     public string Folder { get; }
 
     public DecoderConfig Config { get; }
 
-    public BpeTokenizer Tokenizer { get; }
+    public TextTokenizer Tokenizer { get; }
 
-    public OrtSession Session { get; }
-
-    public OrtRuntime Runtime { get; }
+    public ModelSession Session { get; }
 
     /// <summary>Whether the model takes position_ids (Llama, Qwen2 and GPT-2 exports do; some older ones do not).</summary>
     public bool HasPositionIds { get; }
 
     internal string[] OutputNames { get; }
 
-    public static DecoderModel Load(OrtRuntime runtime, string folder, SessionSettings settings)
+    /// <summary>past_key_values.{layer}.key and .value, layer by layer.</summary>
+    internal string[] PastNames { get; }
+
+    public static DecoderModel Load(string folder, SessionSettings settings)
     {
         foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
         {
@@ -71,18 +73,18 @@ public sealed class DecoderModel : IDisposable
             }
         }
 
-        return Load(runtime, folder, runtime.OpenSession(Path.Combine(folder, "model.onnx"), settings));
+        return Load(folder, ModelSession.Open(Path.Combine(folder, "model.onnx"), settings));
     }
 
     /// <summary>Loads around an open session of folder/model.onnx, which it then owns (disposed on failure).</summary>
-    internal static DecoderModel Load(OrtRuntime runtime, string folder, OrtSession session)
+    internal static DecoderModel Load(string folder, ModelSession session)
     {
         try
         {
             var config = DecoderConfig.Read(Path.Combine(folder, "config.json"));
-            var tokenizer = BpeTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
             CheckLayout(session, config, folder);
-            return new DecoderModel(folder, config, tokenizer, session, runtime);
+            var tokenizer = TextTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
+            return new DecoderModel(folder, config, tokenizer, session);
         }
         catch
         {
@@ -91,10 +93,10 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    private static void CheckLayout(OrtSession session, DecoderConfig config, string folder)
+    private static void CheckLayout(ModelSession session, DecoderConfig config, string folder)
     {
-        var inputs = session.Inputs.ToDictionary(i => i.Name);
-        var outputs = session.Outputs.Select(o => o.Name).ToHashSet();
+        var inputs = session.Inputs;
+        var outputs = session.Outputs;
         var required = new List<string> { "input_ids", "attention_mask" };
         for (var i = 0; i < config.Layers; i++)
         {
@@ -111,15 +113,15 @@ public sealed class DecoderModel : IDisposable
         }
 
         var missingOutputs = new[] { "logits" }.Concat(Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" }))
-            .Where(name => !outputs.Contains(name)).ToList();
+            .Where(name => !outputs.ContainsKey(name)).ToList();
         if (missingOutputs.Count > 0)
         {
             throw new ModelLayoutException($"model.onnx in '{folder}' has no output {string.Join(", ", missingOutputs.Select(m => $"'{m}'"))}.");
         }
 
-        if (inputs["past_key_values.0.key"].ElementType != OrtElementType.Float)
+        if (inputs["past_key_values.0.key"].ElementDataType != TensorElementType.Float)
         {
-            throw new ModelLayoutException($"model.onnx in '{folder}' keeps its KV cache as {inputs["past_key_values.0.key"].ElementType}; only float32 exports are supported.");
+            throw new ModelLayoutException($"model.onnx in '{folder}' keeps its KV cache as {inputs["past_key_values.0.key"].ElementDataType}; only float32 exports are supported.");
         }
 
         if (inputs.ContainsKey("use_cache_branch"))
@@ -128,5 +130,9 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        Session.Dispose();
+        Tokenizer.Dispose();
+    }
 }

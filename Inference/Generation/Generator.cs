@@ -1,4 +1,5 @@
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
+using Microsoft.ML.OnnxRuntime;
 
 namespace CustomerGrains.Inference.Generation;
 
@@ -54,40 +55,31 @@ public sealed class Generator(DecoderModel model)
     /// extends <paramref name="cache"/> with the new keys and values.</summary>
     internal float[] Forward(IReadOnlyList<int> feed, KvCache cache)
     {
-        var runtime = model.Runtime;
         var config = model.Config;
         var (past, length) = (cache.Length, feed.Count);
-        using var ids = runtime.CreateTensor<long>([1, length]);
-        using var mask = runtime.CreateTensor<long>([1, past + length]);
-        using var positions = runtime.CreateTensor<long>([1, length]);
-        for (var i = 0; i < length; i++)
-        {
-            ids.Data[i] = feed[i];
-            positions.Data[i] = past + i;
-        }
-
-        mask.Data.Fill(1);
-        var tensors = new List<IDisposable> { ids, mask, positions };
-        var inputs = new List<OrtInput> { OrtInput.Of("input_ids", ids), OrtInput.Of("attention_mask", mask) };
+        var ids = feed.Select(id => (long)id).ToArray();
+        var positions = Enumerable.Range(past, length).Select(p => (long)p).ToArray();
+        var mask = Enumerable.Repeat(1L, past + length).ToArray();
+        var tensors = new List<OrtValue> { Tensors.Of<long>(ids, 1, length), Tensors.Of<long>(mask, 1, past + length), Tensors.Of<long>(positions, 1, length) };
+        var inputs = new List<(string, OrtValue)> { ("input_ids", tensors[0]), ("attention_mask", tensors[1]) };
         if (model.HasPositionIds)
         {
-            inputs.Add(OrtInput.Of("position_ids", positions));
+            inputs.Add(("position_ids", tensors[2]));
         }
 
         try
         {
             for (var layer = 0; layer < config.Layers; layer++)
             {
-                foreach (var (name, data) in new[] { ($"past_key_values.{layer}.key", cache.Keys[layer]), ($"past_key_values.{layer}.value", cache.Values[layer]) })
+                foreach (var (name, data) in new[] { (model.PastNames[2 * layer], cache.Keys[layer]), (model.PastNames[2 * layer + 1], cache.Values[layer]) })
                 {
-                    var tensor = runtime.CreateTensor<float>([1, config.KvHeads, past, config.HeadDim]);
-                    data?.CopyTo(tensor.Data);
-                    tensors.Add(tensor);
-                    inputs.Add(OrtInput.Of(name, tensor));
+                    tensors.Add(Tensors.Of<float>(data ?? [], 1, config.KvHeads, past, config.HeadDim));
+                    inputs.Add((name, tensors[^1]));
                 }
             }
 
-            using var outputs = model.Session.Run(inputs.ToArray(), model.OutputNames);
+            using var run = new ModelRun(model.Session);
+            using var outputs = run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), model.OutputNames);
             var logits = outputs.Get<float>("logits", out var shape);
             var vocab = (int)shape[2];
             var last = logits.Slice((length - 1) * vocab, vocab).ToArray();

@@ -67,6 +67,7 @@ public sealed class InferencePool : IAsyncDisposable
     private readonly LinkedList<Pending>[] _queues = [new(), new()];
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
+    private readonly DecodeBatch _batch;
     private readonly Task _loop;
     private long _completed, _rejected, _expired, _cancelled, _steps;
     private int _stepsSinceJoin;
@@ -80,6 +81,7 @@ public sealed class InferencePool : IAsyncDisposable
         _options = options;
         _time = time;
         _logger = logger;
+        _batch = new DecodeBatch(model);
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -174,7 +176,7 @@ public sealed class InferencePool : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        using var batch = new DecodeBatch(_model);
+        var batch = _batch;
         var active = new Dictionary<BatchSequence, Pending>();
         while (!_stop.IsCancellationRequested)
         {
@@ -196,11 +198,17 @@ public sealed class InferencePool : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                // A model failure fails the requests in the batch, never the pool.
-                Log.StepFailed(_logger, active.Count, ex);
+                // A model failure fails the requests in the batch, never the pool; a step terminated because the pool
+                // stops is no failure.
+                var stopping = _stop.IsCancellationRequested;
+                if (!stopping)
+                {
+                    Log.StepFailed(_logger, active.Count, ex);
+                }
+
                 foreach (var pending in active.Values)
                 {
-                    pending.Fail(ex);
+                    pending.Fail(stopping ? Stopped() : ex);
                 }
 
                 batch.Leave(active.Keys.ToList());
@@ -211,9 +219,11 @@ public sealed class InferencePool : IAsyncDisposable
 
         foreach (var pending in active.Values.Concat(Drain()))
         {
-            pending.Fail(new ObjectDisposedException(nameof(InferencePool), "The inference pool stopped."));
+            pending.Fail(Stopped());
         }
     }
+
+    private static ObjectDisposedException Stopped() => new(nameof(InferencePool), "The inference pool stopped.");
 
     private void Step(DecodeBatch batch, Dictionary<BatchSequence, Pending> active)
     {
@@ -358,8 +368,10 @@ public sealed class InferencePool : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        _batch.Terminate(); // a long prefill in progress stops now, not when it is done
         _signal.Release();
         await _loop;
+        _batch.Dispose();
         _stop.Dispose();
     }
 
@@ -415,7 +427,7 @@ public sealed class InferencePool : IAsyncDisposable
                 return;
             }
 
-            _text = model.Tokenizer.Decode(Sequence.Generated.ToArray(), skipSpecial: true);
+            _text = model.Tokenizer.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Sequence.Generated));
             var stopAt = (Request.StopStrings ?? []).Select(stop => _text.IndexOf(stop, StringComparison.Ordinal)).Where(at => at >= 0).DefaultIfEmpty(-1).Min();
             if (stopAt >= 0)
             {
@@ -439,7 +451,7 @@ public sealed class InferencePool : IAsyncDisposable
             var tokens = Finished == FinishReason.EndOfSequence ? Sequence.Generated.Take(Sequence.Generated.Count - 1).ToList() : Sequence.Generated;
             if (Finished != FinishReason.StopString)
             {
-                _text = model.Tokenizer.Decode(tokens.ToArray(), skipSpecial: true);
+                _text = model.Tokenizer.Decode(tokens.ToArray());
             }
 
             Result.TrySetResult(new GenerationResult(_text, tokens, Finished!.Value, Sequence.Prompt.Count, Queued, total));

@@ -1,72 +1,84 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using Tokenizers.DotNet;
 
 namespace CustomerGrains.Inference.Tokenization;
 
-/// <summary>Turns text into a model's token ids: what an encoder needs of its tokenizer.</summary>
-public interface ITextTokenizer
+/// <summary>
+/// A Hugging Face <c>tokenizer.json</c>, run by Hugging Face's own tokenizers library (through Tokenizers.DotNet), so any
+/// file a model ships loads and tokenizes exactly as it does in Python: byte-level BPE (GPT-2, Llama 3, Qwen2), WordPiece
+/// (BERT, MiniLM), Unigram with byte fallback (XLM-R, multilingual-e5), with their normalizers, pre-tokenizers and
+/// post-processors. Safe to use from several threads.
+/// </summary>
+public sealed class TextTokenizer : IDisposable
 {
-    int[] Encode(string text);
-}
+    private readonly Tokenizer _tokenizer;
 
-/// <summary>Opens a Hugging Face <c>tokenizer.json</c> by its model type.</summary>
-public static class TextTokenizer
-{
-    /// <summary>Byte-level BPE or WordPiece; anything else (Unigram, as XLM-R-family encoders have) is refused with a
-    /// <see cref="FormatException"/> that says so.</summary>
-    public static ITextTokenizer Load(string path)
+    private TextTokenizer(Tokenizer tokenizer, int vocabularySize)
     {
+        _tokenizer = tokenizer;
+        VocabularySize = vocabularySize;
+    }
+
+    /// <summary>Ids the tokenizer can produce: the model's vocabulary and its added tokens.</summary>
+    public int VocabularySize { get; }
+
+    /// <summary>Loads <paramref name="path"/>; a <see cref="FormatException"/> says why it cannot be.</summary>
+    public static TextTokenizer Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FormatException($"Tokenizer file '{path}' does not exist.");
+        }
+
+        int vocabularySize;
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            var root = document.RootElement;
-            var type = root.GetProperty("model").TryGetProperty("type", out var t) ? t.GetString() : "BPE";
-            return type switch
-            {
-                "BPE" => BpeTokenizer.FromJson(root),
-                "WordPiece" => WordPieceTokenizer.FromJson(root),
-                _ => throw new FormatException($"Tokenizer model '{type}' is not supported: byte-level BPE and WordPiece are."),
-            };
+            vocabularySize = VocabularySizeOf(document.RootElement);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            throw new FormatException($"'{path}' is not a tokenizer.json this tokenizer reads: {ex.Message}", ex);
+            throw new FormatException($"'{path}' is not a Hugging Face tokenizer.json: {ex.Message}", ex);
         }
-    }
-}
 
-/// <summary>Cutting text at a tokenizer's added tokens.</summary>
-internal static class AddedTokenText
-{
-    /// <summary>The text cut at added tokens (<paramref name="added"/> longest first), each cut either text or an
-    /// added token's id.</summary>
-    public static IEnumerable<(string Text, int? AddedId)> Split(string text, IReadOnlyList<AddedToken> added)
-    {
-        var at = 0;
-        while (at < text.Length)
+        try
         {
-            var (index, token) = (-1, (AddedToken?)null);
-            foreach (var candidate in added)
-            {
-                var found = text.IndexOf(candidate.Content, at, StringComparison.Ordinal);
-                if (found >= 0 && (index < 0 || found < index))
-                {
-                    (index, token) = (found, candidate);
-                }
-            }
-
-            if (token is null)
-            {
-                yield return (text[at..], null);
-                yield break;
-            }
-
-            if (index > at)
-            {
-                yield return (text[at..index], null);
-            }
-
-            yield return (token.Content, token.Id);
-            at = index + token.Content.Length;
+            return new TextTokenizer(new Tokenizer(path), vocabularySize);
+        }
+        catch (TokenizerException ex)
+        {
+            throw new FormatException($"'{path}' is not a tokenizer.json Hugging Face tokenizers can load: {ex.Message}", ex);
         }
     }
+
+    /// <summary>The ids of <paramref name="text"/>, with the special tokens the post-processor adds (BERT's [CLS] and
+    /// [SEP], Llama 3's &lt;|begin_of_text|&gt;), as <c>tokenizer.encode(text)</c> gives them in Python.</summary>
+    public int[] Encode(string text)
+    {
+        var ids = _tokenizer.Encode(text);
+        return MemoryMarshal.Cast<uint, int>(ids).ToArray();
+    }
+
+    /// <summary>The text of <paramref name="ids"/>, special tokens left out. A character whose bytes are not all there
+    /// yet (a stream cut mid-character) decodes as U+FFFD.</summary>
+    public string Decode(ReadOnlySpan<int> ids) =>
+        ids.IsEmpty ? "" : _tokenizer.Decode(MemoryMarshal.Cast<int, uint>(ids).ToArray());
+
+    private static int VocabularySizeOf(JsonElement root)
+    {
+        var model = root.GetProperty("model");
+        var vocabulary = model.GetProperty("vocab");
+        var largest = vocabulary.ValueKind == JsonValueKind.Array
+            ? vocabulary.GetArrayLength() - 1 // Unigram: [piece, score] pairs, the id is the index
+            : vocabulary.EnumerateObject().Select(entry => entry.Value.GetInt32()).DefaultIfEmpty(-1).Max();
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            largest = added.EnumerateArray().Select(token => token.GetProperty("id").GetInt32()).Append(largest).Max();
+        }
+
+        return largest + 1;
+    }
+
+    public void Dispose() => _tokenizer.Dispose();
 }

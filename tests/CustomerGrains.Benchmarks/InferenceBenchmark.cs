@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.ModelMaker;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -40,9 +40,8 @@ public static class InferenceBenchmark
             TinyDecoder.Write(folder, DecoderSize.Bench);
         }
 
-        using var runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
-        using var model = DecoderModel.Load(runtime, folder, new SessionSettings());
-        Console.WriteLine($"ONNX Runtime {runtime.Version} on {model.Session.ExecutionProvider}; model {DecoderSize.Bench}");
+        using var model = DecoderModel.Load(folder, new SessionSettings());
+        Console.WriteLine($"ONNX Runtime {ModelSession.RuntimeVersion} on {model.Session.Provider}; model {DecoderSize.Bench}");
         await using var pool = new InferencePool(model, new PoolOptions(MaxBatch: 32), TimeProvider.System, NullLogger.Instance);
 
         var raw = RawBatched(model, 32);

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using CustomerGrains.Grains;
 using CustomerGrains.Inference.Embedding;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.ModelMaker;
 using CustomerGrains.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,14 +20,12 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         return folder;
     });
 
-    private OrtRuntime _runtime = null!;
     private EncoderModel _encoder = null!;
     private List<KbEntryInput> _entries = null!;
 
     public Task InitializeAsync()
     {
-        _runtime = OrtRuntime.Load(OrtLibrary.Resolve(Environment.GetEnvironmentVariable("Inference__OrtLibrary")));
-        _encoder = EncoderModel.Load(_runtime, Encoder.Value, new SessionSettings());
+        _encoder = EncoderModel.Load(Encoder.Value, new SessionSettings());
         _entries = JsonSerializer.Deserialize<List<KbEntryInput>>(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), GatewayCluster.Json)!;
         return Task.CompletedTask;
     }
@@ -35,7 +33,6 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
     public Task DisposeAsync()
     {
         _encoder.Dispose();
-        _runtime.Dispose();
         return Task.CompletedTask;
     }
 

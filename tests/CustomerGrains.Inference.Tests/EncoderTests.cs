@@ -3,7 +3,7 @@ using System.Text.Json;
 using CustomerGrains.Grains;
 using CustomerGrains.Inference.Embedding;
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.Inference.Tokenization;
 using CustomerGrains.ModelMaker;
 using CustomerGrains.Testing;
@@ -22,7 +22,7 @@ public sealed class EncoderTests : IDisposable
         return folder;
     });
 
-    private readonly EncoderModel _model = EncoderModel.Load(TestModels.Runtime, Folder.Value, new SessionSettings());
+    private readonly EncoderModel _model = EncoderModel.Load(Folder.Value, new SessionSettings());
 
     public static string EncoderFolder => Folder.Value;
 
@@ -54,9 +54,9 @@ public sealed class EncoderTests : IDisposable
     [Fact]
     public void A_decoder_or_an_incomplete_folder_is_refused_naming_why()
     {
-        var decoder = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.Runtime, TestModels.TinyFixture(), new SessionSettings()));
+        var decoder = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.TinyFixture(), new SessionSettings()));
         var empty = ScratchFolder.Create("cg-empty-");
-        var missing = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(TestModels.Runtime, empty, new SessionSettings()));
+        var missing = Assert.Throws<ModelLayoutException>(() => EncoderModel.Load(empty, new SessionSettings()));
 
         Assert.Contains("is a decoder", decoder.Message, StringComparison.Ordinal);
         Assert.Contains("has no config.json", missing.Message, StringComparison.Ordinal);
@@ -72,15 +72,31 @@ public sealed class EncoderTests : IDisposable
             File.Copy(Path.Combine(Folder.Value, file), Path.Combine(folder, file));
         }
 
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), WordPieceTokenizerTests.Json());
-        using var bert = EncoderModel.Load(TestModels.Runtime, folder, new SessionSettings());
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TokenizerTests.WordPieceJson());
+        using var bert = EncoderModel.Load(folder, new SessionSettings());
 
         var vectors = bert.Embed(["Café, hello!", "cafe , HELLO !", "Где моя посылка?"]);
 
-        Assert.IsType<WordPieceTokenizer>(bert.Tokenizer);
+        
         Assert.Equal(1f, TensorPrimitives.Norm(vectors[2]), 4);
         Assert.Equal(1f, TensorPrimitives.Dot(vectors[0], vectors[1]), 4); // the same pieces once normalised
         Assert.True(TensorPrimitives.Dot(vectors[0], vectors[2]) < 0.999f);
+    }
+
+    [Fact]
+    public void An_XLM_R_shaped_encoder_with_a_Unigram_tokenizer_loads_as_a_multilingual_e5_export_would()
+    {
+        var folder = ScratchFolder.Create("cg-xlmr-encoder-");
+        TinyEncoder.Write(folder, multilingual: true);
+        using var e5 = EncoderModel.Load(folder, new SessionSettings());
+
+        var vectors = e5.Embed(["Где моя посылка?", "Где моя посылка? Спасибо.", "Дякую за допомогу 🙂"]);
+        var alone = e5.Embed(["Дякую за допомогу 🙂"])[0];
+
+        Assert.False(e5.Session.Inputs.ContainsKey("token_type_ids"));
+        Assert.Equal([0, .. e5.Tokenizer.Encode("Где")[1..^1], 2], e5.Tokenizer.Encode("Где")); // <s> … </s>
+        Assert.Equal(1f, TensorPrimitives.Dot(alone, vectors[2]), 4);
+        Assert.True(TensorPrimitives.Dot(vectors[0], vectors[1]) > TensorPrimitives.Dot(vectors[0], vectors[2]));
     }
 
     [Theory]

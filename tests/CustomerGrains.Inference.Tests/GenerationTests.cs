@@ -1,5 +1,5 @@
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.ModelMaker;
 using CustomerGrains.Testing;
 
@@ -10,8 +10,6 @@ public sealed class GenerationTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("cg-decoder-").FullName;
 
-    private static OrtRuntime Runtime => TestModels.Runtime;
-
     private DecoderModel TinyModel()
     {
         var folder = Path.Combine(_directory, "tiny");
@@ -20,7 +18,7 @@ public sealed class GenerationTests : IDisposable
             TinyDecoder.Write(folder, DecoderSize.Tiny);
         }
 
-        return DecoderModel.Load(Runtime, folder, new SessionSettings());
+        return DecoderModel.Load(folder, new SessionSettings());
     }
 
     [Fact]
@@ -70,7 +68,7 @@ public sealed class GenerationTests : IDisposable
         model.Output("logits", OnnxType.Int64, "batch", "sequence");
         model.Save(Path.Combine(folder, "model.onnx"));
 
-        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(Runtime, folder, new SessionSettings()));
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(folder, new SessionSettings()));
 
         Assert.Contains("'attention_mask'", error.Message, StringComparison.Ordinal);
         Assert.Contains("'past_key_values.0.key'", error.Message, StringComparison.Ordinal);
@@ -80,7 +78,7 @@ public sealed class GenerationTests : IDisposable
     [Fact]
     public void A_folder_without_a_model_file_is_refused_at_load()
     {
-        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(Runtime, _directory, new SessionSettings()));
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(_directory, new SessionSettings()));
 
         Assert.Contains("config.json", error.Message, StringComparison.Ordinal);
     }
@@ -191,7 +189,7 @@ public sealed class GenerationTests : IDisposable
                 $"{file} differs: regenerate with dotnet run --project tools/CustomerGrains.ModelMaker -- tiny tests/fixtures/tiny-decoder");
         }
 
-        using var model = DecoderModel.Load(Runtime, fixture, new SessionSettings());
+        using var model = DecoderModel.Load(fixture, new SessionSettings());
         Assert.NotEmpty(new Generator(model).GenerateGreedy(model.Tokenizer.Encode("Where is my order?"), 5));
     }
 

@@ -1,5 +1,5 @@
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Inference.Native;
+using CustomerGrains.Inference.Onnx;
 using CustomerGrains.ModelMaker;
 using CustomerGrains.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,7 +17,7 @@ public sealed class PoolTests : IDisposable
         return folder;
     });
 
-    private readonly DecoderModel _model = DecoderModel.Load(TestModels.Runtime, Folder.Value, new SessionSettings());
+    private readonly DecoderModel _model = DecoderModel.Load(Folder.Value, new SessionSettings());
 
     private InferencePool Pool(PoolOptions? options = null, TimeProvider? time = null) =>
         new(_model, options ?? new PoolOptions(), time ?? TimeProvider.System, NullLogger.Instance);
@@ -47,7 +47,7 @@ public sealed class PoolTests : IDisposable
     {
         // Prompts of 1,000+ tokens (like a suggestion's, with its sources) and more requests than fit: sequences join
         // and leave all the time, and every join repacks a long cache.
-        using var tiny = DecoderModel.Load(TestModels.Runtime, TestModels.TinyFixture(), new SessionSettings());
+        using var tiny = DecoderModel.Load(TestModels.TinyFixture(), new SessionSettings());
         await using var pool = new InferencePool(tiny, new PoolOptions(MaxBatch: 10), TimeProvider.System, NullLogger.Instance);
         var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var prompts = Enumerable.Range(0, 24).Select(i => kb.Substring(i * 40, 2000)).ToArray();

@@ -19,37 +19,44 @@ public static class TinyEncoder
     public const int Intermediate = 64;
     public const int MaxPositions = 512;
 
-    public static void Write(string folder, int seed = 7, int merges = 300)
+    /// <param name="multilingual">Shaped as an XLM-R export (multilingual-e5): a Unigram tokenizer with byte
+    /// fallback, no token_type_ids input, model_type xlm-roberta. Otherwise BERT-shaped with a byte-level BPE tokenizer.</param>
+    public static void Write(string folder, int seed = 7, int merges = 300, bool multilingual = false)
     {
         Directory.CreateDirectory(folder);
-        var tokenizer = TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
+        var tokenizer = multilingual ? TokenizerJson.CreateUnigram(TokenizerJson.SupportCorpus) : TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer);
         using var document = JsonDocument.Parse(tokenizer);
-        var vocab = document.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count() + TokenizerJson.SpecialTokens.Length;
+        var vocab = multilingual
+            ? document.RootElement.GetProperty("model").GetProperty("vocab").GetArrayLength()
+            : document.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count() + TokenizerJson.SpecialTokens.Length;
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
         {
-            model_type = "bert",
-            architectures = new[] { "BertModel" },
+            model_type = multilingual ? "xlm-roberta" : "bert",
+            architectures = new[] { multilingual ? "XLMRobertaModel" : "BertModel" },
             vocab_size = vocab,
             hidden_size = Hidden,
             num_attention_heads = Heads,
             num_hidden_layers = Layers,
             intermediate_size = Intermediate,
             max_position_embeddings = MaxPositions,
-            type_vocab_size = 2,
+            type_vocab_size = multilingual ? 1 : 2,
             layer_norm_eps = 1e-12,
         }, new JsonSerializerOptions { WriteIndented = true }));
-        Build(vocab, seed).Save(Path.Combine(folder, "model.onnx"));
+        Build(vocab, seed, tokenTypes: !multilingual).Save(Path.Combine(folder, "model.onnx"));
     }
 
-    private static OnnxModel Build(int vocab, int seed)
+    private static OnnxModel Build(int vocab, int seed, bool tokenTypes)
     {
         var random = new Random(seed);
         const int d = Hidden / Heads;
         var m = new OnnxModel("tiny-encoder");
         m.Input("input_ids", OnnxType.Int64, "batch", "sequence");
         m.Input("attention_mask", OnnxType.Int64, "batch", "sequence");
-        m.Input("token_type_ids", OnnxType.Int64, "batch", "sequence");
+        if (tokenTypes)
+        {
+            m.Input("token_type_ids", OnnxType.Int64, "batch", "sequence");
+        }
 
         float[] Weights(int count, float scale) => Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
         string Matrix(string name, int rows, int cols, float scale) => m.Initializer(name, Weights(rows * cols, scale), rows, cols);
@@ -60,14 +67,17 @@ public static class TinyEncoder
         string LayerNorm(string x, string name) =>
             m.Op("LayerNormalization", [x, Vector($"{name}_gamma", 1f, Hidden), Vector($"{name}_beta", 0f, Hidden)], ("axis", -1L), ("epsilon", 1e-12f));
 
-        // Embeddings: token + position (0..sequence-1) + token type.
+        // Embeddings: token + position (0..sequence-1) + token type (XLM-R has none).
         var sequence = m.Op("Gather", [m.Op("Shape", "input_ids"), Int("one", 1)], ("axis", 0L));
         var positions = m.Op("Range", Int("zero", 0), sequence, Int("step", 1));
         var x = m.Op("Add",
-            m.Op("Add",
-                m.Op("Gather", Matrix("word_embeddings", vocab, Hidden, 1f), "input_ids"),
-                m.Op("Gather", Matrix("position_embeddings", MaxPositions, Hidden, 0.02f), positions)),
-            m.Op("Gather", Matrix("token_type_embeddings", 2, Hidden, 0.02f), "token_type_ids"));
+            m.Op("Gather", Matrix("word_embeddings", vocab, Hidden, 1f), "input_ids"),
+            m.Op("Gather", Matrix("position_embeddings", MaxPositions, Hidden, 0.02f), positions));
+        if (tokenTypes)
+        {
+            x = m.Op("Add", x, m.Op("Gather", Matrix("token_type_embeddings", 2, Hidden, 0.02f), "token_type_ids"));
+        }
+
         x = LayerNorm(x, "embeddings_norm");
 
         // Padding: a key whose attention_mask is 0 gets a large negative bias, for every query.

@@ -120,6 +120,55 @@ public static class TokenizerJson
         return JsonSerializer.Serialize(document, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
+    /// <summary>Special tokens of an XLM-R-style Unigram file, ids 0 to 3 as in xlm-roberta and multilingual-e5.</summary>
+    public static readonly string[] UnigramSpecialTokens = ["<s>", "<pad>", "</s>", "<unk>"];
+
+    /// <summary>
+    /// A SentencePiece Unigram <c>tokenizer.json</c> in the layout of XLM-R and multilingual-e5: Metaspace pre-tokenizer
+    /// and decoder ("▁" before every word), &lt;s&gt; … &lt;/s&gt; around a text, and byte fallback (&lt;0x00&gt; …
+    /// &lt;0xFF&gt;) for characters the vocabulary lacks. The vocabulary holds every word of <paramref name="corpus"/> as a
+    /// piece (scored by frequency) and every character of it, so corpus words are one token each and any other word of
+    /// known characters is spelled in characters. XLM-R's Precompiled normalizer (a compiled SentencePiece charsmap) is
+    /// replaced by NFKC, which it mostly performs.
+    /// </summary>
+    public static string CreateUnigram(string corpus)
+    {
+        var text = corpus.Normalize(NormalizationForm.FormKC);
+        var words = text.Split((char[])[' ', '\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .GroupBy(w => "\u2581" + w, StringComparer.Ordinal)
+            .Select(g => (Piece: g.Key, Score: -2.0 - 1.0 / g.Count()));
+        var characters = text.Where(c => !char.IsWhiteSpace(c) && !char.IsSurrogate(c)).Distinct().Select(c => c.ToString()).Prepend("\u2581")
+            .Select(c => (Piece: c, Score: -8.0));
+        var bytes = Enumerable.Range(0, 256).Select(b => (Piece: $"<0x{b:X2}>", Score: 0.0));
+        var vocab = UnigramSpecialTokens.Select(t => (Piece: t, Score: 0.0))
+            .Concat(bytes)
+            .Concat(words.Concat(characters).DistinctBy(p => p.Piece, StringComparer.Ordinal))
+            .Select(p => new object[] { p.Piece, p.Score })
+            .ToArray();
+        var metaspace = new { type = "Metaspace", replacement = "\u2581", prepend_scheme = "always", split = true };
+        var document = new
+        {
+            version = "1.0",
+            added_tokens = UnigramSpecialTokens.Select((t, i) => new { id = i, content = t, single_word = false, lstrip = false, rstrip = false, normalized = false, special = true }),
+            normalizer = new { type = "NFKC" },
+            pre_tokenizer = metaspace,
+            post_processor = new
+            {
+                type = "TemplateProcessing",
+                single = new object[] { new { SpecialToken = new { id = "<s>", type_id = 0 } }, new { Sequence = new { id = "A", type_id = 0 } }, new { SpecialToken = new { id = "</s>", type_id = 0 } } },
+                pair = new object[] { new { SpecialToken = new { id = "<s>", type_id = 0 } }, new { Sequence = new { id = "A", type_id = 0 } }, new { SpecialToken = new { id = "</s>", type_id = 0 } }, new { Sequence = new { id = "B", type_id = 0 } }, new { SpecialToken = new { id = "</s>", type_id = 0 } } },
+                special_tokens = new Dictionary<string, object>
+                {
+                    ["<s>"] = new { id = "<s>", ids = new[] { 0 }, tokens = new[] { "<s>" } },
+                    ["</s>"] = new { id = "</s>", ids = new[] { 2 }, tokens = new[] { "</s>" } },
+                },
+            },
+            decoder = new { type = "Sequence", decoders = new object[] { new { type = "ByteFallback" }, metaspace } },
+            model = new { type = "Unigram", unk_id = 3, vocab, byte_fallback = true },
+        };
+        return JsonSerializer.Serialize(document, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
     /// <summary>GPT-2's byte-to-character map (printable bytes as themselves, the rest from U+0100 on). Written here
     /// again, apart from the tokenizer's own, so that fixtures are made from the spec, not from the code they test.</summary>
     public static char[] ByteToChar()

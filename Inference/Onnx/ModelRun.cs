@@ -1,0 +1,130 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace CustomerGrains.Inference.Onnx;
+
+/// <summary>
+/// Runs a <see cref="ModelSession"/> through one reusable <see cref="OrtIoBinding"/>: inputs are bound as they are (an
+/// earlier run's output can be bound as the next run's input, as a KV cache's present becomes its past, with no managed
+/// copy) and ONNX Runtime allocates the outputs in CPU memory. Setting <see cref="Terminate"/> from any thread stops a
+/// run in progress (<see cref="RunOptions.Terminate"/>). One caller at a time.
+/// </summary>
+public sealed class ModelRun(ModelSession model) : IDisposable
+{
+    private readonly OrtIoBinding _binding = model.Session.CreateIoBinding();
+    private readonly RunOptions _options = new();
+
+    /// <summary>Stops the run in progress, and refuses the next ones, with an <see cref="OnnxRuntimeException"/>.</summary>
+    public void Terminate() => _options.Terminate = true;
+
+    /// <summary>Runs the model on <paramref name="inputs"/>; returns <paramref name="outputs"/>, which the caller owns.</summary>
+    public RunOutputs Run(ReadOnlySpan<(string Name, OrtValue Value)> inputs, IReadOnlyList<string> outputs)
+    {
+        try
+        {
+            foreach (var (name, value) in inputs)
+            {
+                _binding.BindInput(name, value);
+            }
+
+            foreach (var name in outputs)
+            {
+                _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+            }
+
+            model.Session.RunWithBinding(_options, _binding);
+            // Not disposed: the collection would dispose the values in it, which the caller now owns.
+            var values = _binding.GetOutputValues();
+            return new RunOutputs(outputs, [.. values]);
+        }
+        finally
+        {
+            // The binding holds references to the inputs and outputs until cleared; the caller owns them.
+            _binding.ClearBoundInputs();
+            _binding.ClearBoundOutputs();
+        }
+    }
+
+    public void Dispose()
+    {
+        _binding.Dispose();
+        _options.Dispose();
+    }
+}
+
+/// <summary>The outputs of one run, by name. Disposing releases the ones not <see cref="Take">taken</see>.</summary>
+public sealed class RunOutputs : IDisposable
+{
+    private readonly IReadOnlyList<string> _names;
+    private readonly OrtValue?[] _values;
+
+    internal RunOutputs(IReadOnlyList<string> names, OrtValue[] values)
+    {
+        _names = names;
+        _values = values;
+    }
+
+    /// <summary>The output's data, valid until this object is disposed.</summary>
+    public ReadOnlySpan<T> Get<T>(string name, out long[] shape)
+        where T : unmanaged
+    {
+        var value = _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        shape = value.GetTensorTypeAndShape().Shape;
+        return value.GetTensorDataAsSpan<T>();
+    }
+
+    /// <summary>Takes an output out of this collection: the caller owns (and disposes) it, e.g. to feed it back.</summary>
+    public OrtValue Take(string name)
+    {
+        var index = IndexOf(name);
+        var value = _values[index] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        _values[index] = null;
+        return value;
+    }
+
+    private int IndexOf(string name)
+    {
+        for (var i = 0; i < _names.Count; i++)
+        {
+            if (_names[i] == name)
+            {
+                return i;
+            }
+        }
+
+        throw new KeyNotFoundException($"No output '{name}' was requested.");
+    }
+
+    public void Dispose()
+    {
+        foreach (var value in _values)
+        {
+            value?.Dispose(); // taken ones are null: their new owner releases them
+        }
+
+        Array.Clear(_values);
+    }
+}
+
+/// <summary>Tensors in memory ONNX Runtime allocates: native, so no garbage collection can move or reclaim them while a
+/// run reads them (a background GC once reclaimed pinned arrays under load, a segfault inside Run).</summary>
+public static class Tensors
+{
+    public static OrtValue Allocate<T>(params long[] shape)
+        where T : unmanaged => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ElementType<T>(), shape);
+
+    /// <summary>A tensor holding a copy of <paramref name="data"/>.</summary>
+    public static OrtValue Of<T>(ReadOnlySpan<T> data, params long[] shape)
+        where T : unmanaged
+    {
+        var value = Allocate<T>(shape);
+        data.CopyTo(value.GetTensorMutableDataAsSpan<T>());
+        return value;
+    }
+
+    private static TensorElementType ElementType<T>() =>
+        typeof(T) == typeof(float) ? TensorElementType.Float
+        : typeof(T) == typeof(long) ? TensorElementType.Int64
+        : typeof(T) == typeof(int) ? TensorElementType.Int32
+        : throw new NotSupportedException($"Tensors of {typeof(T).Name} are not supported.");
+}

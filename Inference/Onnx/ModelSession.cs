@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CustomerGrains.Inference.Onnx;
+
+/// <summary>
+/// An ONNX model opened with ONNX Runtime (<see cref="InferenceSession"/>) on the configured provider. Everything that can
+/// be wrong with the file or the provider is reported when it opens, not at the first run; a model configured for CUDA
+/// never runs on CPU instead.
+/// </summary>
+public sealed class ModelSession : IDisposable
+{
+    /// <summary>What the CUDA execution provider of ONNX Runtime 1.31 loads: CUDA 13 (driver, runtime, cuBLAS,
+    /// cuRAND) and cuDNN 9, as readelf and the cuDNN frontend inside libonnxruntime_providers_cuda.so name them.</summary>
+    private static readonly string[] CudaLibraries =
+        ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9"];
+
+    private ModelSession(InferenceSession session, string provider)
+    {
+        Session = session;
+        Provider = provider;
+    }
+
+    public InferenceSession Session { get; }
+
+    /// <summary>The provider the model really runs on: <see cref="SessionSettings.Cpu"/> or <see cref="SessionSettings.Cuda"/>.</summary>
+    public string Provider { get; }
+
+    public IReadOnlyDictionary<string, NodeMetadata> Inputs => Session.InputMetadata;
+
+    public IReadOnlyDictionary<string, NodeMetadata> Outputs => Session.OutputMetadata;
+
+    /// <summary>The ONNX Runtime version this process loaded, e.g. 1.31.1.</summary>
+    public static string RuntimeVersion => OrtEnv.Instance().GetVersionString();
+
+    /// <summary>Opens <paramref name="modelPath"/>; a <see cref="ModelLoadException"/> says why it cannot be.</summary>
+    public static ModelSession Open(string modelPath, SessionSettings settings)
+    {
+        if (!File.Exists(modelPath))
+        {
+            throw new ModelLoadException($"Model file '{modelPath}' does not exist.");
+        }
+
+        using var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = settings.IntraOpThreads,
+            InterOpNumThreads = settings.InterOpThreads,
+        };
+
+        // ORT's threads busy-wait between steps by default: faster on a machine that only runs the model, but here they
+        // would take the cores the gateway, the grains and PostgreSQL need (onnxruntime_session_options_config_keys.h).
+        var spinning = settings.AllowSpinning ? "1" : "0";
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spinning);
+        options.AddSessionConfigEntry("session.inter_op.allow_spinning", spinning);
+        var provider = settings.Provider.ToLowerInvariant();
+        switch (provider)
+        {
+            case SessionSettings.Cpu:
+                break;
+            case SessionSettings.Cuda:
+                AddCuda(options, settings.CudaDeviceId);
+                break;
+            default:
+                throw new ModelLoadException($"Unknown execution provider '{settings.Provider}'; use 'cpu' or 'cuda'.");
+        }
+
+        try
+        {
+            return new ModelSession(new InferenceSession(modelPath, options), provider);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelLoadException($"ONNX Runtime {RuntimeVersion} cannot load '{modelPath}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Registers CUDA, or says exactly what is missing. ONNX Runtime loads the provider library lazily and only
+    /// reports "Failed to load shared library", so the libraries it needs are looked for first, by name.</summary>
+    private static void AddCuda(SessionOptions options, int deviceId)
+    {
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+        {
+            throw new ModelLoadException(
+                $"A model is configured for cuda, but this build carries the CPU-only ONNX Runtime {RuntimeVersion}. " +
+                "Build the GPU flavour (ORT_FLAVOR=cuda ./run.sh, or dotnet build -p:OrtFlavor=cuda).");
+        }
+
+        var missing = CudaLibraries.Where(library => !CanLoad(library)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ModelLoadException(
+                $"A model is configured for cuda, but {string.Join(", ", missing)} cannot be loaded: ONNX Runtime {RuntimeVersion} needs CUDA 13 and cuDNN 9 " +
+                "on the library path (LD_LIBRARY_PATH or ldconfig).");
+        }
+
+        try
+        {
+            options.AppendExecutionProvider_CUDA(deviceId);
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new ModelLoadException($"ONNX Runtime {RuntimeVersion} cannot use CUDA device {deviceId}: {ex.Message}", ex);
+        }
+    }
+
+    private static bool CanLoad(string library)
+    {
+        if (!NativeLibrary.TryLoad(library, out var handle))
+        {
+            return false;
+        }
+
+        NativeLibrary.Free(handle);
+        return true;
+    }
+
+    public void Dispose() => Session.Dispose();
+}
