@@ -63,6 +63,18 @@ public sealed class EncoderModel : IDisposable
             CheckLayout(session, folder);
             using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "config.json")));
             var maxPositions = config.RootElement.TryGetProperty("max_position_embeddings", out var positions) ? positions.GetInt32() : 512;
+            var sentenceConfig = Path.Combine(folder, "sentence_bert_config.json");
+            if (File.Exists(sentenceConfig))
+            {
+                // sentence-transformers cuts texts where the model was trained to (256 tokens for MiniLM), not at the
+                // position table's end.
+                using var sentence = JsonDocument.Parse(File.ReadAllBytes(sentenceConfig));
+                if (sentence.RootElement.TryGetProperty("max_seq_length", out var length) && length.GetInt32() is > 2 and var cut)
+                {
+                    maxPositions = Math.Min(maxPositions, cut);
+                }
+            }
+
             var hidden = config.RootElement.TryGetProperty("hidden_size", out var size) ? size.GetInt32() : 0;
             using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "tokenizer.json")));
             var pooling = Path.Combine(folder, "1_Pooling", "config.json");

