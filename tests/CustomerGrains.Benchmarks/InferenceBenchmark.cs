@@ -58,7 +58,19 @@ public static class InferenceBenchmark
 
         Console.WriteLine($"raw batched (32)         {raw,12:N0} tokens per s (prefill + steps, no scheduler)");
         Console.WriteLine($"raw decode steps (32)    {rawDecode,12:N0} tokens per s (steps only, no prefill)");
-        return new BenchmarkResult("inference")
+#if GENAI
+        // The same 32 requests (mixed prompt and reply lengths) as one static batch at a time.
+        var requests = Enumerable.Range(0, 32).ToList();
+        var genai = GenAiPeer.TokensPerSecond(
+            model,
+            requests.Select(i => model.Tokenizer.Encode(Unique(Prompts[i % Prompts.Length], i, 0))).ToList(),
+            requests.Select(i => NewTokens[i % NewTokens.Length]).ToList(),
+            Warmup,
+            Window);
+        Console.WriteLine($"ORT GenAI static (32)    {genai,12:N0} tokens per s (requested tokens only)");
+        result.Add("genai_tok_s", genai).Add("pool_vs_genai", pool32 / genai);
+#endif
+        var final = new BenchmarkResult("inference")
             .Add("concurrency", 32)
             .Add("pool_tok_s", pool32)
             .Add("sequential_tok_s", sequential)
@@ -68,6 +80,10 @@ public static class InferenceBenchmark
             .Add("pool_tok_s_c1", result.Get("pool_tok_s_c1"))
             .Add("pool_tok_s_c8", result.Get("pool_tok_s_c8"))
             .Add("raw_decode_only_tok_s", rawDecode);
+#if GENAI
+        final.Add("genai_tok_s", result.Get("genai_tok_s")).Add("pool_vs_genai", result.Get("pool_vs_genai"));
+#endif
+        return final;
     }
 
     /// <summary>Generated tokens per second with <paramref name="callers"/> callers sending requests back to back.</summary>
