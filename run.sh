@@ -49,9 +49,9 @@ Demo tenant 'demo' (kept in .state/demo.env):
 DEMO
 fi
 
-# The committed tiny test model serves as the default model unless one is configured (its weights are random:
-# it exercises the pool end to end, its text means nothing).
-export Inference__Models__default__Path="${Inference__Models__default__Path:-$PWD/tests/fixtures/tiny-decoder}"
+# No generative model unless one is configured (Inference__Models__default__Path=<an optimum export>): suggestions
+# then come from the knowledge base, fitted to each customer. The committed tiny test model is never served here: its
+# weights are random and its text is noise.
 
 out="$PWD/Silo/bin/Release/net10.0"
 # ORT_FLAVOR=cuda: ONNX Runtime's CUDA build (README: GPU), for models with Inference:Provider=cuda.

@@ -49,7 +49,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             : context.Recent.LastOrDefault(t => t.Direction == InteractionDirection.Inbound)?.Text
               ?? throw new ArgumentException("There is no message to answer: send one, or ingest the customer's message first.");
         var deadline = TimeSpan.FromMilliseconds(request.DeadlineMs);
-        var language = context.Preferences.Language ?? context.Profile.Language;
+        var language = RetrievedReply.LanguageOf(context.Preferences.Language, context.Profile.Language, message);
         var assistant = AssistantSettings.For(configuration, context.TenantId);
 
         // Retrieval first: it is what a degraded answer stands on.
@@ -109,13 +109,18 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 
         if (reason is not null)
         {
-            // Degraded: the sources themselves, the customer's language first.
+            // Degraded: the sources themselves, fitted to the customer, in their language only.
             suggestions = sources
-                .OrderByDescending(s => language is not null && string.Equals(s.Language, language, StringComparison.OrdinalIgnoreCase))
-                .ThenByDescending(s => s.Score)
+                .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : RetrievedReply.WrittenIn(s.Text, language))
+                .OrderByDescending(s => s.Score)
                 .Take(request.Count)
-                .Select(s => new Suggestion(NewId(), s.Text, "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
+                .Select(s => new Suggestion(
+                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, language, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
                 .ToList();
+            if (suggestions.Count == 0)
+            {
+                reason += $" No knowledge-base answer in {LanguageName(language)} matches the message.";
+            }
         }
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;

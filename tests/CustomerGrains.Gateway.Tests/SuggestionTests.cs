@@ -178,7 +178,9 @@ public sealed class SuggestionTests : IAsyncLifetime
             Assert.True(result.LatencyMs < 1500, $"took {result.LatencyMs} ms");
             var first = result.Suggestions[0];
             Assert.Equal("retrieved", first.Kind);
-            Assert.StartsWith("Отслеживайте", first.Text, StringComparison.Ordinal); // the customer's language first
+            Assert.StartsWith("Здравствуйте!", first.Text, StringComparison.Ordinal); // the customer's language only
+            Assert.Contains("Отслеживайте", first.Text, StringComparison.Ordinal);
+            Assert.All(result.Suggestions, s => Assert.DoesNotMatch("[A-Za-z]{4,}", s.Text));
             Assert.False(first.Unverified);
             Assert.StartsWith("kb_", Assert.Single(first.Sources), StringComparison.Ordinal);
         }
@@ -205,8 +207,22 @@ public sealed class SuggestionTests : IAsyncLifetime
         var result = await response.Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
         Assert.True(result!.Degraded);
         Assert.Contains("No model", result.Reason, StringComparison.Ordinal);
-        Assert.Equal("Start a return under Orders > Return within 30 days; we email a prepaid label.", result.Suggestions[0].Text);
+        Assert.Equal("Hello!\n\nStart a return under Orders > Return within 30 days; we email a prepaid label.\n\nIf there is anything else, just reply to this message and we will help.", result.Suggestions[0].Text);
         Assert.All(result.Suggestions, s => Assert.Equal("retrieved", s.Kind));
+
+        // Fitted to the customer: their name and tone, the order they mention, their language only.
+        await IngestAsync(agent, "standard:oleg-nomodel", "Привет", new { name = "Oleg Petrov", language = "ru" });
+        await agent.PatchAsJsonAsync("/v1/customers/standard:oleg-nomodel/preferences", new { tone = "casual" });
+        var oleg = await (await agent.PostAsJsonAsync("/v1/customers/standard:oleg-nomodel/suggestions", new { message = "Где мой заказ 48213? Его всё ещё нет.", count = 3 }))
+            .Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.NotEmpty(oleg!.Suggestions);
+        Assert.All(oleg.Suggestions, s =>
+        {
+            Assert.StartsWith("Привет, Oleg!\n\nПо вашему заказу 48213:", s.Text, StringComparison.Ordinal);
+            Assert.DoesNotMatch("[A-Za-z]{4,}", s.Text.Replace("Oleg", "", StringComparison.Ordinal)); // no English answer
+            Assert.StartsWith("kb_", Assert.Single(s.Sources), StringComparison.Ordinal);
+        });
+        Assert.Equal("ru", oleg.Language);
     }
 
     [Fact]

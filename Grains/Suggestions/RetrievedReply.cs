@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+
+namespace CustomerGrains.Grains.Suggestions;
+
+/// <summary>
+/// Makes a reply out of a retrieved answer when no model writes one: the answer as it stands, fitted to the customer.
+/// A greeting by name in their language (formal, or by first name when they prefer a casual tone), the order they
+/// mentioned, and a closing. Only answers written in the customer's language are used: an agent is never offered a
+/// reply in a language the customer did not write in.
+/// </summary>
+public static partial class RetrievedReply
+{
+    /// <summary>The customer's language: their preference, their profile's, else guessed from their message's letters.</summary>
+    public static string LanguageOf(string? preferred, string? profile, string message) =>
+        (preferred ?? profile)?.ToLowerInvariant() ?? Detect(message);
+
+    /// <summary>en, ru, uk or de from the letters of <paramref name="text"/>: Cyrillic is Ukrainian when it has
+    /// letters Russian lacks (і ї є ґ), or none that Ukrainian lacks (ы э ъ ё) and a word only Ukrainian has;
+    /// Latin is German with umlauts or ß; English otherwise.</summary>
+    public static string Detect(string text)
+    {
+        int cyrillic = 0, latin = 0;
+        foreach (var c in text)
+        {
+            if (c is >= '\u0400' and <= '\u04FF')
+            {
+                cyrillic++;
+            }
+            else if (char.IsAsciiLetter(c) || c is >= '\u00C0' and <= '\u024F')
+            {
+                latin++;
+            }
+        }
+
+        if (cyrillic > latin)
+        {
+            if (text.AsSpan().IndexOfAny("іїєґІЇЄҐ") >= 0)
+            {
+                return "uk";
+            }
+
+            return text.AsSpan().IndexOfAny("ыэъёЫЭЪЁ") < 0 && UkrainianWord().IsMatch(text) ? "uk" : "ru";
+        }
+
+        return text.AsSpan().IndexOfAny("äöüßÄÖÜ") >= 0 ? "de" : "en";
+    }
+
+    /// <summary>Whether <paramref name="text"/> is written in <paramref name="language"/>'s alphabet (its letters are
+    /// mostly Cyrillic for ru and uk, mostly Latin otherwise); names and codes inside do not tip it.</summary>
+    public static bool WrittenIn(string text, string language)
+    {
+        int cyrillic = 0, letters = 0;
+        foreach (var c in text)
+        {
+            if (char.IsLetter(c))
+            {
+                letters++;
+                cyrillic += c is >= '\u0400' and <= '\u04FF' ? 1 : 0;
+            }
+        }
+
+        var cyrillicLanguage = language is "ru" or "uk" or "be" or "bg" or "sr" or "kk";
+        return letters == 0 || (cyrillicLanguage ? cyrillic * 2 > letters : cyrillic * 5 < letters);
+    }
+
+    /// <summary>The answer, greeted and closed for this customer.</summary>
+    public static string Fit(string answer, string? name, string language, string? tone, string message)
+    {
+        var casual = tone is not null && Casual().IsMatch(tone);
+        var words = Words.For(language);
+        var addressee = string.IsNullOrWhiteSpace(name) ? null : casual ? name.Trim().Split(' ')[0] : name.Trim();
+        var greeting = addressee is null ? (casual ? words.CasualGreeting : words.Greeting) : $"{(casual ? words.CasualGreeting : words.Greeting)}, {addressee}";
+        var order = OrderNumber().Match(message) is { Success: true } match ? string.Format(System.Globalization.CultureInfo.InvariantCulture, words.AboutOrder, match.Groups["number"].Value) + " " : "";
+        return $"{greeting}!\n\n{order}{answer.Trim()}\n\n{(casual ? words.CasualClosing : words.Closing)}";
+    }
+
+    private sealed record Words(string Greeting, string CasualGreeting, string AboutOrder, string Closing, string CasualClosing)
+    {
+        public static Words For(string language) => language switch
+        {
+            "ru" => new("Здравствуйте", "Привет", "По вашему заказу {0}:", "Если остались вопросы, напишите нам, мы поможем.", "Если что-то ещё нужно, пиши!"),
+            "uk" => new("Добрий день", "Привіт", "Щодо вашого замовлення {0}:", "Якщо залишилися питання, напишіть нам, ми допоможемо.", "Якщо ще щось потрібно, пиши!"),
+            "de" => new("Guten Tag", "Hallo", "Zu Ihrer Bestellung {0}:", "Bei weiteren Fragen helfen wir Ihnen gern.", "Melde dich, wenn du noch etwas brauchst!"),
+            _ => new("Hello", "Hi", "About your order {0}:", "If there is anything else, just reply to this message and we will help.", "Anything else, just let me know!"),
+        };
+    }
+
+    [GeneratedRegex(@"(?<!\p{L})(?:де|що|дякую|чи|та|але|вже|ще|як|коли|мене|мені|моє|будь)(?!\p{L})", RegexOptions.IgnoreCase)]
+    private static partial Regex UkrainianWord();
+
+    [GeneratedRegex(@"casual|informal|friendly|relaxed|неформал|дружн|неофіц", RegexOptions.IgnoreCase)]
+    private static partial Regex Casual();
+
+    /// <summary>An order number as customers write it: "order 1234", "order #1234", "заказ № 1234", "замовлення 1234",
+    /// "Bestellung 1234", or "#1234" alone.</summary>
+    [GeneratedRegex(@"(?:\b(?:order|заказ\w*|замовлен\w*|bestellung)\s*(?:no\.?|number|nr\.?|номер|№)?\s*#?|#)\s*(?<number>\d{3,12})\b", RegexOptions.IgnoreCase)]
+    private static partial Regex OrderNumber();
+}
