@@ -35,15 +35,19 @@ if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
       echo "DEMO_STANDARD_SECRET=whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
     } > .state/demo.env
   fi
+  # Added later: a checkout made before has no senior key yet.
+  grep -q '^DEMO_SENIOR_KEY=' .state/demo.env || echo "DEMO_SENIOR_KEY=demo-senior-$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >> .state/demo.env
   source .state/demo.env
   export Tenants__demo__ApiKeys__0__Key="$DEMO_AGENT_KEY" Tenants__demo__ApiKeys__0__Role=agent
   export Tenants__demo__ApiKeys__1__Key="$DEMO_ADMIN_KEY" Tenants__demo__ApiKeys__1__Role=admin
+  export Tenants__demo__ApiKeys__2__Key="$DEMO_SENIOR_KEY" Tenants__demo__ApiKeys__2__Role=senior
   export Tenants__demo__Connections__cw1__Provider=chatwoot Tenants__demo__Connections__cw1__Secrets__0="$DEMO_CHATWOOT_SECRET"
   export Tenants__demo__Connections__crm1__Provider=standard Tenants__demo__Connections__crm1__Secrets__0="$DEMO_STANDARD_SECRET"
   cat >&2 <<DEMO
 Demo tenant 'demo' (kept in .state/demo.env):
   agent API key      $DEMO_AGENT_KEY
   admin API key      $DEMO_ADMIN_KEY
+  senior API key     $DEMO_SENIOR_KEY
   Chatwoot webhook   http://127.0.0.1:$port/webhooks/chatwoot/cw1    secret $DEMO_CHATWOOT_SECRET
   Standard Webhooks  http://127.0.0.1:$port/webhooks/standard/crm1   secret $DEMO_STANDARD_SECRET
 DEMO
@@ -60,5 +64,10 @@ dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo -p:OrtF
 export Database__ConnectionString="$CUSTOMERGRAINS_DB"
 export Cluster__ClusterKey="${Cluster__ClusterKey:-$(cat .state/cluster-key)}"
 export Silo__Port="$port"
+if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
+  # Loads the demo tenant's knowledge base and customers once the silo answers (idempotent: see the script).
+  source deploy/scripts/demo.sh
+  (seed_demo "$port" $$ &) # $$: this shell's pid, which exec hands to the silo
+fi
 echo "Silo starting on http://127.0.0.1:$port (Ctrl-C stops it gracefully)" >&2
 exec dotnet "$out/CustomerGrains.Silo.dll" --contentRoot "$out" "${args[@]}"

@@ -53,7 +53,8 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
     Task<bool> DeleteEntryAsync(string entryId);
 
-    /// <summary>Adds entries in one transaction: all of them or, when one is invalid, none.</summary>
+    /// <summary>Adds entries in one transaction: all of them or, when one is invalid, none. An entry whose question and
+    /// answer are there already is skipped, so importing a file again changes nothing. Returns how many were added.</summary>
     Task<int> ImportAsync(IReadOnlyList<KbEntryInput> entries, string author);
 
     [ReadOnly]

@@ -87,18 +87,29 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         await using var batch = new NpgsqlBatch(connection, transaction);
         foreach (var (input, (question, answer)) in valid)
         {
-            var insert = new NpgsqlBatchCommand("INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+            // Importing the same file again adds nothing: an entry with the same question and answer is there already.
+            var insert = new NpgsqlBatchCommand(
+                """
+                INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                WHERE NOT EXISTS (SELECT 1 FROM kb_entries WHERE tenant_id = $1 AND question = $3 AND answer = $4)
+                """);
             AddEntryParameters(insert, NewId("kb"), question, answer, input, "article", author);
             batch.BatchCommands.Add(insert);
         }
 
+        var added = 0;
         if (valid.Count > 0)
         {
             await batch.ExecuteNonQueryAsync();
+            foreach (var command in batch.BatchCommands)
+            {
+                added += command.RecordsAffected;
+            }
         }
 
         await transaction.CommitAsync();
-        return valid.Count;
+        return added;
     }
 
     public async Task<IReadOnlyList<KbEntry>> ExportAsync()

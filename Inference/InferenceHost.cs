@@ -25,16 +25,16 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 
     /// <summary>The pool of decoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public InferencePool Pool(string model) =>
-        _pools.TryGetValue(model, out var pool) ? pool : throw NotLoaded(model, "decoder", _pools.Keys);
+        _pools.TryGetValue(model, out var pool) ? pool : throw NotLoaded(model, "a decoder", _pools.Keys);
 
     /// <summary>The embedder of encoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public Embedder Embedder(string model) =>
-        _embedders.TryGetValue(model, out var embedder) ? embedder : throw NotLoaded(model, "encoder", _embedders.Keys);
+        _embedders.TryGetValue(model, out var embedder) ? embedder : throw NotLoaded(model, "an encoder", _embedders.Keys);
 
     private static InvalidOperationException NotLoaded(string model, string kind, IReadOnlyCollection<string> loaded) =>
         new(loaded.Count == 0
-            ? $"No model '{model}' is loaded on this silo as an {kind}; configure Inference:Models:{model}:Path."
-            : $"No model '{model}' is loaded on this silo as an {kind}; loaded: {string.Join(", ", loaded)}.");
+            ? $"No model '{model}' is loaded on this silo as {kind}; configure Inference:Models:{model}:Path."
+            : $"No model '{model}' is loaded on this silo as {kind}; loaded: {string.Join(", ", loaded)}.");
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -102,7 +102,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or GrainException or SiloUnavailableException
                                        or Inference.Generation.PoolRejectedException)
             {
-                reason = $"The model could not answer: {ex.Message}";
+                reason = ex.Message.StartsWith("No model ", StringComparison.Ordinal)
+                    ? $"No generative model '{assistant.Model}' is configured (Inference:Models:{assistant.Model}:Path): these are knowledge-base answers fitted to the customer."
+                    : $"The model could not answer: {ex.Message}";
                 suggestions = [];
             }
         }

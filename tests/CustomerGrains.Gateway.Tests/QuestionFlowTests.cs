@@ -21,6 +21,22 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
     }
 
     [Fact]
+    public async Task Importing_the_same_entries_again_adds_none()
+    {
+        await LoadFixtureAsync();
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        var before = (await senior.GetFromJsonAsync<List<KbEntry>>("/v1/kb/export", GatewayCluster.Json))!.Count;
+        var question = $"Can I change the colour of item {Guid.NewGuid():N}?";
+
+        var again = await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"));
+        var twice = await senior.PostAsJsonAsync("/v1/kb/import", new[] { new { question, answer = "Yes, before it ships." }, new { question, answer = "Yes, before it ships." } });
+
+        Assert.Equal(0, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("imported").GetInt32());
+        Assert.Equal(1, (await twice.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("imported").GetInt32());
+        Assert.Equal(before + 1, (await senior.GetFromJsonAsync<List<KbEntry>>("/v1/kb/export", GatewayCluster.Json))!.Count);
+    }
+
+    [Fact]
     public async Task A_confident_question_gets_the_answer_and_three_related_ones()
     {
         await LoadFixtureAsync();

@@ -206,7 +206,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var result = await response.Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
         Assert.True(result!.Degraded);
-        Assert.Contains("No model", result.Reason, StringComparison.Ordinal);
+        Assert.Contains("No generative model 'default' is configured", result.Reason, StringComparison.Ordinal);
         Assert.Equal("Hello!\n\nStart a return under Orders > Return within 30 days; we email a prepaid label.\n\nIf there is anything else, just reply to this message and we will help.", result.Suggestions[0].Text);
         Assert.All(result.Suggestions, s => Assert.Equal("retrieved", s.Kind));
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerGrains.Inference.Tests;
 
-/// <summary>The pool behind its stateless worker grain, in a real silo configured like run.sh's.</summary>
+/// <summary>The pool behind its stateless worker grain, in a real silo serving the tiny model as default.</summary>
 public sealed class InferenceGrainTests
 {
     private static TestClusterOptions Options(string modelPath)
