@@ -92,7 +92,12 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                     StopStrings: ["<|im_end|>"],
                     Deadline: time.GetUtcNow() + remaining)));
                 var results = await Task.WhenAll(drafts).WaitAsync(remaining, time);
-                suggestions = results.Select(r => Generated(r, masker, sources)).ToList();
+                var generated = results.Select(r => Generated(r, masker, sources)).ToList();
+                suggestions = generated.Where(s => Usable(s.Text, language)).ToList();
+                if (suggestions.Count == 0)
+                {
+                    reason = $"The model's {generated.Count} draft(s) were not usable text (empty, broken characters, or not in {LanguageName(language)}).";
+                }
             }
             catch (TimeoutException)
             {
@@ -143,6 +148,14 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .ToList();
         var confidence = cited.Count > 0 ? cited.Average(s => s.Score) : 0.2;
         return new Suggestion(NewId(), masker.Restore(Printable(result.Text)), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
+    }
+
+    /// <summary>Whether a draft may be shown to an agent: text, with no character the model left broken (U+FFFD, a
+    /// multi-byte character cut by a token), in the customer's alphabet (names and codes in another one aside).</summary>
+    internal static bool Usable(string draft, string language)
+    {
+        var text = Citation().Replace(draft, "");
+        return text.Any(char.IsLetter) && !text.Contains('\uFFFD', StringComparison.Ordinal) && RetrievedReply.WrittenIn(text, language);
     }
 
     /// <summary>A model can emit any byte, control characters included (a NUL would not even fit in a PostgreSQL

@@ -11,7 +11,10 @@ namespace CustomerGrains.Benchmarks;
 /// <summary>
 /// 1,000 customers with history, a 500-entry knowledge base, 32 concurrent agents asking for suggestions over HTTP
 /// with the tiny model: latency percentiles and suggestions per second, against the study's 2-second bound; and the
-/// same for one agent alone (the latency when nothing queues).
+/// same for one agent alone (the latency when nothing queues). The tiny model carries a script (it costs what the
+/// random model costs per token, and writes an English reply citing its first source, repeated up to the 96-token
+/// limit as the random model's replies run), so its drafts are text an agent would be shown, not noise the
+/// suggestions drop.
 /// </summary>
 public static class SuggestionsBenchmark
 {
@@ -31,7 +34,13 @@ public static class SuggestionsBenchmark
     {
         await using var hubSpot = await FakeHubSpot.StartAsync();
         var options = GatewayTestOptions.Create(hubSpot.BaseUrl);
-        options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
+        var model = ScratchFolder.Create("cg-bench-scripted-");
+        ModelMaker.TinyDecoder.WriteScripted(model, ModelMaker.DecoderSize.Tiny, "Your order has been shipped [S1]. Thank you for contacting support!\n", (path, text) =>
+        {
+            using var tokenizer = Inference.Tokenization.TextTokenizer.Load(path);
+            return tokenizer.Encode(text);
+        }, loop: true);
+        options.Configuration["Inference:Models:default:Path"] = model;
         var configure = options.ConfigureSilo!;
         options.ConfigureSilo = builder =>
         {
@@ -104,7 +113,9 @@ public static class SuggestionsBenchmark
                 {
                     latencies.Add(watch.Elapsed.TotalMilliseconds);
                     Interlocked.Add(ref suggestions, result.Suggestions.Count);
-                    if (result.Degraded)
+                    // Degraded by the model's pace (or failure), not by its English drafts being withheld from the
+                    // third of customers who write Russian.
+                    if (result.Degraded && !result.Reason!.Contains("not usable text", StringComparison.Ordinal))
                     {
                         Interlocked.Increment(ref degraded);
                     }

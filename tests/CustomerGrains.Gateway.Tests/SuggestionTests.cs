@@ -8,9 +8,23 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerGrains.Gateway.Tests;
 
-/// <summary>Reply suggestions in silos that also run the inference pool on the committed tiny model.</summary>
+/// <summary>Reply suggestions in silos that also run the inference pool: on the tiny decoder with a script (its reply
+/// reads as one, citing the first source), or on the committed tiny model itself, whose random weights write noise.</summary>
 public sealed class SuggestionTests : IAsyncLifetime
 {
+    private const string Script = "Your order has been shipped [S1]. Thank you for contacting support!";
+
+    private static readonly Lazy<string> Scripted = new(() =>
+    {
+        var folder = ScratchFolder.Create("cg-scripted-");
+        ModelMaker.TinyDecoder.WriteScripted(folder, ModelMaker.DecoderSize.Tiny, Script, (path, text) =>
+        {
+            using var tokenizer = Inference.Tokenization.TextTokenizer.Load(path);
+            return tokenizer.Encode(text);
+        });
+        return folder;
+    });
+
     private readonly RecordingObserver _prompts = new();
     private FakeHubSpot _hubSpot = null!;
     private TestCluster _cluster = null!;
@@ -32,7 +46,7 @@ public sealed class SuggestionTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _hubSpot = await FakeHubSpot.StartAsync();
-        _cluster = await TestCluster.StartAsync(1, Options(withModel: true));
+        _cluster = await TestCluster.StartAsync(1, Options(Scripted.Value));
         using var senior = Client(GatewayTestOptions.AcmeSenior);
         (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
     }
@@ -43,14 +57,14 @@ public sealed class SuggestionTests : IAsyncLifetime
         await _hubSpot.DisposeAsync();
     }
 
-    private TestClusterOptions Options(bool withModel)
+    private TestClusterOptions Options(string? model)
     {
         var options = GatewayTestOptions.Create(_hubSpot.BaseUrl);
         options.Configuration["Tenants:acme:Assistant:Tone"] = "warm";
         options.Configuration["Tenants:acme:Assistant:BrandRules"] = "Never promise delivery dates.";
-        if (withModel)
+        if (model is not null)
         {
-            options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
+            options.Configuration["Inference:Models:default:Path"] = model;
         }
 
         var configure = options.ConfigureSilo!;
@@ -103,14 +117,27 @@ public sealed class SuggestionTests : IAsyncLifetime
 
         foreach (var result in new[] { anna!, oleg! })
         {
-            Assert.False(result.Degraded, result.Reason);
-            Assert.Equal("default", result.Model);
-            Assert.Equal(2, result.Suggestions.Count);
-            Assert.All(result.Suggestions, s => Assert.Equal("generated", s.Kind));
-            Assert.All(result.Suggestions, s => Assert.Equal(s.Sources.Count == 0, s.Unverified));
             Assert.StartsWith("kb_", result.Sources[0].Id, StringComparison.Ordinal);
             Assert.StartsWith("Track it", result.Sources[0].Text, StringComparison.Ordinal);
         }
+
+        // Anna's drafts are the model's, citing the source they rest on.
+        Assert.False(anna!.Degraded, anna.Reason);
+        Assert.Equal("default", anna.Model);
+        Assert.Equal(2, anna.Suggestions.Count);
+        Assert.All(anna.Suggestions, s =>
+        {
+            Assert.Equal(("generated", Script), (s.Kind, s.Text));
+            Assert.Equal([anna.Sources[0].Id], s.Sources);
+            Assert.False(s.Unverified);
+        });
+
+        // The model writes English and Oleg reads Russian: its drafts never reach his agent, and neither do the English
+        // entries the English question found.
+        Assert.True(oleg!.Degraded);
+        Assert.Contains("not usable text", oleg.Reason, StringComparison.Ordinal);
+        Assert.Contains("No knowledge-base answer in Russian", oleg.Reason, StringComparison.Ordinal);
+        Assert.Empty(oleg.Suggestions);
 
         Assert.Equal(("de", "ru"), (anna!.Language, oleg!.Language));
     }
@@ -193,7 +220,7 @@ public sealed class SuggestionTests : IAsyncLifetime
     [Fact]
     public async Task Without_a_model_suggestions_come_from_retrieval_with_the_reason_never_a_5xx()
     {
-        await using var noModel = await TestCluster.StartAsync(1, Options(withModel: false));
+        await using var noModel = await TestCluster.StartAsync(1, Options(model: null));
         using (var senior = Client(GatewayTestOptions.AcmeSenior, noModel))
         {
             (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
@@ -223,6 +250,32 @@ public sealed class SuggestionTests : IAsyncLifetime
             Assert.StartsWith("kb_", Assert.Single(s.Sources), StringComparison.Ordinal);
         });
         Assert.Equal("ru", oleg.Language);
+    }
+
+    [Fact]
+    public async Task Noise_a_model_writes_never_reaches_the_agent()
+    {
+        await using var noisy = await TestCluster.StartAsync(1, Options(Fixtures.Path("tiny-decoder"))); // random weights
+        using (var senior = Client(GatewayTestOptions.AcmeSenior, noisy))
+        {
+            (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        }
+
+        using var agent = Client(GatewayTestOptions.AcmeAgent, noisy);
+        await IngestAsync(agent, "standard:noise", "Hi, where is my order 1234? It was supposed to arrive yesterday.", new { name = "Ann Lee", language = "en" });
+
+        var result = await (await agent.PostAsJsonAsync("/v1/customers/standard:noise/suggestions", new { count = 3 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+
+        Assert.True(result!.Degraded);
+        Assert.Contains("3 draft(s) were not usable text", result.Reason, StringComparison.Ordinal);
+        Assert.NotEmpty(result.Suggestions);
+        Assert.All(result.Suggestions, s =>
+        {
+            Assert.Equal("retrieved", s.Kind);
+            Assert.StartsWith("Hello, Ann Lee!\n\nAbout your order 1234:", s.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain('\uFFFD', s.Text);
+            Assert.DoesNotMatch("\\p{IsCyrillic}", s.Text);
+        });
     }
 
     [Fact]

@@ -20,4 +20,16 @@ public sealed class DraftTextTests
         Assert.Same(text, SuggestionComposer.Printable(text));
         Assert.Equal(text, SuggestionComposer.Printable("  " + text + "\n"));
     }
+
+    [Theory]
+    [InlineData("Your parcel ships today [S1].", "en", true)]
+    [InlineData("Ваша посылка уже в пути [S1].", "ru", true)]
+    [InlineData("Ваша посылка уже в пути [S1].", "en", false)]                 // another alphabet than the customer's
+    [InlineData("Your parcel \uFFFD ships today.", "en", false)]                // a character the model cut in half
+    [InlineData("s\uFFFDлен\uFFFD|hoesадійшлоekomm", "uk", false)]              // what random weights write
+    [InlineData("[S1] 1234 ...", "en", false)]                                 // no words at all
+    public void Only_text_in_the_customers_alphabet_without_broken_characters_is_usable(string draft, string language, bool usable)
+    {
+        Assert.Equal(usable, SuggestionComposer.Usable(draft, language));
+    }
 }

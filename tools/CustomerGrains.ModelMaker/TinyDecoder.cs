@@ -26,6 +26,47 @@ public static class TinyDecoder
 {
     public static void Write(string folder, DecoderSize size, int seed = 42, int merges = 300)
     {
+        var vocab = WriteTokenizerAndConfig(folder, size, merges);
+        Build(size, vocab, seed, script: null).Save(Path.Combine(folder, "model.onnx"));
+    }
+
+    /// <summary>
+    /// The same decoder (the same files, layers, KV cache and cost per token), whose every reply is one fixed text: its
+    /// logits are the random model's times zero plus a table that, after a token of <paramref name="script"/>, is
+    /// one-hot on the token that follows it there, after any other token on the script's first one, and after its last
+    /// on end-of-sequence (or, with <paramref name="loop"/>, on its first again, so that every reply runs to its
+    /// token limit as the random model's do). Greedy or sampled, it says the script, so tests and benchmarks can follow
+    /// drafts that read as text (citations included) through the real loading, batching and decoding code.
+    /// </summary>
+    /// <param name="encode">Tokenizes a text with the tokenizer.json at a path (the tool itself has no tokenizer).</param>
+    public static void WriteScripted(string folder, DecoderSize size, string script, Func<string, string, int[]> encode, bool loop = false, int seed = 42)
+    {
+        var vocab = WriteTokenizerAndConfig(folder, size, merges: 300);
+        var tokens = encode(Path.Combine(folder, "tokenizer.json"), script);
+        if (tokens.Distinct().Count() != tokens.Length)
+        {
+            throw new ArgumentException($"The script's tokens must all differ (each one names its successor); '{script}' repeats one.");
+        }
+
+        var eos = vocab - 1;
+        var next = Enumerable.Repeat(tokens[0], vocab).ToArray();
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            next[tokens[i]] = i + 1 < tokens.Length ? tokens[i + 1] : loop ? tokens[0] : eos;
+        }
+
+        var table = new float[vocab * vocab];
+        for (var t = 0; t < vocab; t++)
+        {
+            table[t * vocab + next[t]] = 30f;
+        }
+
+        Build(size, vocab, seed, table).Save(Path.Combine(folder, "model.onnx"));
+    }
+
+    /// <summary>Writes tokenizer.json and config.json; returns the vocabulary size.</summary>
+    private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges)
+    {
         Directory.CreateDirectory(folder);
         var tokenizer = TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer);
@@ -48,10 +89,10 @@ public static class TinyDecoder
             bos_token_id = vocab - 2,
             eos_token_id = eos,
         }, new JsonSerializerOptions { WriteIndented = true }));
-        Build(size, vocab, seed).Save(Path.Combine(folder, "model.onnx"));
+        return vocab;
     }
 
-    private static OnnxModel Build(DecoderSize size, int vocab, int seed)
+    private static OnnxModel Build(DecoderSize size, int vocab, int seed, float[]? script)
     {
         var random = new Random(seed);
         var (h, nh, nkv, d) = (size.Hidden, size.Heads, size.KvHeads, size.HeadDim);
@@ -155,7 +196,17 @@ public static class TinyDecoder
             m.Output($"present.{layer}.value", OnnxType.Float, "batch", nkv, "total", d);
         }
 
-        m.Node("MatMul", [RmsNorm(x, Ones("final_norm", h)), Matrix("lm_head", h, vocab)], ["logits"]);
+        var final = RmsNorm(x, Ones("final_norm", h));
+        if (script is null)
+        {
+            m.Node("MatMul", [final, Matrix("lm_head", h, vocab)], ["logits"]);
+        }
+        else
+        {
+            var computed = m.Op("MatMul", final, Matrix("lm_head", h, vocab));
+            m.Node("Add", [m.Op("Mul", computed, Scalar("silence", 0f)), m.Op("Gather", m.Initializer("script", script, vocab, vocab), "input_ids")], ["logits"]);
+        }
+
         m.Output("logits", OnnxType.Float, "batch", "sequence", vocab);
         return m;
     }
