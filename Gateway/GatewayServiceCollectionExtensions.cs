@@ -65,6 +65,7 @@ public static class GatewayServiceCollectionExtensions
         AddKnowledgeHandler<ListQuestions, IReadOnlyList<CustomerGrains.Grains.KbQuestion>>(services);
         AddKnowledgeHandler<Escalate, CustomerGrains.Grains.KbQuestion>(services);
         AddKnowledgeHandler<AnswerQuestion, CustomerGrains.Grains.KbQuestion>(services);
+        AddKnowledgeHandler<PickSimilar, CustomerGrains.Grains.KbQuestion>(services);
         AddKnowledgeHandler<PromoteReply, CustomerGrains.Grains.KbEntry>(services);
         services.AddHttpClient<EscalationNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<EscalationNotifier>());

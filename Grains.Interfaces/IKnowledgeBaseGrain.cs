@@ -2,10 +2,12 @@ using CustomerGrains.Runtime;
 
 namespace CustomerGrains.Grains;
 
-/// <summary>What a knowledge-base entry is made from.</summary>
-public sealed record KbEntryInput(string? Question, string? Answer, IReadOnlyList<string>? Tags = null, string? Language = null);
+/// <summary>What a knowledge-base entry is made from. <paramref name="Aliases"/>: other wordings of the question that
+/// it answers (learned from askers, or given); null leaves an entry's aliases as they are.</summary>
+public sealed record KbEntryInput(string? Question, string? Answer, IReadOnlyList<string>? Tags = null, string? Language = null, IReadOnlyList<string>? Aliases = null);
 
-/// <summary>A knowledge-base entry. Source: article, senior-answer or accepted-reply.</summary>
+/// <summary>A knowledge-base entry. Source: article, senior-answer or accepted-reply. Aliases: other wordings of the
+/// question it answers, matched as the question is (learned from askers' picks and seniors' answers).</summary>
 public sealed record KbEntry(
     string EntryId,
     string Question,
@@ -16,7 +18,8 @@ public sealed record KbEntry(
     string? Author,
     int TimesAsked,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<string>? Aliases = null);
 
 /// <summary>An entry found for a question, with how well it matches (0 to 1). With an embedding model configured, the
 /// score blends the lexical match and the cosine similarity of the texts' embeddings, both given beside it.</summary>
@@ -68,7 +71,13 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
     Task<KbQuestion> EscalateAsync(string questionId);
 
-    Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author);
+    /// <summary>A senior's answer joins the knowledge base as a new entry. With <paramref name="question"/> (the
+    /// question in the knowledge base's words), the asker's wording becomes an alias of the entry.</summary>
+    Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author, string? question = null);
+
+    /// <summary>The asker picked <paramref name="entryId"/> among the similar questions offered: the question is
+    /// answered by it, and its wording becomes an alias of the entry, answered outright next time.</summary>
+    Task<KbQuestion> PickAsync(string questionId, string entryId);
 
     /// <summary>Makes a reply suggestion that an agent accepted or edited a knowledge-base entry (source
     /// accepted-reply): by default the customer's message as the question and the reply as sent as the answer, with

@@ -27,13 +27,20 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
     public async Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author)
     {
         var (question, answer) = Validate(input);
-        await using var command = database.CreateCommand(
-            $"""
-            INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {EntryColumns}
-            """);
-        AddEntryParameters(command, NewId("kb"), question, answer, input, source, author);
-        return (await ReadEntriesAsync(command)).Single();
+        var aliases = ValidateAliases(input.Aliases);
+        var entryId = NewId("kb");
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("INSERT INTO kb_entries (tenant_id, entry_id, question, answer, tags, language, source, author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", connection, transaction))
+        {
+            AddEntryParameters(command, entryId, question, answer, input, source, author);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await AddAliasesAsync(connection, transaction, entryId, aliases, replace: false);
+        var entry = await ReadEntryAsync(connection, transaction, entryId);
+        await transaction.CommitAsync();
+        return entry!;
     }
 
     public async Task<KbEntry?> GetEntryAsync(string entryId)
@@ -47,18 +54,35 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
     public async Task<KbEntry?> UpdateEntryAsync(string entryId, KbEntryInput input)
     {
         var (question, answer) = Validate(input);
-        await using var command = database.CreateCommand(
-            $"""
+        var aliases = input.Aliases is null ? null : ValidateAliases(input.Aliases);
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand(
+            """
             UPDATE kb_entries SET question = $3, answer = $4, tags = $5, language = $6, embedding = NULL, embedding_model = NULL, updated_at = now()
-            WHERE tenant_id = $1 AND entry_id = $2 RETURNING {EntryColumns}
-            """);
-        command.Parameters.AddWithValue(TenantId);
-        command.Parameters.AddWithValue(entryId);
-        command.Parameters.AddWithValue(question);
-        command.Parameters.AddWithValue(answer);
-        command.Parameters.AddWithValue((input.Tags ?? []).ToArray());
-        command.Parameters.AddWithValue((object?)input.Language ?? DBNull.Value);
-        return (await ReadEntriesAsync(command)).SingleOrDefault();
+            WHERE tenant_id = $1 AND entry_id = $2
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue(TenantId);
+            command.Parameters.AddWithValue(entryId);
+            command.Parameters.AddWithValue(question);
+            command.Parameters.AddWithValue(answer);
+            command.Parameters.AddWithValue((input.Tags ?? []).ToArray());
+            command.Parameters.AddWithValue((object?)input.Language ?? DBNull.Value);
+            if (await command.ExecuteNonQueryAsync() == 0)
+            {
+                return null;
+            }
+        }
+
+        if (aliases is not null)
+        {
+            await AddAliasesAsync(connection, transaction, entryId, aliases, replace: true);
+        }
+
+        var entry = await ReadEntryAsync(connection, transaction, entryId);
+        await transaction.CommitAsync();
+        return entry;
     }
 
     public async Task<bool> DeleteEntryAsync(string entryId)
@@ -85,6 +109,7 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var batch = new NpgsqlBatch(connection, transaction);
+        var inserts = new List<NpgsqlBatchCommand>(valid.Count);
         foreach (var (input, (question, answer)) in valid)
         {
             // Importing the same file again adds nothing: an entry with the same question and answer is there already.
@@ -96,13 +121,31 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
                 """);
             AddEntryParameters(insert, NewId("kb"), question, answer, input, "article", author);
             batch.BatchCommands.Add(insert);
+            inserts.Add(insert);
+            if (ValidateAliases(input.Aliases) is { Count: > 0 } aliases)
+            {
+                // The aliases join the entry with this question and answer, the one just added or the one already there.
+                var alias = new NpgsqlBatchCommand(
+                    """
+                    INSERT INTO kb_aliases (tenant_id, entry_id, alias, normalized)
+                    SELECT $1, e.entry_id, a.alias, a.normalized FROM kb_entries e, unnest($4::text[], $5::text[]) AS a(alias, normalized)
+                    WHERE e.tenant_id = $1 AND e.question = $2 AND e.answer = $3
+                    ON CONFLICT DO NOTHING
+                    """);
+                alias.Parameters.AddWithValue(TenantId);
+                alias.Parameters.AddWithValue(question);
+                alias.Parameters.AddWithValue(answer);
+                alias.Parameters.AddWithValue(aliases.Select(a => a.Alias).ToArray());
+                alias.Parameters.AddWithValue(aliases.Select(a => a.Normalized).ToArray());
+                batch.BatchCommands.Add(alias);
+            }
         }
 
         var added = 0;
         if (valid.Count > 0)
         {
             await batch.ExecuteNonQueryAsync();
-            foreach (var command in batch.BatchCommands)
+            foreach (var command in inserts)
             {
                 added += command.RecordsAffected;
             }
@@ -141,20 +184,29 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
             q AS (
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
                        (SELECT count(*) FROM terms)::float8 AS terms),
+            -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
+            -- its best-matching one.
+            phrasings AS (
+                SELECT e.entry_id, lower(e.question) AS text, e.search FROM kb_entries e WHERE e.tenant_id = $1
+                UNION ALL
+                SELECT a.entry_id, lower(a.alias), a.search || e.search
+                FROM kb_aliases a JOIN kb_entries e ON e.tenant_id = a.tenant_id AND e.entry_id = a.entry_id
+                WHERE a.tenant_id = $1),
             scored AS (
-                SELECT e.entry_id, e.question, e.answer, e.language,
-                       CASE WHEN e.embedding_model = $4 THEN e.embedding END AS embedding,
-                       similarity(lower(e.question), q.text) AS whole,
-                       word_similarity(q.text, lower(e.question)) AS words,
-                       -- The share of the question's content words the entry has (in its question or answer): one
+                SELECT p.entry_id,
+                       similarity(p.text, q.text) AS whole,
+                       word_similarity(q.text, p.text) AS words,
+                       -- The share of the question's content words the entry has (in its question, alias or answer): one
                        -- shared word out of six is weak evidence, all of them strong.
                        CASE WHEN q.terms = 0 THEN 0
-                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(e.search))) / q.terms END AS coverage
-                FROM kb_entries e, q
-                WHERE e.tenant_id = $1
-                  AND ((q.ts IS NOT NULL AND e.search @@ q.ts) OR lower(e.question) % q.text OR q.text <% lower(e.question)))
-            SELECT entry_id, question, answer, greatest(whole, 0.5 * words + 0.5 * coverage) AS score, language, embedding
-            FROM scored ORDER BY score DESC, entry_id LIMIT $3
+                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(p.search))) / q.terms END AS coverage
+                FROM phrasings p, q
+                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text),
+            best AS (
+                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * coverage)) AS score FROM scored GROUP BY entry_id)
+            SELECT e.entry_id, e.question, e.answer, b.score, e.language, CASE WHEN e.embedding_model = $4 THEN e.embedding END
+            FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
+            ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
         var model = _options.EmbeddingModel is { Length: > 0 } configured ? configured : null;
         command.Parameters.AddWithValue(TenantId);
@@ -372,22 +424,59 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         return entry;
     }
 
-    public async Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author)
+    public async Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author, string? question = null)
     {
-        var question = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");
-        if (question.Status is "AddedToKb" or "Faq")
+        var asked = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");
+        if (asked.Status is "AddedToKb" or "Faq")
         {
-            throw new InvalidOperationException($"Question {questionId} is answered already (entry {question.EntryId}).");
+            throw new InvalidOperationException($"Question {questionId} is answered already (entry {asked.EntryId}).");
         }
 
-        // The senior's answer joins the knowledge base at once, and the question points at it.
-        var entry = await AddEntryAsync(new KbEntryInput(question.Question, answer, tags), "senior-answer", author);
+        // The senior's answer joins the knowledge base at once, and the question points at it. Put in the knowledge
+        // base's own words, the entry keeps the asker's wording as an alias.
+        var rephrased = string.IsNullOrWhiteSpace(question) ? null : question;
+        var entry = await AddEntryAsync(new KbEntryInput(rephrased ?? asked.Question, answer, tags, Aliases: rephrased is null ? null : [asked.Question]), "senior-answer", author);
         await using var command = database.CreateCommand(
             $"UPDATE kb_questions SET status = 'AddedToKb', entry_id = $3, updated_at = now() WHERE tenant_id = $1 AND question_id = $2 RETURNING {QuestionColumns}");
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue(questionId);
         command.Parameters.AddWithValue(entry.EntryId);
         return (await ReadQuestionsAsync(command)).Single();
+    }
+
+    public async Task<KbQuestion> PickAsync(string questionId, string entryId)
+    {
+        var asked = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");
+        if (asked.EntryId is { } answeredBy && answeredBy != entryId)
+        {
+            throw new InvalidOperationException($"Question {questionId} is answered already (entry {answeredBy}).");
+        }
+
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        if (await ReadEntryAsync(connection, transaction, entryId) is null)
+        {
+            throw new KeyNotFoundException($"No knowledge-base entry '{entryId}'.");
+        }
+
+        // The asker's wording now finds the entry it meant; picked again, nothing changes.
+        await AddAliasesAsync(connection, transaction, entryId, ValidateAliases([asked.Question]), replace: false);
+        await using (var command = new NpgsqlCommand(
+            """
+            WITH answered AS (
+                UPDATE kb_questions SET status = 'AddedToKb', entry_id = $3, updated_at = now()
+                WHERE tenant_id = $1 AND question_id = $2 AND entry_id IS NULL RETURNING 1)
+            UPDATE kb_entries SET times_asked = times_asked + 1 WHERE tenant_id = $1 AND entry_id = $3 AND EXISTS (SELECT 1 FROM answered)
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue(TenantId);
+            command.Parameters.AddWithValue(questionId);
+            command.Parameters.AddWithValue(entryId);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return (await GetQuestionAsync(questionId))!;
     }
 
     public async Task<KbQuestion?> GetQuestionAsync(string questionId)
@@ -412,7 +501,9 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         return await ReadQuestionsAsync(command);
     }
 
-    private const string EntryColumns = "entry_id, question, answer, tags, language, source, author, times_asked, created_at, updated_at";
+    private const string EntryColumns =
+        "entry_id, question, answer, tags, language, source, author, times_asked, created_at, updated_at, " +
+        "(SELECT coalesce(array_agg(a.alias ORDER BY a.created_at, a.alias), '{}') FROM kb_aliases a WHERE a.tenant_id = kb_entries.tenant_id AND a.entry_id = kb_entries.entry_id)";
 
     private const string QuestionColumns =
         "question_id, question, status, entry_id, (SELECT e.answer FROM kb_entries e WHERE e.tenant_id = kb_questions.tenant_id AND e.entry_id = kb_questions.entry_id), times_asked, asked_by, created_at";
@@ -443,11 +534,65 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
         {
             entries.Add(new KbEntry(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9)));
+                reader.GetInt32(7), reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<string[]>(10)));
         }
 
         return entries;
     }
+
+    private async Task<KbEntry?> ReadEntryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string entryId)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2", connection, transaction);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(entryId);
+        return (await ReadEntriesAsync(command)).SingleOrDefault();
+    }
+
+    /// <summary>Adds <paramref name="aliases"/> to the entry (those it has are kept once); with <paramref name="replace"/>,
+    /// the entry's other aliases go.</summary>
+    private async Task AddAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string entryId, IReadOnlyList<(string Alias, string Normalized)> aliases, bool replace)
+    {
+        var normalized = aliases.Select(a => a.Normalized).ToArray();
+        if (replace)
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM kb_aliases WHERE tenant_id = $1 AND entry_id = $2 AND NOT (normalized = ANY ($3))", connection, transaction);
+            delete.Parameters.AddWithValue(TenantId);
+            delete.Parameters.AddWithValue(entryId);
+            delete.Parameters.AddWithValue(normalized);
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        if (aliases.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO kb_aliases (tenant_id, entry_id, alias, normalized) SELECT $1, $2, a, n FROM unnest($3::text[], $4::text[]) AS t(a, n) ON CONFLICT DO NOTHING",
+            connection, transaction);
+        insert.Parameters.AddWithValue(TenantId);
+        insert.Parameters.AddWithValue(entryId);
+        insert.Parameters.AddWithValue(aliases.Select(a => a.Alias).ToArray());
+        insert.Parameters.AddWithValue(normalized);
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Aliases as stored: trimmed, each at most a question's length, one per normalized wording.</summary>
+    private static IReadOnlyList<(string Alias, string Normalized)> ValidateAliases(IReadOnlyList<string>? aliases) =>
+        (aliases ?? []).Select((alias, i) =>
+            {
+                try
+                {
+                    return ValidateQuestion(alias);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new ArgumentException($"Alias {i}: {ex.Message}");
+                }
+            })
+            .Select(alias => (Alias: alias, Normalized: Normalize(alias)))
+            .DistinctBy(a => a.Normalized, StringComparer.Ordinal)
+            .ToList();
 
     private static async Task<IReadOnlyList<KbQuestion>> ReadQuestionsAsync(NpgsqlCommand command)
     {

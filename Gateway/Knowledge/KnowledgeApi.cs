@@ -57,6 +57,11 @@ public static class KnowledgeApi
             Results.Ok(await m.Send(new Escalate(ApiKeyFilter.CallerOf(http), questionId), http.RequestAborted)))
             .RequireRoles(Everyone).Produces<KbQuestion>().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("None of these: sends the question to seniors");
+        kb.MapPost("/questions/{questionId}/pick", async (string questionId, PickInput input, HttpContext http, IMediator m) =>
+            Results.Ok(await m.Send(new PickSimilar(ApiKeyFilter.CallerOf(http), questionId, input), http.RequestAborted)))
+            .RequireRoles(Everyone).Produces<KbQuestion>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("The asker picked one of the similar questions: it answers theirs, and their wording becomes the entry's alias");
         kb.MapPost("/questions/{questionId}/answer", async (string questionId, AnswerInput input, HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new AnswerQuestion(ApiKeyFilter.CallerOf(http), questionId, input), http.RequestAborted)))
             .RequireRoles(Seniors).Produces<KbQuestion>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)

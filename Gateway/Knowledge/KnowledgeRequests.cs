@@ -6,7 +6,12 @@ using MediatR;
 
 namespace CustomerGrains.Gateway.Knowledge;
 
-public sealed record AnswerInput(string? Answer, IReadOnlyList<string>? Tags = null);
+/// <summary>A senior's answer; <paramref name="Question"/>, when given, is the question in the knowledge base's own
+/// words, and the asker's wording becomes its alias.</summary>
+public sealed record AnswerInput(string? Answer, IReadOnlyList<string>? Tags = null, string? Question = null);
+
+/// <summary>The similar question the asker picked: the entry it answers.</summary>
+public sealed record PickInput(string? EntryId);
 
 public sealed record AskInput(string? Question);
 
@@ -134,7 +139,26 @@ public sealed record AnswerQuestion(Caller Caller, string QuestionId, AnswerInpu
         }
     }
 
-    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AnswerAsync(QuestionId, Input.Answer!, Input.Tags, $"key:{Caller.KeyId}");
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AnswerAsync(QuestionId, Input.Answer!, Input.Tags, $"key:{Caller.KeyId}", Input.Question);
+}
+
+/// <summary>The asker picked one of the similar questions offered: it answers the question, and teaches retrieval the
+/// asker's wording.</summary>
+public sealed record PickSimilar(Caller Caller, string QuestionId, PickInput Input) : KnowledgeRequest<KbQuestion>(Caller), IValidatedRequest
+{
+    public override string Action => "kb.question.pick";
+
+    public override string Target => QuestionId;
+
+    public IEnumerable<(string Field, string Message)> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Input.EntryId))
+        {
+            yield return ("entryId", "Name the entry picked (an entryId the ask offered).");
+        }
+    }
+
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.PickAsync(QuestionId, Input.EntryId!);
 }
 
 /// <summary>A senior turns an accepted reply suggestion into a knowledge-base entry; the body may replace its question,

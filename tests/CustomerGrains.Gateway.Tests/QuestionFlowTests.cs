@@ -104,6 +104,75 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
     }
 
     [Fact]
+    public async Task Picking_a_similar_question_teaches_retrieval_the_askers_wording_its_forms_and_typos()
+    {
+        await LoadFixtureAsync();
+        using var agent = gateway.Agent();
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        var entry = await (await senior.PostAsJsonAsync("/v1/kb/entries", new { question = "Do you ship to the Canary Islands?", answer = "Yes, in 5 to 7 days; customs are included." }))
+            .Content.ReadFromJsonAsync<KbEntry>(GatewayCluster.Json);
+        const string wording = "Can my parcel be delivered to Tenerife?";
+
+        var first = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = wording })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        Assert.NotEqual(entry!.EntryId, first!.Match?.EntryId);
+        var picked = await (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = entry.EntryId })).Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
+        Assert.Equal(("AddedToKb", entry.EntryId, entry.Answer), (picked!.Status, picked.EntryId, picked.Answer));
+
+        // The same wording, another form of it and a typo in it are answered outright now.
+        foreach (var asked in new[] { wording, "Could my parcels be delivered to Tenerife", "Can my parcel be deliverd to Tenerif?" })
+        {
+            var again = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = asked })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+            Assert.True(again!.Match?.EntryId == entry.EntryId, $"'{asked}' was answered by {again.Match?.Question ?? "nothing"}");
+        }
+
+        // The alias is the entry's, visible, exported, and removable: without it the wording is not answered outright.
+        var withAlias = await agent.GetFromJsonAsync<KbEntry>($"/v1/kb/entries/{entry.EntryId}", GatewayCluster.Json);
+        Assert.Equal([wording], withAlias!.Aliases);
+        Assert.Contains((await senior.GetFromJsonAsync<List<KbEntry>>("/v1/kb/export", GatewayCluster.Json))!, e => e.EntryId == entry.EntryId && e.Aliases!.SequenceEqual([wording]));
+        var removed = await (await senior.PutAsJsonAsync($"/v1/kb/entries/{entry.EntryId}", new { question = entry.Question, answer = entry.Answer, aliases = Array.Empty<string>() }))
+            .Content.ReadFromJsonAsync<KbEntry>(GatewayCluster.Json);
+        Assert.Empty(removed!.Aliases!);
+        var unlearned = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = wording })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        Assert.NotEqual(entry.EntryId, unlearned!.Match?.EntryId);
+
+        // Another tenant learned nothing; an entry deleted takes its aliases with it.
+        using var globex = gateway.Agent(GatewayCluster.GlobexAdmin);
+        Assert.Null((await (await globex.PostAsJsonAsync("/v1/kb/ask", new { question = wording })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json))!.Match);
+        await senior.PutAsJsonAsync($"/v1/kb/entries/{entry.EntryId}", new { question = entry.Question, answer = entry.Answer, aliases = new[] { wording } });
+        Assert.Equal(HttpStatusCode.NoContent, (await senior.DeleteAsync($"/v1/kb/entries/{entry.EntryId}")).StatusCode);
+        var recreated = await (await senior.PostAsJsonAsync("/v1/kb/entries", new { question = entry.Question, answer = entry.Answer })).Content.ReadFromJsonAsync<KbEntry>(GatewayCluster.Json);
+        Assert.Empty(recreated!.Aliases!);
+        await senior.DeleteAsync($"/v1/kb/entries/{recreated.EntryId}");
+
+        // Picking for a question answered by another entry, an entry that does not exist, or none, is refused saying why.
+        var other = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = $"Is there a store in town {Guid.NewGuid():N}?" })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        Assert.Equal(HttpStatusCode.Conflict, (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = recreated.EntryId })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await agent.PostAsJsonAsync($"/v1/kb/questions/{other!.QuestionId}/pick", new { entryId = "kb_nope" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await agent.PostAsJsonAsync($"/v1/kb/questions/{other.QuestionId}/pick", new { })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_senior_answering_in_the_knowledge_bases_words_keeps_the_askers_wording_as_an_alias()
+    {
+        await LoadFixtureAsync();
+        using var agent = gateway.Agent();
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        const string wording = "is there some way to get the jacket wrapped as a present";
+
+        var asked = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = wording })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        await agent.PostAsync($"/v1/kb/questions/{asked!.QuestionId}/escalate", null);
+        var answered = await (await senior.PostAsJsonAsync($"/v1/kb/questions/{asked.QuestionId}/answer", new { question = "Do you offer gift wrapping for jackets?", answer = "Yes, choose Gift wrap at checkout (3 EUR)." }))
+            .Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
+
+        var entry = await agent.GetFromJsonAsync<KbEntry>($"/v1/kb/entries/{answered!.EntryId}", GatewayCluster.Json);
+        Assert.Equal(("Do you offer gift wrapping for jackets?", "senior-answer"), (entry!.Question, entry.Source));
+        Assert.Equal([wording], entry.Aliases);
+        var again = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = "Is there a way to get the jacket wrapped as a present?" })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        Assert.Equal(entry.EntryId, again!.Match?.EntryId);
+        await senior.DeleteAsync($"/v1/kb/entries/{entry.EntryId}");
+    }
+
+    [Fact]
     public async Task A_question_asked_often_becomes_a_faq()
     {
         await LoadFixtureAsync();
