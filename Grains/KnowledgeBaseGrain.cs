@@ -13,7 +13,8 @@ namespace CustomerGrains.Grains;
 /// similarity with the entry's question catches typos; the score mixes both.
 /// </summary>
 [GrainType("knowledgebase")]
-public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, TimeProvider time, ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
+public sealed partial class KnowledgeBaseGrain(
+    NpgsqlDataSource database, IOptions<KnowledgeOptions> options, IOptions<Inference.InferenceOptions> inference, TimeProvider time, ILogger<KnowledgeBaseGrain> logger) : Grain, IKnowledgeBaseGrain
 {
     public const int MaxQuestionLength = 2_000;
 
@@ -208,7 +209,11 @@ public sealed partial class KnowledgeBaseGrain(NpgsqlDataSource database, IOptio
             FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
             ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
-        var model = _options.EmbeddingModel is { Length: > 0 } configured ? configured : null;
+        // An encoder scores only the languages it was trained on: other queries keep the lexical order.
+        var model = _options.EmbeddingModel is { Length: > 0 } configured
+                    && (!inference.Value.Models.TryGetValue(configured, out var encoder) || encoder.Covers(TextLanguage.Detect(text)))
+            ? configured
+            : null;
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue(text.Length <= MaxQuestionLength ? text : text[..MaxQuestionLength]);
         command.Parameters.AddWithValue(model is null ? limit : Math.Max(limit * 3, 20)); // reranking needs candidates to reorder

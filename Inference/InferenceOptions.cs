@@ -41,6 +41,14 @@ public sealed class ModelOptions
 
     /// <summary><c>cpu</c> or <c>cuda</c> for this model; unset: <see cref="InferenceOptions.Provider"/>.</summary>
     public string? Provider { get; set; }
+
+    /// <summary>For an encoder: the languages it was trained on (ISO 639-1 codes, e.g. <c>en</c> for all-MiniLM-L6-v2).
+    /// A knowledge-base query in another language is matched lexically alone, since an encoder scores text it was not
+    /// trained on at random. Unset: every language (a multilingual encoder).</summary>
+    public List<string>? Languages { get; set; }
+
+    /// <summary>Whether this model covers <paramref name="language"/>.</summary>
+    public bool Covers(string language) => Languages is not { Count: > 0 } languages || languages.Contains(language, StringComparer.OrdinalIgnoreCase);
 }
 
 public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOptions>

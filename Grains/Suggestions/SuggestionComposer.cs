@@ -118,7 +118,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         {
             // Degraded: the sources themselves, fitted to the customer, in their language only.
             suggestions = sources
-                .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : RetrievedReply.WrittenIn(s.Text, language))
+                .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : TextLanguage.WrittenIn(s.Text, language))
                 .OrderByDescending(s => s.Score)
                 .Take(request.Count)
                 .Select(s => new Suggestion(
@@ -155,7 +155,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     internal static bool Usable(string draft, string language)
     {
         var text = Citation().Replace(draft, "");
-        return text.Any(char.IsLetter) && !text.Contains('\uFFFD', StringComparison.Ordinal) && RetrievedReply.WrittenIn(text, language);
+        return text.Any(char.IsLetter) && !text.Contains('\uFFFD', StringComparison.Ordinal) && TextLanguage.WrittenIn(text, language);
     }
 
     /// <summary>A model can emit any byte, control characters included (a NUL would not even fit in a PostgreSQL

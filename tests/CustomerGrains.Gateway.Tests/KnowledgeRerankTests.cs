@@ -36,9 +36,14 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static Task<TestCluster> StartAsync(string embeddingModel)
+    private static Task<TestCluster> StartAsync(string embeddingModel, string? language = null)
     {
         var options = new TestClusterOptions();
+        if (language is not null)
+        {
+            options.Configuration["Inference:Models:embeddings:Languages:0"] = language;
+        }
+
         options.Configuration["Inference:Models:default:Path"] = Fixtures.Path("tiny-decoder");
         options.Configuration["Inference:Models:embeddings:Path"] = Encoder.Value;
         options.Configuration["Knowledge:EmbeddingModel"] = embeddingModel;
@@ -81,6 +86,21 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         Assert.Equal(0, await cluster.Database.ScalarAsync<long>($"SELECT count(*) FROM kb_entries WHERE entry_id = '{edited.EntryId}' AND embedding IS NOT NULL"));
         var again = (await kb.SearchAsync(edited.Question, 20)).Single(h => h.EntryId == edited.EntryId);
         Assert.Equal(Cosine(edited.Question, $"{edited.Question}\nTrack it under Orders > Tracking; it is on its way."), again.Semantic!.Value, tolerance: 1e-3);
+    }
+
+    [Fact]
+    public async Task A_query_in_a_language_the_encoder_does_not_cover_is_matched_lexically_alone()
+    {
+        await using var cluster = await StartAsync("embeddings", language: "en");
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("english-encoder");
+        await kb.ImportAsync(_entries, "test");
+
+        var english = await kb.SearchAsync(Query, 5);
+        var russian = await kb.SearchAsync("Хочу вернуть деньги за заказ, доставка опоздала", 5);
+
+        Assert.All(english, h => Assert.NotNull(h.Semantic));
+        Assert.NotEmpty(russian);
+        Assert.All(russian, h => Assert.Null(h.Semantic));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public sealed class RetrievedReplyTests
     [InlineData("Order 1234 — где она?", "ru")] // more Cyrillic letters than Latin ones
     public void The_language_is_told_from_the_letters_of_the_message(string message, string language)
     {
-        Assert.Equal(language, RetrievedReply.Detect(message));
+        Assert.Equal(language, TextLanguage.Detect(message));
         Assert.Equal("uk", RetrievedReply.LanguageOf("UK", "ru", message)); // a preference wins
     }
 
@@ -36,6 +36,6 @@ public sealed class RetrievedReplyTests
     [InlineData("12345", "uk", true)]
     public void An_answer_counts_as_written_in_a_language_by_its_alphabet(string text, string language, bool written)
     {
-        Assert.Equal(written, RetrievedReply.WrittenIn(text, language));
+        Assert.Equal(written, TextLanguage.WrittenIn(text, language));
     }
 }
