@@ -2,7 +2,7 @@
 # Builds and starts one silo (gateway co-hosted) on http://127.0.0.1:8080 against PostgreSQL.
 #   ./run.sh              first silo, port 8080
 #   ./run.sh --port 8081  another silo on this machine, joining the same cluster (same database)
-# Any other arguments go to the silo as configuration, e.g. --Cluster:DeathTimeout=00:00:05.
+# Any other arguments go to the silo as configuration, e.g. --Orleans:ProbeTimeout=00:00:02.
 # Uses CUSTOMERGRAINS_DB when set; otherwise provisions a local PostgreSQL (see deploy/scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,9 +20,7 @@ done
 source deploy/scripts/postgres.sh
 ensure_postgres
 
-# One cluster key per checkout, shared by every silo started from it.
 mkdir -p .state
-[ -s .state/cluster-key ] || head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > .state/cluster-key
 
 # The demo tenant: keys and webhook secrets made once per checkout (CUSTOMERGRAINS_DEMO=0 leaves it out).
 if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
@@ -62,7 +60,6 @@ out="$PWD/Silo/bin/Release/net10.0"
 dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo -p:OrtFlavor="${ORT_FLAVOR:-cpu}" >&2
 
 export Database__ConnectionString="$CUSTOMERGRAINS_DB"
-export Cluster__ClusterKey="${Cluster__ClusterKey:-$(cat .state/cluster-key)}"
 export Silo__Port="$port"
 if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
   # Loads the demo tenant's knowledge base and customers once the silo answers (idempotent: see the script).

@@ -1,6 +1,7 @@
 namespace CustomerGrains.Grains;
 
 /// <summary>The customer's profile, as merged from every source.</summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerProfile")]
 public sealed record CustomerProfile(
     string? Name,
     IReadOnlyList<string> Emails,
@@ -10,6 +11,7 @@ public sealed record CustomerProfile(
     IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>How the customer wants to be addressed.</summary>
+[GenerateSerializer, Immutable, Alias("cg.Preferences")]
 public sealed record Preferences(
     string? Channel,
     string? Tone,
@@ -21,6 +23,7 @@ public sealed record Preferences(
 }
 
 /// <summary>A change to <see cref="Preferences"/>: null fields stay as they are.</summary>
+[GenerateSerializer, Immutable, Alias("cg.PreferencesPatch")]
 public sealed record PreferencesPatch(
     string? Channel = null,
     string? Tone = null,
@@ -29,6 +32,7 @@ public sealed record PreferencesPatch(
     IReadOnlyList<string>? Topics = null);
 
 /// <summary>Activity figures derived from the history.</summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerStats")]
 public sealed record CustomerStats(
     int Interactions,
     int InteractionsLast30Days,
@@ -41,6 +45,7 @@ public sealed record CustomerStats(
 /// Everything a reply generator needs about one customer, bounded in size: the recent turns verbatim (each
 /// cut to a limit), older ones as a summary.
 /// </summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerContext")]
 public sealed record CustomerContext(
     string TenantId,
     string CustomerId,
@@ -53,10 +58,12 @@ public sealed record CustomerContext(
     string Summary);
 
 /// <summary>All that is stored about one customer (right of access).</summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerExport")]
 public sealed record CustomerExport(
     CustomerContext Context,
     IReadOnlyList<Interaction> History,
     IReadOnlyList<InboxRecord> InboxRecords);
 
 /// <summary>A webhook delivery kept in the inbox for this customer.</summary>
+[GenerateSerializer, Immutable, Alias("cg.InboxRecord")]
 public sealed record InboxRecord(long Id, string Provider, string ConnectionId, string Status, DateTimeOffset ReceivedAt, string? Payload);

@@ -1,11 +1,10 @@
-using CustomerGrains.Runtime;
-
 namespace CustomerGrains.Grains;
 
 /// <summary>
 /// One customer of one tenant, keyed <c>{tenantId}/{customerId}</c>: profile, identities, segment, preferences
 /// and conversation history.
 /// </summary>
+[Alias("cg.ICustomerGrain")]
 public interface ICustomerGrain : IGrainWithStringKey
 {
     /// <summary>Appends an interaction (a no-op if its source and event id are there already), merges what the
@@ -27,19 +26,25 @@ public interface ICustomerGrain : IGrainWithStringKey
 
     /// <summary>Reply suggestions for the customer's conversation, grounded in the knowledge base and past accepted
     /// replies; within the deadline, retrieval-only (degraded) when the model cannot answer in time.</summary>
+    /// <param name="cancellationToken">The agent gave up (closed the request): the drafts stop and free their slots.</param>
     [ReadOnly]
-    Task<SuggestionResult> SuggestAsync(SuggestionRequest request);
+    Task<SuggestionResult> SuggestAsync(SuggestionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
 /// Resolves external identities to customer ids for one tenant (key: tenant id). Identities that share an email
 /// resolve to the same customer, so a Chatwoot contact and a HubSpot contact of one person are one customer.
 /// </summary>
+[Alias("cg.ICustomerDirectoryGrain")]
 public interface ICustomerDirectoryGrain : IGrainWithStringKey
 {
     /// <summary>The customer any of <paramref name="identities"/> belongs to, linking the others to it; a new
     /// customer when none is known.</summary>
     Task<string> ResolveOrCreateAsync(IReadOnlyList<ExternalIdentity> identities);
+
+    /// <summary><see cref="ResolveOrCreateAsync"/> for many events at once (one query when every identity is known),
+    /// in the order given.</summary>
+    Task<string[]> ResolveManyAsync(IReadOnlyList<IReadOnlyList<ExternalIdentity>> customers);
 
     /// <summary>The customer with this identity (provider <c>id</c> means our own customer id); null if none.</summary>
     Task<string?> FindAsync(ExternalIdentity identity);

@@ -1,9 +1,8 @@
-using CustomerGrains.Runtime;
-
 namespace CustomerGrains.Grains;
 
 /// <summary>A text generation request to a loaded model (sampling as in Hugging Face: temperature 0 is greedy).</summary>
 /// <param name="Deadline">If the request is still queued at this moment it is rejected, not run late.</param>
+[GenerateSerializer, Immutable, Alias("cg.InferenceRequest")]
 public sealed record InferenceRequest(
     string Prompt,
     int MaxNewTokens = 128,
@@ -17,20 +16,23 @@ public sealed record InferenceRequest(
     DateTimeOffset? Deadline = null);
 
 /// <param name="FinishReason">endOfSequence, length or stopString.</param>
+[GenerateSerializer, Immutable, Alias("cg.InferenceResult")]
 public sealed record InferenceResult(string Text, int Tokens, string FinishReason, string Model, string ExecutionProvider, double QueuedMs, double TotalMs);
 
 /// <summary>How many tokens a text is to a decoder model, and how many its context holds (prompt and reply).</summary>
+[GenerateSerializer, Immutable, Alias("cg.TokenCount")]
 public sealed record TokenCount(int Tokens, int Context);
 
 /// <summary>
 /// A model (key: its name in configuration, e.g. "default"): a decoder's generation pool or an encoder's embedder,
 /// as a stateless worker: every silo serves it from its own, so a call never leaves the caller's silo.
 /// </summary>
+[Alias("cg.IInferenceGrain")]
 public interface IInferenceGrain : IGrainWithStringKey
 {
     /// <summary>Interleaved: calls wait in the pool, which batches them, not one by one in the grain's mailbox.</summary>
     [AlwaysInterleave]
-    Task<InferenceResult> GenerateAsync(InferenceRequest request);
+    Task<InferenceResult> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Counts <paramref name="text"/>'s tokens with a decoder model's tokenizer, so a prompt can be fitted to
     /// its context before it is sent.</summary>
@@ -40,5 +42,5 @@ public interface IInferenceGrain : IGrainWithStringKey
     /// <summary>Unit-length embeddings of <paramref name="texts"/> (in order) from an encoder model: their dot product
     /// is their cosine similarity.</summary>
     [AlwaysInterleave]
-    Task<float[][]> EmbedAsync(IReadOnlyList<string> texts);
+    Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default);
 }

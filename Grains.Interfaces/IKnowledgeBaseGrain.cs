@@ -1,13 +1,13 @@
-using CustomerGrains.Runtime;
-
 namespace CustomerGrains.Grains;
 
 /// <summary>What a knowledge-base entry is made from. <paramref name="Aliases"/>: other wordings of the question that
 /// it answers (learned from askers, or given); null leaves an entry's aliases as they are.</summary>
+[GenerateSerializer, Immutable, Alias("cg.KbEntryInput")]
 public sealed record KbEntryInput(string? Question, string? Answer, IReadOnlyList<string>? Tags = null, string? Language = null, IReadOnlyList<string>? Aliases = null);
 
 /// <summary>A knowledge-base entry. Source: article, senior-answer or accepted-reply. Aliases: other wordings of the
 /// question it answers, matched as the question is (learned from askers' picks and seniors' answers).</summary>
+[GenerateSerializer, Immutable, Alias("cg.KbEntry")]
 public sealed record KbEntry(
     string EntryId,
     string Question,
@@ -23,13 +23,16 @@ public sealed record KbEntry(
 
 /// <summary>An entry found for a question, with how well it matches (0 to 1). With an embedding model configured, the
 /// score blends the lexical match and the cosine similarity of the texts' embeddings, both given beside it.</summary>
+[GenerateSerializer, Immutable, Alias("cg.KbMatch")]
 public sealed record KbMatch(string EntryId, string Question, string Answer, double Score, string? Language = null, double? Lexical = null, double? Semantic = null);
 
 /// <summary>The answer to <c>POST /v1/kb/ask</c>: the best entry when confident, plus related ones; otherwise the most
 /// similar questions to choose from (or to escalate).</summary>
+[GenerateSerializer, Immutable, Alias("cg.AskResult")]
 public sealed record AskResult(string QuestionId, KbMatch? Match, IReadOnlyList<KbMatch> Related, IReadOnlyList<KbMatch> Similar);
 
 /// <summary>A question an employee asked. Status: Unanswered, AwaitingSenior, AddedToKb or Faq.</summary>
+[GenerateSerializer, Immutable, Alias("cg.KbQuestion")]
 public sealed record KbQuestion(
     string QuestionId,
     string Question,
@@ -45,6 +48,7 @@ public sealed record KbQuestion(
 /// English and Russian plus trigram similarity, so typos and word forms match), and the employee question flow: ask,
 /// escalate to seniors, answer into the knowledge base.
 /// </summary>
+[Alias("cg.IKnowledgeBaseGrain")]
 public interface IKnowledgeBaseGrain : IGrainWithStringKey
 {
     Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author);

@@ -1,6 +1,7 @@
 namespace CustomerGrains.Grains;
 
 /// <summary>Who wrote a message: the customer, or us (an agent or a bot) to the customer.</summary>
+[GenerateSerializer, Alias("cg.InteractionDirection")]
 public enum InteractionDirection
 {
     Inbound,
@@ -15,6 +16,7 @@ public enum InteractionDirection
 /// <param name="EventId">The sender's id for the message, unique within the source.</param>
 /// <param name="Channel">email, chat, whatsapp, phone, web, ...</param>
 /// <param name="Sentiment">-1 (negative) to 1 (positive), when the CRM sends one.</param>
+[GenerateSerializer, Immutable, Alias("cg.Interaction")]
 public sealed record Interaction(
     string Source,
     string EventId,
@@ -26,12 +28,14 @@ public sealed record Interaction(
     double? Sentiment = null);
 
 /// <summary>An id of the customer in another system: <c>chatwoot:42</c>, <c>hubspot:901</c>, <c>email:ann@example.com</c>.</summary>
+[GenerateSerializer, Immutable, Alias("cg.ExternalIdentity")]
 public sealed record ExternalIdentity(string Provider, string ExternalId)
 {
     public override string ToString() => Provider + ":" + ExternalId;
 }
 
 /// <summary>What an event says about its customer; null fields say nothing.</summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerFacts")]
 public sealed record CustomerFacts(
     string? Name = null,
     string? Email = null,
@@ -45,7 +49,9 @@ public sealed record CustomerFacts(
 
 /// <summary>What the customer grain receives for one interaction.</summary>
 /// <param name="InboxId">The inbox row it came from, marked done with the append; null for direct ingestion.</param>
+[GenerateSerializer, Immutable, Alias("cg.AppendRequest")]
 public sealed record AppendRequest(Interaction Interaction, CustomerFacts Facts, IReadOnlyList<ExternalIdentity> Identities, long? InboxId = null);
 
 /// <summary>Whether an append added the interaction (false: it was there already).</summary>
+[GenerateSerializer, Immutable, Alias("cg.AppendResult")]
 public sealed record AppendResult(bool Added, int Interactions);

@@ -2,20 +2,24 @@ namespace CustomerGrains.Grains;
 
 /// <summary>A request for reply suggestions: the message to answer (default: the customer's last inbound one), how
 /// many, and the time budget (default 1,500 ms); past it, retrieval-based suggestions come back, marked degraded.</summary>
+[GenerateSerializer, Immutable, Alias("cg.SuggestionRequest")]
 public sealed record SuggestionRequest(string? Message = null, int Count = 3, int DeadlineMs = 1500, string RequestedBy = "");
 
 /// <summary>A suggested reply. Kind: generated (by the model) or retrieved (a knowledge-base answer or a past accepted
 /// reply as it stands). Sources: the knowledge-base entry ids (kb_...) and past reply ids (sg_...) it rests on;
 /// <see cref="Unverified"/> when it cites none.</summary>
+[GenerateSerializer, Immutable, Alias("cg.Suggestion")]
 public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified);
 
 /// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).
 /// Score: how well it matches, weighed by feedback; AcceptanceRate: the share of suggestions resting on it that agents
 /// accepted or edited (null until one was decided).</summary>
+[GenerateSerializer, Immutable, Alias("cg.SuggestionSource")]
 public sealed record SuggestionSource(string Id, string Text, double Score, double? AcceptanceRate = null);
 
 /// <summary>The suggestions, the sources retrieved for them, and why they are retrieval-only when the model was
 /// absent, failing or too slow.</summary>
+[GenerateSerializer, Immutable, Alias("cg.SuggestionResult")]
 public sealed record SuggestionResult(
     IReadOnlyList<Suggestion> Suggestions,
     IReadOnlyList<SuggestionSource> Sources,
@@ -26,4 +30,5 @@ public sealed record SuggestionResult(
     double LatencyMs);
 
 /// <summary>What an agent did with a suggestion: accepted, edited (with the final text) or rejected.</summary>
+[GenerateSerializer, Immutable, Alias("cg.SuggestionFeedback")]
 public sealed record SuggestionFeedback(string? Outcome, string? FinalText = null);

@@ -1,4 +1,3 @@
-using CustomerGrains.Runtime;
 using Npgsql;
 
 namespace CustomerGrains.Grains;
@@ -10,7 +9,7 @@ namespace CustomerGrains.Grains;
 [StatelessWorker]
 public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, ICustomerDirectoryGrain
 {
-    private string TenantId => GetPrimaryKeyString();
+    private string TenantId => this.GetPrimaryKeyString();
 
     public async Task<string> ResolveOrCreateAsync(IReadOnlyList<ExternalIdentity> identities)
     {
@@ -44,6 +43,27 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource database) : Grain, I
 
         await batch.ExecuteNonQueryAsync();
         return known ?? (await OwnersAsync(normalized)).First(o => o is not null)!;
+    }
+
+    public async Task<string[]> ResolveManyAsync(IReadOnlyList<IReadOnlyList<ExternalIdentity>> customers)
+    {
+        // Every identity of every event in one query; only events naming an identity nobody has yet (new customers,
+        // new links) take the path that creates.
+        var normalized = customers.Select(identities => identities.Select(Normalize).Distinct().ToList()).ToList();
+        var all = normalized.SelectMany(identities => identities).Distinct().ToList();
+        var owners = all.Zip(await OwnersAsync(all)).ToDictionary(pair => pair.First, pair => pair.Second);
+        var resolved = new string[customers.Count];
+        for (var i = 0; i < customers.Count; i++)
+        {
+            var known = normalized[i].Select(identity => owners[identity]).Distinct().ToList();
+            resolved[i] = known is [{ } customer] ? customer : await ResolveOrCreateAsync(customers[i]);
+            foreach (var identity in normalized[i])
+            {
+                owners[identity] = resolved[i]; // a later event of the same new customer in this batch finds it
+            }
+        }
+
+        return resolved;
     }
 
     public async Task<string?> FindAsync(ExternalIdentity identity)

@@ -1,24 +1,32 @@
-using CustomerGrains.Runtime;
-
 namespace CustomerGrains.Grains;
 
-/// <summary>What is stored in the grain's state row; the history lives in its own table.</summary>
+/// <summary>What is stored in the grain's state row (JSON through Orleans' grain storage serializer, which resolves
+/// only types it knows: hence the serializer attributes); the history lives in its own table.</summary>
+[GenerateSerializer, Alias("cg.CustomerState")]
 public sealed class CustomerState
 {
+    [Id(0)]
     public bool Exists { get; set; }
 
+    [Id(1)]
     public string? Name { get; set; }
 
+    [Id(2)]
     public List<string> Emails { get; set; } = [];
 
+    [Id(3)]
     public List<string> Phones { get; set; } = [];
 
+    [Id(4)]
     public string? Language { get; set; }
 
+    [Id(5)]
     public string? Timezone { get; set; }
 
+    [Id(6)]
     public Dictionary<string, string> Attributes { get; set; } = [];
 
+    [Id(7)]
     public Preferences Preferences { get; set; } = Preferences.Default;
 }
 
@@ -29,7 +37,7 @@ public sealed class CustomerState
 /// </summary>
 [GrainType("customer")]
 public sealed class CustomerGrain(
-    [PersistentState("customer")] IPersistentState<CustomerState> state,
+    [PersistentState("customer", GrainStorage.Name)] IPersistentState<CustomerState> state,
     CustomerStore store,
     SegmentCatalog segments,
     Suggestions.SuggestionComposer suggestions,
@@ -66,13 +74,21 @@ public sealed class CustomerGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_tenantId, _customerId) = CustomerKey.Parse(GetPrimaryKeyString());
+        (_tenantId, _customerId) = CustomerKey.Parse(this.GetPrimaryKeyString());
         var history = await store.LoadAsync(_tenantId, _customerId, RecentWindow + SummarySource);
         _identities.AddRange(history.Identities);
         _recent.AddRange(history.NewestFirst.Take(RecentWindow).Reverse());
         _summary.Reset(history.NewestFirst.Skip(RecentWindow), Math.Max(0, history.Count - RecentWindow));
         (_count, _countLast30Days, _firstSeen, _lastSeen) = (history.Count, history.CountLast30Days, history.FirstSeen, history.LastSeen);
         (_sentimentSum, _sentimentCount) = (history.SentimentSum, history.SentimentCount);
+
+        // A customer last stored by the runtime before Orleans moves its profile and preferences over, once.
+        if (!state.RecordExists && await store.ReadLegacyStateAsync(this.GetPrimaryKeyString()) is { } legacy)
+        {
+            state.State = legacy;
+            await state.WriteStateAsync(cancellationToken);
+            await store.DeleteLegacyStateAsync(this.GetPrimaryKeyString());
+        }
     }
 
     public async Task<AppendResult> AppendAsync(AppendRequest request)
@@ -152,8 +168,8 @@ public sealed class CustomerGrain(
         return new CustomerExport(BuildContext(), history, inbox);
     }
 
-    public Task<SuggestionResult> SuggestAsync(SuggestionRequest request) =>
-        Known ? suggestions.SuggestAsync(GrainFactory, BuildContext(), request) : Task.FromException<SuggestionResult>(NotFound());
+    public Task<SuggestionResult> SuggestAsync(SuggestionRequest request, CancellationToken cancellationToken = default) =>
+        Known ? suggestions.SuggestAsync(GrainFactory, BuildContext(), request, cancellationToken) : Task.FromException<SuggestionResult>(NotFound());
 
     private CustomerContext BuildContext()
     {

@@ -5,11 +5,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class GrainsServiceCollectionExtensions
 {
-    /// <summary>Hosts the customer grains on this silo, with their tables (schema module <c>customers</c>).</summary>
+    /// <summary>The services the grains need (their tables, Grains/Sql, are applied by the silo).</summary>
     public static IServiceCollection AddCustomerGrains(this IServiceCollection services)
     {
-        services.AddGrains(typeof(CustomerGrain).Assembly);
-        services.AddSchema("customers", typeof(CustomerGrain).Assembly);
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<SegmentCatalog>();
         services.AddSingleton<CustomerGrains.Grains.Suggestions.SuggestionComposer>();

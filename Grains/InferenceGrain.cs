@@ -1,6 +1,5 @@
 using CustomerGrains.Inference;
 using CustomerGrains.Inference.Generation;
-using CustomerGrains.Runtime;
 
 namespace CustomerGrains.Grains;
 
@@ -10,12 +9,12 @@ namespace CustomerGrains.Grains;
 [GrainType("inference")]
 public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObserver> observers) : Grain, IInferenceGrain
 {
-    public async Task<InferenceResult> GenerateAsync(InferenceRequest request)
+    public async Task<InferenceResult> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
-        var pool = host.Pool(GetPrimaryKeyString());
+        var pool = host.Pool(this.GetPrimaryKeyString());
         foreach (var observer in observers)
         {
-            await observer.OnPromptAsync(GetPrimaryKeyString(), request.Prompt);
+            await observer.OnPromptAsync(this.GetPrimaryKeyString(), request.Prompt);
         }
 
         var result = await pool.GenerateAsync(new GenerationRequest(
@@ -24,12 +23,12 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
             new SamplingOptions(request.Temperature, request.TopK, request.TopP, request.RepetitionPenalty, request.Seed),
             request.StopStrings,
             request.Background ? RequestPriority.Background : RequestPriority.Interactive,
-            request.Deadline));
+            request.Deadline), cancellationToken);
         return new InferenceResult(
             result.Text,
             result.Tokens.Count,
             System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(result.FinishReason.ToString()),
-            GetPrimaryKeyString(),
+            this.GetPrimaryKeyString(),
             pool.Model.Session.Provider,
             result.Queued.TotalMilliseconds,
             result.Total.TotalMilliseconds);
@@ -37,9 +36,10 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
 
     public Task<TokenCount> CountTokensAsync(string text)
     {
-        var model = host.Pool(GetPrimaryKeyString()).Model;
+        var model = host.Pool(this.GetPrimaryKeyString()).Model;
         return Task.FromResult(new TokenCount(model.Tokenizer.Encode(text).Length, model.Config.MaxPositions));
     }
 
-    public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts) => host.Embedder(GetPrimaryKeyString()).EmbedAsync(texts);
+    public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
+        host.Embedder(this.GetPrimaryKeyString()).EmbedAsync(texts).WaitAsync(cancellationToken);
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using CustomerGrains.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -23,7 +22,7 @@ public sealed partial class KnowledgeBaseGrain(
     public const int MaxAnswerLength = 20_000;
     private readonly KnowledgeOptions _options = options.Value;
 
-    private string TenantId => GetPrimaryKeyString();
+    private string TenantId => this.GetPrimaryKeyString();
 
     public async Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author)
     {

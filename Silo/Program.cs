@@ -1,7 +1,8 @@
+using CustomerGrains.Gateway;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
 using CustomerGrains.Inference;
-using CustomerGrains.Runtime;
+using CustomerGrains.Silo.Hosting;
 using Microsoft.Extensions.Options;
 
 try
@@ -10,32 +11,25 @@ try
 
     // Every configuration problem at once, not the first one.
     var configuration = builder.Configuration;
-    var problems = RuntimeServiceCollectionExtensions.ValidateConfiguration(configuration)
+    var problems = SiloHosting.ValidateConfiguration(configuration)
         .Concat(TenantRegistry.Validate(configuration))
-        .Concat(RuntimeServiceCollectionExtensions.ValidateSection(configuration, KnowledgeOptions.SectionName, new KnowledgeOptionsValidator(configuration)))
-        .Concat(RuntimeServiceCollectionExtensions.ValidateSection(configuration, InferenceOptions.SectionName, new InferenceOptionsValidator()))
+        .Concat(SiloHosting.ValidateSection(configuration, KnowledgeOptions.SectionName, new KnowledgeOptionsValidator(configuration)))
+        .Concat(SiloHosting.ValidateSection(configuration, InferenceOptions.SectionName, new InferenceOptionsValidator()))
         .ToList();
     if (problems.Count > 0)
     {
         throw new OptionsValidationException("CustomerGrains", typeof(Program), problems);
     }
 
-    builder.AddGrainRuntime();
+    builder.AddCustomerGrainsSilo();
     builder.Services.AddCustomerGrains();
     builder.Services.AddGateway(builder.Configuration);
     builder.Services.AddInference(builder.Configuration);
 
     var app = builder.Build();
-    app.MapClusterApi();
-    app.MapGatewayApi();
-    app.MapInferenceHealthApi();
-
-    // Resolved before running: RunAsync disposes the host and its services when it returns.
-    var lifetime = app.Services.GetRequiredService<SiloLifetime>();
+    app.MapCustomerGrainsSilo();
     await app.RunAsync();
-
-    // A silo the cluster declared dead exits non-zero so that a supervisor restarts it as a new member.
-    return lifetime.WasDeclaredDead ? 3 : 0;
+    return 0;
 }
 catch (OptionsValidationException ex)
 {

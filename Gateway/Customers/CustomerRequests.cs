@@ -1,7 +1,6 @@
 using CustomerGrains.Gateway.Mediation;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
-using CustomerGrains.Runtime;
 using MediatR;
 
 namespace CustomerGrains.Gateway.Customers;
@@ -175,7 +174,7 @@ public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequest
     {
         var customer = await customers.FindAsync(request.Caller, request.CustomerId);
         var input = request.Input;
-        return await customer.SuggestAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"));
+        return await customer.SuggestAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"), cancellationToken);
     }
 }
 

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
-using CustomerGrains.Runtime;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +23,7 @@ public sealed class InboxDispatcher(
     // Delivery shares the cores and PostgreSQL with acknowledging webhooks, which is what a CRM waits on. Measured on
     // 2 cores (bench.sh ingest): acknowledging alone reaches 0.75 of raw single-row INSERTs; with 16 delivery loops
     // running beside it 0.4-0.57, with 4 loops 0.4-0.6 and no loss of delivery rate. A burst is absorbed by the inbox.
-    private const int Workers = 4;
+    private const int Workers = 16;
     private const int ClaimBatch = 256;
 
     // Bounded: when full, new rows wait for the poller (their claim expires) instead of memory growing.
@@ -39,6 +38,9 @@ public sealed class InboxDispatcher(
         }
     }
 
+    // A BackgroundService, not Orleans reminders or grain timers: a webhook's row is delivered milliseconds after its
+    // acknowledgement by the silo that wrote it, reminders fire at most once a minute, and the poll for rows left over
+    // (failed, or claimed by a silo that died) is the silo's own work, not any one grain's.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => DeliverWrittenAsync(stoppingToken)).Append(PollAsync(stoppingToken)));
 
@@ -94,23 +96,43 @@ public sealed class InboxDispatcher(
         }
     }
 
-    /// <summary>Customers in parallel, each customer's rows in order; a failure holds back that customer's later rows.</summary>
-    private Task DeliverAsync(List<InboxRow> rows, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(
+    /// <summary>Customers in parallel, each customer's rows in order; a failure holds back that customer's later rows.
+    /// The customers of the rows are resolved first, a tenant's all in one directory call.</summary>
+    private async Task DeliverAsync(List<InboxRow> rows, CancellationToken cancellationToken)
+    {
+        var customers = new Dictionary<long, string>();
+        foreach (var tenant in rows.Where(r => r.Payload.HubSpot is null).GroupBy(r => r.TenantId))
+        {
+            try
+            {
+                var resolved = await grains.GetGrain<ICustomerDirectoryGrain>(tenant.Key).ResolveManyAsync(tenant.Select(r => r.Payload.Identities).ToList());
+                foreach (var (row, customer) in tenant.Zip(resolved))
+                {
+                    customers[row.Id] = customer;
+                }
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                Log.DeliveryFailed(logger, tenant.Count(), ex); // each row resolves on its own below
+            }
+        }
+
+        await Parallel.ForEachAsync(
             rows.GroupBy(r => (r.TenantId, r.IdentityKey)),
             new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = cancellationToken },
             async (customer, token) =>
             {
                 foreach (var row in customer)
                 {
-                    if (!await DeliverOneAsync(row, token))
+                    if (!await DeliverOneAsync(row, customers.GetValueOrDefault(row.Id), token))
                     {
                         break; // later rows keep their claim until it expires, then follow this one in order
                     }
                 }
             });
+    }
 
-    private async Task<bool> DeliverOneAsync(InboxRow row, CancellationToken cancellationToken)
+    private async Task<bool> DeliverOneAsync(InboxRow row, string? resolvedCustomer, CancellationToken cancellationToken)
     {
         try
         {
@@ -132,7 +154,7 @@ public sealed class InboxDispatcher(
                 payload = fetched;
             }
 
-            var customerId = await grains.GetGrain<ICustomerDirectoryGrain>(row.TenantId).ResolveOrCreateAsync(payload.Identities);
+            var customerId = resolvedCustomer ?? await grains.GetGrain<ICustomerDirectoryGrain>(row.TenantId).ResolveOrCreateAsync(payload.Identities);
             await grains.GetGrain<ICustomerGrain>(CustomerKey.Of(row.TenantId, customerId))
                 .AppendAsync(new AppendRequest(payload.Interaction!, payload.Facts, payload.Identities, row.Id));
             return true;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Threading.Channels;
-using CustomerGrains.Runtime;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
 using Microsoft.Extensions.Options;
@@ -102,7 +101,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
             {
                 PostgresException { SqlState: var state } pg when state.StartsWith("22", StringComparison.Ordinal) =>
                     new WebhookPayloadException($"The payload cannot be stored: {pg.MessageText}"),
-                NpgsqlException and not PostgresException => new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
+                NpgsqlException and not PostgresException => new Grains.StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
                 _ => ex,
             };
             foreach (var write in batch)

@@ -12,7 +12,9 @@ namespace CustomerGrains.Gateway.Knowledge;
 /// Sends the escalation notifications the knowledge base wrote to its outbox (<c>kb_notifications</c>): a Standard
 /// Webhooks-signed POST (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature: v1,...</c>) to the tenant's
 /// escalation URL, retried with exponential back-off until a 2xx; after 20 attempts marked failed with the last error.
-/// Each row is claimed with SKIP LOCKED, so silos polling together send it once.
+/// Each row is claimed with SKIP LOCKED, so silos polling together send it once. A BackgroundService polling the
+/// outbox rather than an Orleans reminder: the notification should leave seconds after the escalation, and reminders
+/// fire at most once a minute.
 /// </summary>
 public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry tenants, HttpClient http, TimeProvider time, ILogger<EscalationNotifier> logger) : BackgroundService
 {
@@ -30,7 +32,7 @@ public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry
                 {
                     await SendDueAsync(stoppingToken);
                 }
-                catch (Exception ex) when (ex is NpgsqlException or Runtime.StorageUnavailableException)
+                catch (Exception ex) when (ex is NpgsqlException or Grains.StorageUnavailableException)
                 {
                     Log.NotifierFailed(logger, ex);
                 }

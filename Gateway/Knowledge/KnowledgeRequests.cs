@@ -1,7 +1,6 @@
 using CustomerGrains.Gateway.Mediation;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
-using CustomerGrains.Runtime;
 using MediatR;
 
 namespace CustomerGrains.Gateway.Knowledge;

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using CustomerGrains.Runtime;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -31,7 +30,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     private const int MaxSources = 5;
     private const int RecentTurns = 6;
 
-    public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request)
+    public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request, CancellationToken cancellationToken = default)
     {
         var started = time.GetTimestamp();
         if (request.Count is < 1 or > MaxCount)
@@ -90,7 +89,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                     TopP: 0.95f,
                     Seed: i,
                     StopStrings: ["<|im_end|>"],
-                    Deadline: time.GetUtcNow() + remaining)));
+                    Deadline: time.GetUtcNow() + remaining), cancellationToken));
                 var results = await Task.WhenAll(drafts).WaitAsync(remaining, time);
                 var generated = results.Select(r => Generated(r, masker, sources)).ToList();
                 suggestions = generated.Where(s => Usable(s.Text, language)).ToList();
@@ -104,7 +103,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                 reason = $"The model did not answer within the deadline of {request.DeadlineMs} ms.";
                 suggestions = [];
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or GrainException or SiloUnavailableException
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SiloUnavailableException
                                        or Inference.Generation.PoolRejectedException)
             {
                 reason = ex.Message.StartsWith("No model ", StringComparison.Ordinal)

@@ -31,7 +31,7 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
             case "hubspot":
                 gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", text, contactId: $"{n}");
                 var hubspot = Payloads.HubSpot(n, $"m{n}", now.ToUnixTimeMilliseconds());
-                var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+                var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
                 return ("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, now, secret ?? Signing.HubSpotSecret), $"hubspot:{n}");
             default:
                 var standard = Payloads.Standard($"crm-{n}", $"msg-{n}", text);
@@ -145,7 +145,7 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         var n = Next();
         gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "our answer", direction: "OUTGOING");
         var body = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+        var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
 
         using var response = await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, uri, DateTimeOffset.UtcNow));
 
@@ -164,7 +164,7 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         var chatwoot = Payloads.Chatwoot(n, n, "Hello from chat", email: email);
         gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "Hello from HubSpot", contactId: $"{n}", email: email);
         var hubspot = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+        var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
 
         (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
         await gateway.WaitForInteractionsAsync($"chatwoot:{n}", 1);
@@ -181,7 +181,7 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         var n = Next();
         gateway.HubSpot.Messages[$"m{n}"] = "status:503";
         var body = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var uri = new Uri(gateway.Silo.Endpoints.PublicUrl, "/webhooks/hubspot/hs1");
+        var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
 
         using var response = await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, uri, DateTimeOffset.UtcNow));
 

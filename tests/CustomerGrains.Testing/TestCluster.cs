@@ -1,21 +1,21 @@
-using System.Reflection;
-using CustomerGrains.Runtime;
-using CustomerGrains.Runtime.Hosting;
-using CustomerGrains.Runtime.Membership;
+using System.Net;
+using System.Net.Sockets;
+using CustomerGrains.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans;
+using Orleans.Runtime;
 
 namespace CustomerGrains.Testing;
 
 /// <summary>How a test cluster's silos are built.</summary>
 public sealed class TestClusterOptions
 {
-    /// <summary>The assemblies whose grains every silo hosts.</summary>
-    public List<Assembly> GrainAssemblies { get; } = [];
-
-    /// <summary>Configuration applied to every silo on top of the test defaults (short membership timeouts).</summary>
+    /// <summary>Configuration applied to every silo on top of the test defaults (short membership timings).</summary>
     public Dictionary<string, string?> Configuration { get; } = [];
 
     /// <summary>More services or configuration for each silo (the gateway, a manual clock, ...).</summary>
@@ -25,7 +25,7 @@ public sealed class TestClusterOptions
     public Action<WebApplication>? ConfigureApp { get; set; }
 }
 
-/// <summary>One silo of a <see cref="TestCluster"/>: a real host with real Kestrel endpoints on loopback.</summary>
+/// <summary>One silo of a <see cref="TestCluster"/>: a real host (Orleans silo and Kestrel) on loopback ports.</summary>
 public sealed class TestSilo(string name, WebApplication app)
 {
     public string Name { get; } = name;
@@ -36,25 +36,23 @@ public sealed class TestSilo(string name, WebApplication app)
 
     public IGrainFactory GrainFactory => Services.GetRequiredService<IGrainFactory>();
 
-    public SiloLifetime Lifetime => Services.GetRequiredService<SiloLifetime>();
+    /// <summary>This silo's address in the Orleans cluster.</summary>
+    public SiloAddress SiloAddress => Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
 
-    public MembershipService Membership => Services.GetRequiredService<MembershipService>();
+    /// <summary>The public HTTP endpoint: webhooks, the agent API, health.</summary>
+    public Uri PublicUrl => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    public SiloEndpoints Endpoints => Services.GetRequiredService<SiloEndpoints>();
-
-    /// <summary>This silo's membership id once joined (<c>name@generation</c>).</summary>
-    public string SiloId => Membership.Self?.SiloId ?? throw new InvalidOperationException($"{Name} has not joined.");
-
-    public HttpClient CreateClient() => new() { BaseAddress = Endpoints.PublicUrl };
+    public HttpClient CreateClient() => new() { BaseAddress = PublicUrl };
 }
 
 /// <summary>
-/// N silos in one test process, each a real ASP.NET Core host on loopback ports, sharing a PostgreSQL database
-/// created for the test. Silos can be killed without ceremony, stopped gracefully, and added.
+/// N Orleans silos in one test process, each a real ASP.NET Core host with Orleans on loopback ports, clustered through
+/// the ADO.NET membership table of a PostgreSQL database created for the test. Silos can be stopped abruptly (in
+/// process, which still tells the cluster; a real kill -9 needs a process: <see cref="SiloProcess"/>), stopped
+/// gracefully, and added.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
-    public const string ClusterKey = "test-cluster-key-0123456789";
     private readonly TestClusterOptions _options;
     private readonly List<TestSilo> _silos = [];
     private readonly bool _ownsDatabase;
@@ -97,11 +95,10 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Starts one more silo and waits until every silo sees it active.</summary>
     public Task<TestSilo> AddSiloAsync() => StartSiloAsync(waitForViews: true);
 
-    /// <summary>Imitates SIGKILL: the silo stops writing and answering at once, without draining or leaving the
-    /// cluster, and its endpoints go away. The others find out only through its missing heartbeats.</summary>
+    /// <summary>Stops a silo at once, without draining (its host stops with an expired token). In process, Orleans
+    /// still marks it dead in the table; only a killed process leaves that to the others' probes.</summary>
     public async Task KillSiloAsync(TestSilo silo)
     {
-        silo.Lifetime.Kill();
         _silos.Remove(silo);
         using var now = new CancellationTokenSource();
         await now.CancelAsync();
@@ -116,7 +113,7 @@ public sealed class TestCluster : IAsyncDisposable
         await silo.App.DisposeAsync();
     }
 
-    /// <summary>Stops a silo the way SIGTERM does: drain, tell the cluster, leave.</summary>
+    /// <summary>Stops a silo the way SIGTERM does: deactivate its grains, leave the cluster.</summary>
     public async Task StopSiloAsync(TestSilo silo)
     {
         await silo.App.StopAsync();
@@ -124,18 +121,26 @@ public sealed class TestCluster : IAsyncDisposable
         await silo.App.DisposeAsync();
     }
 
-    /// <summary>Waits until every running silo's view has exactly the running silos active.</summary>
+    /// <summary>Waits until every running silo sees exactly the running silos active.</summary>
     public async Task WaitForStableViewAsync(TimeSpan? within = null)
     {
         var ok = await Eventually.TrueAsync(() =>
         {
-            var expected = _silos.Select(s => s.SiloId).Order().ToArray();
-            return _silos.All(s => s.Membership.View.Active.Select(a => a.SiloId).Order().SequenceEqual(expected));
+            var expected = _silos.Select(s => s.SiloAddress).OrderBy(a => a.ToString()).ToArray();
+            return _silos.All(s => s.Services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values
+                .Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).OrderBy(a => a.ToString()).SequenceEqual(expected));
         }, within ?? TimeSpan.FromSeconds(30));
         if (!ok)
         {
             throw new TimeoutException("The silos did not agree on the membership in time.");
         }
+    }
+
+    /// <summary>The silo where <paramref name="grain"/> is active now, if any.</summary>
+    public async Task<TestSilo?> HostOfAsync(IAddressable grain)
+    {
+        var address = await _silos[0].GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+        return _silos.FirstOrDefault(s => s.SiloAddress.Equals(address));
     }
 
     private async Task<TestSilo> StartSiloAsync(bool waitForViews)
@@ -148,25 +153,13 @@ public sealed class TestCluster : IAsyncDisposable
         {
             builder.Logging.AddSimpleConsole(console => console.SingleLine = true); // warnings and errors of every silo
         }
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:ConnectionString"] = Database.ConnectionString,
-            ["Cluster:ClusterId"] = "test",
-            ["Cluster:ClusterKey"] = ClusterKey,
-            ["Cluster:SiloName"] = name,
-            ["Cluster:RefreshInterval"] = "00:00:00.200",
-            ["Cluster:DeathTimeout"] = "00:00:02",
-            ["Silo:Host"] = "127.0.0.1",
-            ["Silo:Port"] = "0",
-            ["Silo:ClusterPort"] = "0",
-        });
+
+        builder.Configuration.AddInMemoryCollection(Defaults(Database.ConnectionString, FreePort()));
         builder.Configuration.AddInMemoryCollection(_options.Configuration);
-        builder.AddGrainRuntime();
-        builder.Services.AddGrains([.. _options.GrainAssemblies]);
+        builder.AddCustomerGrainsSilo();
         _options.ConfigureSilo?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapClusterApi();
         _options.ConfigureApp?.Invoke(app);
         await app.StartAsync();
 
@@ -178,6 +171,29 @@ public sealed class TestCluster : IAsyncDisposable
         }
 
         return silo;
+    }
+
+    /// <summary>A test silo's configuration: loopback, a free silo port, no client gateway, membership timings short
+    /// enough that tests of failure take seconds.</summary>
+    public static Dictionary<string, string?> Defaults(string connectionString, int siloPort) => new()
+    {
+        ["Database:ConnectionString"] = connectionString,
+        ["Silo:Host"] = "127.0.0.1",
+        ["Silo:Port"] = "0",
+        ["Orleans:ClusterId"] = "test",
+        ["Orleans:ServiceId"] = "test",
+        ["Orleans:SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Orleans:GatewayPort"] = "-1",
+        ["Orleans:TableRefreshTimeout"] = "00:00:01",
+        ["Orleans:IAmAliveTablePublishTimeout"] = "00:00:02",
+    };
+
+    /// <summary>A TCP port nothing listens on now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

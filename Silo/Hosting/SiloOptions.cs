@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Options;
+
+namespace CustomerGrains.Silo.Hosting;
+
+/// <summary>Where a silo's public HTTP endpoint listens (configuration section <c>Silo</c>).</summary>
+public sealed class SiloOptions
+{
+    public const string SectionName = "Silo";
+    public const string DefaultHost = "127.0.0.1";
+    public const int DefaultPort = 8080;
+
+    /// <summary>The address the public endpoint and Orleans' ports bind to; 0.0.0.0 for all interfaces.</summary>
+    public string Host { get; set; } = DefaultHost;
+
+    /// <summary>The public HTTP endpoint (webhooks, agent API, health, dashboard); 0 picks a free port.</summary>
+    public int Port { get; set; } = DefaultPort;
+}
+
+/// <summary>
+/// The Orleans cluster a silo joins (configuration section <c>Orleans</c>): its identity, the silo-to-silo and client
+/// gateway ports, and the membership timings that decide how fast a dead silo is noticed.
+/// </summary>
+public sealed class OrleansSettings
+{
+    public const string SectionName = "Orleans";
+    public const int BaseSiloPort = 11111;
+    public const int BaseGatewayPort = 30000;
+
+    /// <summary>Silos with the same ClusterId and database form one cluster (Orleans' ClusterOptions.ClusterId).</summary>
+    public string ClusterId { get; set; } = "customergrains";
+
+    /// <summary>The key grain state and reminders are stored under; keep it across deployments (ClusterOptions.ServiceId).</summary>
+    public string ServiceId { get; set; } = "customergrains";
+
+    /// <summary>Silo-to-silo TCP port. 0 (default): 11111 plus the public port's distance from 8080, so that silos
+    /// started with <c>run.sh --port P</c> on one machine never clash.</summary>
+    public int SiloPort { get; set; }
+
+    /// <summary>Port for external Orleans clients. 0 (default): 30000 plus the public port's distance from 8080; -1: none.</summary>
+    public int GatewayPort { get; set; }
+
+    /// <summary>The address other silos reach this one at; default: <c>Silo:Host</c>, or 127.0.0.1 when that is 0.0.0.0.
+    /// Behind NAT or in a pod, set it to the address the others can reach.</summary>
+    public string? AdvertisedIP { get; set; }
+
+    /// <summary>How long a probe of another silo may take before it counts as missed (Orleans' default 5 s).</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Missed probes before a silo is suspected and voted dead (Orleans' default 3).</summary>
+    public int NumMissedProbesLimit { get; set; } = 2;
+
+    /// <summary>Votes needed to declare a silo dead (at most half the live silos count).</summary>
+    public int NumVotesForDeathDeclaration { get; set; } = 2;
+
+    /// <summary>How often each silo re-reads the membership table (Orleans' default 60 s).</summary>
+    public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often each silo writes its heartbeat to the table (Orleans' default 30 s).</summary>
+    public TimeSpan IAmAliveTablePublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a grain call waits for its answer (Orleans' ResponseTimeout, default 30 s).</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int SiloPortFor(int publicPort) => SiloPort != 0 ? SiloPort : BaseSiloPort + Offset(publicPort);
+
+    public int GatewayPortFor(int publicPort) => GatewayPort switch
+    {
+        -1 => 0,
+        0 => BaseGatewayPort + Offset(publicPort),
+        var port => port,
+    };
+
+    private static int Offset(int publicPort) => publicPort is >= SiloOptions.DefaultPort and < SiloOptions.DefaultPort + 1000 ? publicPort - SiloOptions.DefaultPort : 0;
+}
+
+internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SiloOptions options)
+    {
+        var failures = new List<string>();
+        if (!System.Net.IPAddress.TryParse(options.Host, out _) && options.Host != "localhost")
+        {
+            failures.Add($"Silo:Host '{options.Host}' must be an IP address or localhost.");
+        }
+
+        if (options.Port is < 0 or > 65535)
+        {
+            failures.Add($"Silo:Port {options.Port} is not a TCP port.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal sealed class OrleansSettingsValidator : IValidateOptions<OrleansSettings>
+{
+    public ValidateOptionsResult Validate(string? name, OrleansSettings options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.ClusterId) || string.IsNullOrWhiteSpace(options.ServiceId))
+        {
+            failures.Add("Orleans:ClusterId and Orleans:ServiceId must not be empty.");
+        }
+
+        if (options.SiloPort is < 0 or > 65535)
+        {
+            failures.Add($"Orleans:SiloPort {options.SiloPort} is not a TCP port.");
+        }
+
+        if (options.GatewayPort is < -1 or > 65535)
+        {
+            failures.Add($"Orleans:GatewayPort {options.GatewayPort} is not a TCP port (or -1 for none).");
+        }
+
+        if (options.AdvertisedIP is { } ip && !System.Net.IPAddress.TryParse(ip, out _))
+        {
+            failures.Add($"Orleans:AdvertisedIP '{ip}' is not an IP address.");
+        }
+
+        if (options.ProbeTimeout <= TimeSpan.Zero || options.TableRefreshTimeout <= TimeSpan.Zero || options.IAmAliveTablePublishTimeout <= TimeSpan.Zero || options.ResponseTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Orleans:ProbeTimeout, TableRefreshTimeout, IAmAliveTablePublishTimeout and ResponseTimeout must be positive.");
+        }
+
+        if (options.NumMissedProbesLimit < 1 || options.NumVotesForDeathDeclaration < 1)
+        {
+            failures.Add("Orleans:NumMissedProbesLimit and NumVotesForDeathDeclaration must be at least 1.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,11 @@
+namespace CustomerGrains.Silo;
+
+/// <summary>Silo log messages (event ids 1000-1999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Applied schema script {Module}/{Script}")]
+    public static partial void SchemaApplied(ILogger logger, string module, string script);
+
+    [LoggerMessage(1001, LogLevel.Information, "Starting silo: database {Database}")]
+    public static partial void Starting(ILogger logger, string database);
+}
