@@ -64,7 +64,7 @@ public static class SiloHosting
         }
 
         var dataSource = Npgsql.NpgsqlDataSource.Create(connection.ConnectionString);
-        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddSingleton(_ => dataSource); // a factory, so that the container disposes it with the host
         builder.Services.AddSingleton<Database>();
         builder.Services.AddSingleton(new SchemaScripts("orleans", typeof(SiloHosting).Assembly));
         builder.Services.AddSingleton(new SchemaScripts("customers", typeof(CustomerGrain).Assembly));
