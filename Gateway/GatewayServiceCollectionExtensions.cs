@@ -53,6 +53,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<EraseCustomer, bool>, EraseCustomerHandler>();
         services.AddTransient<IRequestHandler<ExportCustomer, CustomerGrains.Grains.CustomerExport>, ExportCustomerHandler>();
         services.AddTransient<IRequestHandler<SuggestReplies, CustomerGrains.Grains.SuggestionResult>, SuggestRepliesHandler>();
+        services.AddTransient<IRequestHandler<StreamSuggestions, IAsyncEnumerable<CustomerGrains.Grains.SuggestionEvent>>, StreamSuggestionsHandler>();
         services.AddTransient<IRequestHandler<RecordFeedback, bool>, RecordFeedbackHandler>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
@@ -78,6 +79,8 @@ public static class GatewayServiceCollectionExtensions
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemMapping>();
+        // ProblemMapping answers 404 for what is not there (an unknown customer, entry, question) on purpose.
+        services.Configure<Microsoft.AspNetCore.Builder.ExceptionHandlerOptions>(o => o.AllowStatusCode404Response = true);
         services.AddOpenApi();
         return services;
     }

@@ -29,6 +29,12 @@ internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.
             Log.RequestFailed(logger, http.Request.Method, http.Request.Path, problem.Status.Value, exception);
         }
 
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+        // A client that accepts only something else (an event stream) still gets the Problem Details.
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception }))
+        {
+            await http.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", cancellationToken);
+        }
+
+        return true;
     }
 }

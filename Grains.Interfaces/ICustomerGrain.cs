@@ -29,6 +29,10 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <param name="cancellationToken">The agent gave up (closed the request): the drafts stop and free their slots.</param>
     [ReadOnly]
     Task<SuggestionResult> SuggestAsync(SuggestionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="SuggestAsync"/> as it happens: the retrieved answers at once, each generated draft as the
+    /// model writes it, then the final record (see <see cref="SuggestionEvent"/>).</summary>
+    IAsyncEnumerable<SuggestionEvent> StreamSuggestionsAsync(SuggestionRequest request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>

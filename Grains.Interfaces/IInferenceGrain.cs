@@ -34,6 +34,11 @@ public interface IInferenceGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<InferenceResult> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>The generated text in pieces as the model produces them (whole characters only); the pieces joined are
+    /// what <see cref="GenerateAsync"/> would return.</summary>
+    [AlwaysInterleave]
+    IAsyncEnumerable<string> StreamAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>Counts <paramref name="text"/>'s tokens with a decoder model's tokenizer, so a prompt can be fitted to
     /// its context before it is sent.</summary>
     [AlwaysInterleave]

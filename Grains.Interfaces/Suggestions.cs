@@ -29,6 +29,13 @@ public sealed record SuggestionResult(
     string? Model,
     double LatencyMs);
 
+/// <summary>One event of suggestions streamed as they are made (<c>Accept: text/event-stream</c>). Type
+/// <c>retrieved</c>: the knowledge-base answers fitted to the customer, at once. <c>draft</c>: the next piece of
+/// generated draft number <see cref="Draft"/>. <c>dropped</c>: that draft turned out not to be usable text, and is
+/// withdrawn. <c>result</c>: the final record, as the audit stores it and the JSON response returns it.</summary>
+[GenerateSerializer, Immutable, Alias("cg.SuggestionEvent")]
+public sealed record SuggestionEvent(string Type, IReadOnlyList<Suggestion>? Suggestions = null, int? Draft = null, string? Text = null, SuggestionResult? Result = null);
+
 /// <summary>What an agent did with a suggestion: accepted, edited (with the final text) or rejected.</summary>
 [GenerateSerializer, Immutable, Alias("cg.SuggestionFeedback")]
 public sealed record SuggestionFeedback(string? Outcome, string? FinalText = null);

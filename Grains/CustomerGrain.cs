@@ -171,6 +171,25 @@ public sealed class CustomerGrain(
     public Task<SuggestionResult> SuggestAsync(SuggestionRequest request, CancellationToken cancellationToken = default) =>
         Known ? suggestions.SuggestAsync(GrainFactory, BuildContext(), request, cancellationToken) : Task.FromException<SuggestionResult>(NotFound());
 
+    public async IAsyncEnumerable<SuggestionEvent> StreamSuggestionsAsync(SuggestionRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!Known)
+        {
+            throw NotFound();
+        }
+
+        // The composer writes events as they come; this turn reads them out until the final record.
+        var events = System.Threading.Channels.Channel.CreateUnbounded<SuggestionEvent>();
+        var composing = suggestions.SuggestAsync(GrainFactory, BuildContext(), request, cancellationToken, events.Writer);
+        _ = composing.ContinueWith(task => events.Writer.TryComplete(task.Exception?.InnerException), TaskScheduler.Current);
+        await foreach (var item in events.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return item;
+        }
+
+        await composing;
+    }
+
     private CustomerContext BuildContext()
     {
         var profile = state.State;

@@ -178,6 +178,23 @@ public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequest
     }
 }
 
+public sealed record StreamSuggestions(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<IAsyncEnumerable<SuggestionEvent>>, IAuditedRequest
+{
+    public string Action => "suggestions.create";
+
+    public string Target => CustomerId;
+}
+
+public sealed class StreamSuggestionsHandler(CustomerResolver customers) : IRequestHandler<StreamSuggestions, IAsyncEnumerable<SuggestionEvent>>
+{
+    public async Task<IAsyncEnumerable<SuggestionEvent>> Handle(StreamSuggestions request, CancellationToken cancellationToken)
+    {
+        var customer = await customers.FindAsync(request.Caller, request.CustomerId);
+        var input = request.Input;
+        return customer.StreamSuggestionsAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"), cancellationToken);
+    }
+}
+
 public sealed record RecordFeedback(Caller Caller, string SuggestionId, SuggestionFeedback Feedback) : IRequest<bool>, IValidatedRequest, IAuditedRequest
 {
     public string Action => "suggestions.feedback";

@@ -14,6 +14,23 @@ namespace CustomerGrains.Gateway.Customers;
 /// </summary>
 public static class CustomersApi
 {
+    private static async IAsyncEnumerable<System.Net.ServerSentEvents.SseItem<SuggestionEvent>> Sse(SuggestionEvent? first, IAsyncEnumerator<SuggestionEvent> rest)
+    {
+        await using (rest)
+        {
+            if (first is null)
+            {
+                yield break;
+            }
+
+            yield return new(first, first.Type);
+            while (await rest.MoveNextAsync())
+            {
+                yield return new(rest.Current, rest.Current.Type);
+            }
+        }
+    }
+
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/v1/customers/{id}")
@@ -54,10 +71,25 @@ public static class CustomersApi
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Everything stored about the customer, as JSON");
 
-        customers.MapPost("/suggestions", async Task<Ok<SuggestionResult>> (string id, SuggestionInput? input, HttpContext http, IMediator mediator) =>
-                TypedResults.Ok(await mediator.Send(new SuggestReplies(ApiKeyFilter.CallerOf(http), id, input ?? new SuggestionInput()), http.RequestAborted)))
+        customers.MapPost("/suggestions", async Task<IResult> (string id, SuggestionInput? input, HttpContext http, IMediator mediator) =>
+            {
+                var caller = ApiKeyFilter.CallerOf(http);
+                if (!http.Request.GetTypedHeaders().Accept.Any(accept => accept.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
+                {
+                    return TypedResults.Ok(await mediator.Send(new SuggestReplies(caller, id, input ?? new SuggestionInput()), http.RequestAborted));
+                }
+
+                // Server-sent events. The first event is awaited here, so that an unknown customer or an invalid request
+                // still gets its status and Problem Details before the stream starts.
+                var events = await mediator.Send(new StreamSuggestions(caller, id, input ?? new SuggestionInput()), http.RequestAborted);
+                var reader = events.GetAsyncEnumerator(http.RequestAborted);
+                var first = await reader.MoveNextAsync() ? reader.Current : null;
+                return TypedResults.ServerSentEvents(Sse(first, reader));
+            })
             .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
-            .WithSummary("Reply suggestions grounded in the knowledge base and past accepted replies; retrieval-only (degraded) when the model cannot answer in time");
+            .Produces<SuggestionResult>().Produces<SuggestionEvent>(contentType: "text/event-stream")
+            .WithSummary("Reply suggestions grounded in the knowledge base and past accepted replies; retrieval-only (degraded) when the model cannot answer in time. " +
+                         "With Accept: text/event-stream, as they are made: the retrieved answers at once, drafts as the model writes them, then the final record");
 
         app.MapPost("/v1/suggestions/{suggestionId}/feedback", async (string suggestionId, SuggestionFeedback feedback, HttpContext http, IMediator mediator) =>
             {

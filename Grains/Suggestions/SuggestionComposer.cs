@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Threading.Channels;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -30,7 +31,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     private const int MaxSources = 5;
     private const int RecentTurns = 6;
 
-    public async Task<SuggestionResult> SuggestAsync(IGrainFactory grains, CustomerContext context, SuggestionRequest request, CancellationToken cancellationToken = default)
+    /// <param name="events">Where to write the suggestions as they are made (a stream to the agent): the retrieved
+    /// answers at once, drafts piece by piece, the final record. Null: only the final record, returned.</param>
+    public async Task<SuggestionResult> SuggestAsync(
+        IGrainFactory grains, CustomerContext context, SuggestionRequest request, CancellationToken cancellationToken = default, ChannelWriter<SuggestionEvent>? events = null)
     {
         var started = time.GetTimestamp();
         if (request.Count is < 1 or > MaxCount)
@@ -62,6 +66,17 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .ToList());
         var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language, RecentTurns, summary: true);
 
+        // The retrieved answers, fitted to the customer: shown at once when streaming, and what stands alone when the
+        // model cannot answer. Only answers in the customer's language.
+        var retrieved = sources
+            .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : TextLanguage.WrittenIn(s.Text, language))
+            .OrderByDescending(s => s.Score)
+            .Take(request.Count)
+            .Select(s => new Suggestion(
+                NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, language, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
+            .ToList();
+        events?.TryWrite(new SuggestionEvent("retrieved", Suggestions: retrieved));
+
         List<Suggestion> suggestions;
         string? reason = null;
         var remaining = deadline - time.GetElapsedTime(started);
@@ -82,16 +97,22 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                     throw new TimeoutException();
                 }
 
-                var drafts = Enumerable.Range(0, request.Count).Select(i => model.GenerateAsync(new InferenceRequest(
-                    prompt,
-                    MaxNewTokens,
-                    Temperature: i == 0 ? 0 : 0.8f,
-                    TopP: 0.95f,
-                    Seed: i,
-                    StopStrings: ["<|im_end|>"],
-                    Deadline: time.GetUtcNow() + remaining), cancellationToken));
-                var results = await Task.WhenAll(drafts).WaitAsync(remaining, time);
-                var generated = results.Select(r => Generated(r, masker, sources)).ToList();
+                var drafts = Enumerable.Range(0, request.Count).Select(i =>
+                {
+                    var draft = new InferenceRequest(
+                        prompt,
+                        MaxNewTokens,
+                        Temperature: i == 0 ? 0 : 0.8f,
+                        TopP: 0.95f,
+                        Seed: i,
+                        StopStrings: ["<|im_end|>"],
+                        Deadline: time.GetUtcNow() + remaining);
+                    return events is null
+                        ? GenerateTextAsync(model, draft, cancellationToken)
+                        : StreamDraftAsync(model, draft, i, language, events, cancellationToken);
+                });
+                var texts = await Task.WhenAll(drafts).WaitAsync(remaining, time);
+                var generated = texts.Select(text => Generated(text, masker, sources)).ToList();
                 suggestions = generated.Where(s => Usable(s.Text, language)).ToList();
                 if (suggestions.Count == 0)
                 {
@@ -115,38 +136,73 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 
         if (reason is not null)
         {
-            // Degraded: the sources themselves, fitted to the customer, in their language only.
-            suggestions = sources
-                .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : TextLanguage.WrittenIn(s.Text, language))
-                .OrderByDescending(s => s.Score)
-                .Take(request.Count)
-                .Select(s => new Suggestion(
-                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, language, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
-                .ToList();
+            // Degraded: the retrieved answers stand alone.
+            suggestions = retrieved;
             if (suggestions.Count == 0)
             {
                 reason += $" No knowledge-base answer in {LanguageName(language)} matches the message.";
             }
+        }
+        else
+        {
+            suggestions = [.. suggestions, .. retrieved]; // the drafts lead, the retrieved answers back them up
         }
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
         var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
         await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
         var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();
-        return new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
+        var result = new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
+        events?.TryWrite(new SuggestionEvent("result", Result: result));
+        return result;
     }
 
-    private static Suggestion Generated(InferenceResult result, PiiMasker masker, IReadOnlyList<Source> sources)
+    private static async Task<string> GenerateTextAsync(IInferenceGrain model, InferenceRequest draft, CancellationToken cancellationToken) =>
+        (await model.GenerateAsync(draft, cancellationToken)).Text;
+
+    /// <summary>Generates draft <paramref name="index"/>, writing each piece to <paramref name="events"/> as it comes (with
+    /// personal data still as placeholders: the final record restores them), until the text shows it will not be
+    /// usable: then the draft is withdrawn (<c>dropped</c>) and its noise is not shown.</summary>
+    private static async Task<string> StreamDraftAsync(
+        IInferenceGrain model, InferenceRequest draft, int index, string language, ChannelWriter<SuggestionEvent> events, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        var shown = true;
+        await foreach (var piece in model.StreamAsync(draft, cancellationToken))
+        {
+            text.Append(piece);
+            if (!shown)
+            {
+                continue;
+            }
+
+            var sofar = text.ToString();
+            // Checked before a piece is shown: nothing broken or in another alphabet ever reaches the agent.
+            if (sofar.Contains('\uFFFD', StringComparison.Ordinal) || !TextLanguage.WrittenIn(Citation().Replace(sofar, ""), language))
+            {
+                shown = false;
+                events.TryWrite(new SuggestionEvent("dropped", Draft: index));
+            }
+            else if (Printable(piece, trim: false) is { Length: > 0 } printable)
+            {
+                events.TryWrite(new SuggestionEvent("draft", Draft: index, Text: printable));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static Suggestion Generated(string text, PiiMasker masker, IReadOnlyList<Source> sources)
     {
         // [S2] in the draft cites the second source; a draft that cites none is unverified.
-        var cited = Citation().Matches(result.Text)
+        var cited = Citation().Matches(text)
             .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - 1)
             .Where(i => i >= 0 && i < sources.Count)
             .Distinct()
             .Select(i => sources[i])
             .ToList();
         var confidence = cited.Count > 0 ? cited.Average(s => s.Score) : 0.2;
-        return new Suggestion(NewId(), masker.Restore(Printable(result.Text)), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
+        return new Suggestion(NewId(), masker.Restore(Printable(text)), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
     }
 
     /// <summary>Whether a draft may be shown to an agent: text, with no character the model left broken (U+FFFD, a
@@ -159,9 +215,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 
     /// <summary>A model can emit any byte, control characters included (a NUL would not even fit in a PostgreSQL
     /// text column); an agent is shown only printable text and the line breaks.</summary>
-    internal static string Printable(string text)
+    internal static string Printable(string text, bool trim = true)
     {
-        var trimmed = text.Trim();
+        var trimmed = trim ? text.Trim() : text;
         if (trimmed.AsSpan().IndexOfAny(Unprintable) < 0)
         {
             return trimmed;
@@ -176,7 +232,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             }
         }
 
-        return clean.ToString().Trim();
+        return trim ? clean.ToString().Trim() : clean.ToString();
     }
 
     private static readonly SearchValues<char> Unprintable = SearchValues.Create(

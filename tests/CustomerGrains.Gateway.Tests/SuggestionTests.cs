@@ -124,13 +124,14 @@ public sealed class SuggestionTests : IAsyncLifetime
         // Anna's drafts are the model's, citing the source they rest on.
         Assert.False(anna!.Degraded, anna.Reason);
         Assert.Equal("default", anna.Model);
-        Assert.Equal(2, anna.Suggestions.Count);
-        Assert.All(anna.Suggestions, s =>
+        Assert.Equal(["generated", "generated"], anna.Suggestions.Take(2).Select(s => s.Kind)); // the drafts lead
+        Assert.All(anna.Suggestions.Take(2), s =>
         {
-            Assert.Equal(("generated", Script), (s.Kind, s.Text));
+            Assert.Equal(Script, s.Text);
             Assert.Equal([anna.Sources[0].Id], s.Sources);
             Assert.False(s.Unverified);
         });
+        Assert.All(anna.Suggestions.Skip(2), s => Assert.Equal("retrieved", s.Kind)); // the retrieved answers back them up
 
         // The model writes English and Oleg reads Russian: its drafts never reach his agent, and neither do the English
         // entries the English question found.
@@ -252,6 +253,68 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.Equal("ru", oleg.Language);
     }
 
+    /// <summary>Reads a server-sent event stream: (event, data) pairs.</summary>
+    private static async Task<List<(string Event, System.Text.Json.JsonElement Data)>> ReadEventsAsync(HttpResponseMessage response)
+    {
+        var events = new List<(string, System.Text.Json.JsonElement)>();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? name = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                events.Add((name ?? "message", System.Text.Json.JsonDocument.Parse(line[6..]).RootElement.Clone()));
+            }
+        }
+
+        return events;
+    }
+
+    private static async Task<HttpResponseMessage> StreamAsync(HttpClient agent, string customer, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/customers/{customer}/suggestions") { Content = JsonContent.Create(body) };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        return await agent.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    }
+
+    [Fact]
+    public async Task Streamed_suggestions_come_as_retrieved_answers_then_drafts_as_written_then_the_audited_record()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        await IngestAsync(agent, "standard:stream", "Hi, where is my order 1234?", new { name = "Ann Lee", language = "en" });
+
+        using var response = await StreamAsync(agent, "standard:stream", new { count = 2 });
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = await ReadEventsAsync(response);
+
+        Assert.Equal("retrieved", events[0].Event);
+        var retrieved = events[0].Data.GetProperty("suggestions").EnumerateArray().ToList();
+        Assert.NotEmpty(retrieved);
+        Assert.All(retrieved, s => Assert.StartsWith("Hello, Ann Lee!", s.GetProperty("text").GetString(), StringComparison.Ordinal));
+        var drafts = events.Where(e => e.Event == "draft").GroupBy(e => e.Data.GetProperty("draft").GetInt32()).ToList();
+        Assert.Equal(2, drafts.Count);
+        Assert.All(drafts, d => Assert.True(d.Count() > 3, "a draft came in one piece, not as it was written"));
+        Assert.All(drafts, d => Assert.Equal(Script, string.Concat(d.Select(e => e.Data.GetProperty("text").GetString()))));
+        Assert.Equal("result", events[^1].Event);
+        var result = events[^1].Data.GetProperty("result");
+        Assert.False(result.GetProperty("degraded").GetBoolean());
+        var final = result.GetProperty("suggestions").EnumerateArray().ToList();
+        Assert.Equal(["generated", "generated"], final.Take(2).Select(s => s.GetProperty("kind").GetString()));
+        Assert.Equal(retrieved.Select(s => s.GetProperty("id").GetString()), final.Skip(2).Select(s => s.GetProperty("id").GetString()));
+
+        // What was streamed is what was audited: a retrieved answer shown first can be accepted.
+        Assert.Equal(HttpStatusCode.NoContent, (await agent.PostAsJsonAsync($"/v1/suggestions/{retrieved[0].GetProperty("id").GetString()}/feedback", new { outcome = "accepted" })).StatusCode);
+
+        // An unknown customer is refused before the stream starts, with Problem Details.
+        using var unknown = await StreamAsync(agent, "standard:nobody-here", new { });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task Noise_a_model_writes_never_reaches_the_agent()
     {
@@ -266,8 +329,19 @@ public sealed class SuggestionTests : IAsyncLifetime
 
         var result = await (await agent.PostAsJsonAsync("/v1/customers/standard:noise/suggestions", new { count = 3 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
 
+        using var streamed = await StreamAsync(agent, "standard:noise", new { count = 3 });
+        var events = await ReadEventsAsync(streamed);
+
         Assert.True(result!.Degraded);
         Assert.Contains("3 draft(s) were not usable text", result.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, events.Count(e => e.Event == "dropped")); // streamed, each noisy draft is withdrawn ...
+        Assert.All(events.Where(e => e.Event == "draft"), e =>         // ... before anything not in English shows
+        {
+            var text = e.Data.GetProperty("text").GetString()!;
+            Assert.DoesNotContain('\uFFFD', text);
+            Assert.DoesNotMatch("\\p{IsCyrillic}", text);
+        });
+        Assert.True(events[^1].Data.GetProperty("result").GetProperty("degraded").GetBoolean());
         Assert.NotEmpty(result.Suggestions);
         Assert.All(result.Suggestions, s =>
         {
