@@ -18,7 +18,7 @@ public static class GatewayTestOptions
     {
         var options = new TestClusterOptions();
         var c = options.Configuration;
-        c["Grains:CallTimeout"] = "00:00:10";
+        c["Orleans:ResponseTimeout"] = "00:00:10";
         c["Inbox:ClaimTimeout"] = "00:00:12";
         c["Inbox:PollInterval"] = "00:00:00.200";
         c["Inbox:MaxAttempts"] = "3";
