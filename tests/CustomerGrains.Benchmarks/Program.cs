@@ -8,6 +8,7 @@ var suites = new Dictionary<string, Func<Task<BenchmarkResult>>>(StringComparer.
     ["ingest"] = IngestBenchmark.RunAsync,
     ["inference"] = InferenceBenchmark.RunAsync,
     ["suggestions"] = SuggestionsBenchmark.RunAsync,
+    ["retrieval"] = RetrievalBenchmark.RunAsync,
 };
 
 if (args.Length != 1 || !suites.TryGetValue(args[0], out var suite))
