@@ -90,6 +90,12 @@ public sealed class IngestInteractionHandler(CustomerResolver customers, TimePro
 {
     public async Task<AppendResult> Handle(IngestInteraction request, CancellationToken cancellationToken)
     {
+        // Resolving (or creating) the customer and appending by event id are both safe to repeat.
+        return await SiloRetry.IdempotentAsync(() => AppendAsync(request), cancellationToken);
+    }
+
+    private async Task<AppendResult> AppendAsync(IngestInteraction request)
+    {
         var input = request.Input;
         var customer = await customers.FindOrCreateAsync(request.Caller, request.CustomerId);
         var interaction = new Interaction(
