@@ -12,11 +12,7 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
     public async Task<InferenceResult> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken = default)
     {
         var pool = host.Pool(this.GetPrimaryKeyString());
-        foreach (var observer in observers)
-        {
-            await observer.OnPromptAsync(this.GetPrimaryKeyString(), request.Prompt);
-        }
-
+        await ObservePromptAsync(request);
         var result = await pool.GenerateAsync(ToGeneration(request), cancellationToken);
         return new InferenceResult(
             result.Text,
@@ -31,14 +27,18 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
     public async IAsyncEnumerable<string> StreamAsync(InferenceRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var pool = host.Pool(this.GetPrimaryKeyString());
-        foreach (var observer in observers)
-        {
-            await observer.OnPromptAsync(this.GetPrimaryKeyString(), request.Prompt);
-        }
-
+        await ObservePromptAsync(request);
         await foreach (var piece in pool.StreamAsync(ToGeneration(request), cancellationToken))
         {
             yield return piece;
+        }
+    }
+
+    private async Task ObservePromptAsync(InferenceRequest request)
+    {
+        foreach (var observer in observers)
+        {
+            await observer.OnPromptAsync(this.GetPrimaryKeyString(), request.Prompt);
         }
     }
 

@@ -165,7 +165,11 @@ public sealed class ExportCustomerHandler(CustomerResolver customers) : IRequest
 }
 
 /// <summary>The body of <c>POST /v1/customers/{id}/suggestions</c>.</summary>
-public sealed record SuggestionInput(string? Message = null, int? Count = null, int? DeadlineMs = null);
+public sealed record SuggestionInput(string? Message = null, int? Count = null, int? DeadlineMs = null)
+{
+    /// <summary>The grain's request, with the defaults an agent gets when they leave a field out.</summary>
+    public SuggestionRequest ToRequest(Caller caller) => new(Message, Count ?? 3, DeadlineMs ?? 1500, $"key:{caller.KeyId}");
+}
 
 public sealed record SuggestReplies(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<SuggestionResult>, IAuditedRequest
 {
@@ -179,8 +183,7 @@ public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequest
     public async Task<SuggestionResult> Handle(SuggestReplies request, CancellationToken cancellationToken)
     {
         var customer = await customers.FindAsync(request.Caller, request.CustomerId);
-        var input = request.Input;
-        return await customer.SuggestAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"), cancellationToken);
+        return await customer.SuggestAsync(request.Input.ToRequest(request.Caller), cancellationToken);
     }
 }
 
@@ -196,8 +199,7 @@ public sealed class StreamSuggestionsHandler(CustomerResolver customers) : IRequ
     public async Task<IAsyncEnumerable<SuggestionEvent>> Handle(StreamSuggestions request, CancellationToken cancellationToken)
     {
         var customer = await customers.FindAsync(request.Caller, request.CustomerId);
-        var input = request.Input;
-        return customer.StreamSuggestionsAsync(new SuggestionRequest(input.Message, input.Count ?? 3, input.DeadlineMs ?? 1500, $"key:{request.Caller.KeyId}"), cancellationToken);
+        return customer.StreamSuggestionsAsync(request.Input.ToRequest(request.Caller), cancellationToken);
     }
 }
 
