@@ -38,18 +38,12 @@ public sealed partial class KnowledgeBaseGrain(
         }
 
         await AddAliasesAsync(connection, transaction, entryId, aliases, replace: false);
-        var entry = await ReadEntryAsync(connection, transaction, entryId);
+        var entry = await ReadEntryAsync(entryId, transaction);
         await transaction.CommitAsync();
         return entry!;
     }
 
-    public async Task<KbEntry?> GetEntryAsync(string entryId)
-    {
-        await using var command = database.CreateCommand($"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2");
-        command.Parameters.AddWithValue(TenantId);
-        command.Parameters.AddWithValue(entryId);
-        return (await ReadEntriesAsync(command)).SingleOrDefault();
-    }
+    public Task<KbEntry?> GetEntryAsync(string entryId) => ReadEntryAsync(entryId);
 
     public async Task<KbEntry?> UpdateEntryAsync(string entryId, KbEntryInput input)
     {
@@ -80,7 +74,7 @@ public sealed partial class KnowledgeBaseGrain(
             await AddAliasesAsync(connection, transaction, entryId, aliases, replace: true);
         }
 
-        var entry = await ReadEntryAsync(connection, transaction, entryId);
+        var entry = await ReadEntryAsync(entryId, transaction);
         await transaction.CommitAsync();
         return entry;
     }
@@ -458,7 +452,7 @@ public sealed partial class KnowledgeBaseGrain(
 
         await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        if (await ReadEntryAsync(connection, transaction, entryId) is null)
+        if (await ReadEntryAsync(entryId, transaction) is null)
         {
             throw new KeyNotFoundException($"No knowledge-base entry '{entryId}'.");
         }
@@ -544,9 +538,11 @@ public sealed partial class KnowledgeBaseGrain(
         return entries;
     }
 
-    private async Task<KbEntry?> ReadEntryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string entryId)
+    /// <summary>One entry, read on its own or inside <paramref name="transaction"/> (seeing what it wrote).</summary>
+    private async Task<KbEntry?> ReadEntryAsync(string entryId, NpgsqlTransaction? transaction = null)
     {
-        await using var command = new NpgsqlCommand($"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2", connection, transaction);
+        const string sql = $"SELECT {EntryColumns} FROM kb_entries WHERE tenant_id = $1 AND entry_id = $2";
+        await using var command = transaction is null ? database.CreateCommand(sql) : new NpgsqlCommand(sql, transaction.Connection, transaction);
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue(entryId);
         return (await ReadEntriesAsync(command)).SingleOrDefault();

@@ -176,9 +176,8 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                 continue;
             }
 
-            var sofar = text.ToString();
             // Checked before a piece is shown: nothing broken or in another alphabet ever reaches the agent.
-            if (sofar.Contains('\uFFFD', StringComparison.Ordinal) || !TextLanguage.WrittenIn(Citation().Replace(sofar, ""), language))
+            if (!Usable(text.ToString(), language, complete: false))
             {
                 shown = false;
                 events.TryWrite(new SuggestionEvent("dropped", Draft: index));
@@ -206,11 +205,12 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     }
 
     /// <summary>Whether a draft may be shown to an agent: text, with no character the model left broken (U+FFFD, a
-    /// multi-byte character cut by a token), in the customer's alphabet (names and codes in another one aside).</summary>
-    internal static bool Usable(string draft, string language)
+    /// multi-byte character cut by a token), in the customer's alphabet (names and codes in another one aside). A draft
+    /// still being written (not <paramref name="complete"/>) need not have a word yet.</summary>
+    internal static bool Usable(string draft, string language, bool complete = true)
     {
         var text = Citation().Replace(draft, "");
-        return text.Any(char.IsLetter) && !text.Contains('\uFFFD', StringComparison.Ordinal) && TextLanguage.WrittenIn(text, language);
+        return (!complete || text.Any(char.IsLetter)) && !text.Contains('\uFFFD', StringComparison.Ordinal) && TextLanguage.WrittenIn(text, language);
     }
 
     /// <summary>A model can emit any byte, control characters included (a NUL would not even fit in a PostgreSQL

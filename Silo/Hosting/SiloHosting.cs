@@ -14,9 +14,6 @@ namespace CustomerGrains.Silo.Hosting;
 /// </summary>
 public static class SiloHosting
 {
-    /// <summary>The grain storage every grain's state goes to.</summary>
-    public const string StorageName = GrainStorage.Name;
-
     /// <summary>Every problem with the silo's own sections (<c>Database</c>, <c>Silo</c>, <c>Orleans</c>).</summary>
     public static IEnumerable<string> ValidateConfiguration(IConfiguration configuration) =>
         ValidateSection(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator())
@@ -89,7 +86,7 @@ public static class SiloHosting
                 o.Invariant = "Npgsql";
                 o.DataSource = dataSource;
             });
-            orleansBuilder.AddAdoNetGrainStorage(StorageName, o =>
+            orleansBuilder.AddAdoNetGrainStorage(GrainStorage.Name, o =>
             {
                 o.Invariant = "Npgsql";
                 o.DataSource = dataSource;
