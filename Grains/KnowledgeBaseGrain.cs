@@ -316,13 +316,45 @@ public sealed partial class KnowledgeBaseGrain(
 
         if (match is null)
         {
-            return new AskResult(questionId, null, [], hits.Take(5).ToList());
+            return new AskResult(questionId, null, [], await FillAsync(text, hits.Take(5).ToList(), [], 5));
         }
 
         // "You may also want": entries related to the answer found, then to the question as asked.
         var related = (await SearchAsync(match.Question, 4)).Concat(hits)
             .Where(h => h.EntryId != match.EntryId).DistinctBy(h => h.EntryId).Take(3).ToList();
-        return new AskResult(questionId, match, related, []);
+        return new AskResult(questionId, match, await FillAsync(text, related, [match.EntryId], 3), []);
+    }
+
+    /// <summary>
+    /// Completes a list an asker picks from to <paramref name="count"/> entries when fewer match by words: the entries
+    /// whose letters are nearest the question's, Cyrillic read in Latin letters (Sql/008_kb_letters.sql), over the
+    /// question and the answer. That finds the same topic asked in other words or in another language often enough to
+    /// be worth offering; it never answers. Such an entry scores half its letter similarity and has no Lexical part.
+    /// It reads every entry of the tenant (trigram indexes cannot order by similarity without a threshold), which is
+    /// cheap at a knowledge base's size and runs only when words found too little.
+    /// </summary>
+    private async Task<IReadOnlyList<KbMatch>> FillAsync(string text, List<KbMatch> listed, string[] exclude, int count)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT e.entry_id, e.question, e.answer, e.language,
+                   greatest(similarity(kb_latin(e.question), l.text), word_similarity(l.text, kb_latin(e.question || ' ' || e.answer)))
+            FROM kb_entries e, (SELECT kb_latin($2) AS text) l
+            WHERE e.tenant_id = $1 AND e.entry_id <> ALL ($3)
+            ORDER BY 5 DESC, e.entry_id LIMIT $4
+            """);
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(text);
+        command.Parameters.AddWithValue(listed.Select(m => m.EntryId).Concat(exclude).ToArray());
+        command.Parameters.AddWithValue(count);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var letters = reader.GetFloat(4);
+            listed.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(0.5 * letters, 4), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return listed.OrderByDescending(m => m.Score).Take(count).ToList();
     }
 
     public async Task<KbQuestion> EscalateAsync(string questionId)

@@ -56,6 +56,22 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
     }
 
     [Fact]
+    public async Task A_question_sharing_no_word_with_an_entry_in_another_script_is_still_offered_it()
+    {
+        await LoadFixtureAsync();
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        var added = await (await senior.PostAsJsonAsync("/v1/kb/entries", new { question = "How do I set up roaming abroad?", answer = "Switch roaming on in the app under Travel before you leave.", language = "en" }))
+            .Content.ReadFromJsonAsync<KbEntry>(GatewayCluster.Json);
+
+        // A Russian keyword, no English word: no confident answer, but "роуминг" reads "rouming", near "roaming".
+        var asked = await (await gateway.Agent().PostAsJsonAsync("/v1/kb/ask", new { question = "роуминг" })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+
+        Assert.Null(asked!.Match);
+        Assert.Equal(5, asked.Similar.Count);
+        Assert.True(asked.Similar.Any(s => s.EntryId == added!.EntryId), string.Join("; ", asked.Similar.Select(s => $"{s.Question} {s.Score}")));
+    }
+
+    [Fact]
     public async Task An_unconfident_question_gets_the_five_most_similar_then_escalation_a_senior_answer_and_next_time_the_answer()
     {
         await LoadFixtureAsync();
