@@ -178,13 +178,18 @@ public sealed class CustomerGrain(
             throw NotFound();
         }
 
-        // The composer writes events as they come; this turn reads them out until the final record.
+        // The composer writes events as they come; this turn reads them out until the final record, which ends the
+        // stream (a draft's piece written as the record is decided is not shown after it).
         var events = System.Threading.Channels.Channel.CreateUnbounded<SuggestionEvent>();
         var composing = suggestions.SuggestAsync(GrainFactory, BuildContext(), request, cancellationToken, events.Writer);
         _ = composing.ContinueWith(task => events.Writer.TryComplete(task.Exception?.InnerException), TaskScheduler.Current);
         await foreach (var item in events.Reader.ReadAllAsync(cancellationToken))
         {
             yield return item;
+            if (item.Result is not null)
+            {
+                break;
+            }
         }
 
         await composing;

@@ -58,8 +58,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         // Retrieval first: it is what a degraded answer stands on.
         var masker = new PiiMasker();
         var maskedMessage = masker.Mask(message);
-        var entries = await grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 8);
+        var searching = grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 8); // both at once: the first event waits on them
         var replies = await PastRepliesAsync(context.TenantId, maskedMessage);
+        var entries = await searching;
         var sources = await RankAsync(context.TenantId, entries
             .Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
             .Concat(replies)
@@ -87,6 +88,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
         else
         {
+            // Drafts still running when the result is decided (the deadline passed, or another draft failed) are
+            // stopped: the model's time goes to other asks, and nothing follows the final record.
+            using var drafting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             try
             {
                 var model = grains.GetGrain<IInferenceGrain>(assistant.Model);
@@ -108,8 +112,8 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                         StopStrings: ["<|im_end|>"],
                         Deadline: time.GetUtcNow() + remaining);
                     return events is null
-                        ? GenerateTextAsync(model, draft, cancellationToken)
-                        : StreamDraftAsync(model, draft, i, language, events, cancellationToken);
+                        ? GenerateTextAsync(model, draft, drafting.Token)
+                        : StreamDraftAsync(model, draft, i, language, events, drafting.Token);
                 });
                 var texts = await Task.WhenAll(drafts).WaitAsync(remaining, time);
                 var generated = texts.Select(text => Generated(text, masker, sources)).ToList();
@@ -131,6 +135,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                     ? $"No generative model '{assistant.Model}' is configured (Inference:Models:{assistant.Model}:Path): these are knowledge-base answers fitted to the customer."
                     : $"The model could not answer: {ex.Message}";
                 suggestions = [];
+            }
+            finally
+            {
+                await drafting.CancelAsync();
             }
         }
 
