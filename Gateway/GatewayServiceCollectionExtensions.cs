@@ -55,6 +55,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<SuggestReplies, CustomerGrains.Grains.SuggestionResult>, SuggestRepliesHandler>();
         services.AddTransient<IRequestHandler<StreamSuggestions, IAsyncEnumerable<CustomerGrains.Grains.SuggestionEvent>>, StreamSuggestionsHandler>();
         services.AddTransient<IRequestHandler<RecordFeedback, bool>, RecordFeedbackHandler>();
+        services.AddTransient<IRequestHandler<ListCustomers, CustomerGrains.Grains.CustomerListPage>, ListCustomersHandler>();
+        services.AddTransient<IRequestHandler<GetConversation, CustomerGrains.Grains.ConversationPage>, GetConversationHandler>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);

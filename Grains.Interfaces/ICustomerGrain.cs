@@ -20,6 +20,16 @@ public interface ICustomerGrain : IGrainWithStringKey
     /// <summary>Right to be forgotten: removes history, identities, profile and inbox payloads. False if unknown.</summary>
     Task<bool> EraseAsync();
 
+    /// <summary>A page of the conversation, newest first: the newest <paramref name="limit"/> interactions (1 to 200),
+    /// or those before the cursor a previous page gave.</summary>
+    [ReadOnly]
+    Task<ConversationPage> GetConversationAsync(string? before, int limit);
+
+    /// <summary>The interactions stored after sequence number <paramref name="seq"/> (what a live view missed), oldest
+    /// first, at most 200.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<StoredInteraction>> GetSinceAsync(long seq);
+
     /// <summary>Everything stored about the customer.</summary>
     [ReadOnly]
     Task<CustomerExport> ExportAsync();

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+
 namespace CustomerGrains.Grains;
 
 /// <summary>What is stored in the grain's state row (JSON through Orleans' grain storage serializer, which resolves
@@ -41,7 +44,8 @@ public sealed class CustomerGrain(
     CustomerStore store,
     SegmentCatalog segments,
     Suggestions.SuggestionComposer suggestions,
-    TimeProvider time) : Grain, ICustomerGrain
+    TimeProvider time,
+    ILogger<CustomerGrain> logger) : Grain, ICustomerGrain
 {
     /// <summary>Turns kept verbatim in memory and in the context.</summary>
     public const int RecentWindow = 20;
@@ -94,7 +98,8 @@ public sealed class CustomerGrain(
     public async Task<AppendResult> AppendAsync(AppendRequest request)
     {
         var interaction = Validate(request.Interaction);
-        var added = await store.AppendAsync(_tenantId, _customerId, interaction, request.InboxId);
+        var changed = Merge(request.Facts) || !state.State.Exists;
+        var seq = await store.AppendAsync(_tenantId, _customerId, interaction, request.InboxId, state.State);
         foreach (var identity in request.Identities.Select(CustomerDirectoryGrain.Normalize))
         {
             if (!_identities.Contains(identity))
@@ -103,19 +108,42 @@ public sealed class CustomerGrain(
             }
         }
 
-        if (added)
+        if (seq > 0)
         {
             Record(interaction);
+            await PublishAsync(new StoredInteraction(seq, interaction));
         }
 
-        if (Merge(request.Facts) || !state.State.Exists)
+        if (changed)
         {
             state.State.Exists = true;
             await state.WriteStateAsync();
         }
 
-        return new AppendResult(added, _count);
+        return new AppendResult(seq > 0, _count);
     }
+
+    /// <summary>Tells live views (the console's open customer) of a stored interaction. Best effort: the interaction is
+    /// stored, and a view that misses it reads it by its sequence number (the gateway's event stream does).</summary>
+    private async Task PublishAsync(StoredInteraction stored)
+    {
+        try
+        {
+            await this.GetStreamProvider(LiveStreams.Provider).GetStream<StoredInteraction>(LiveStreams.Customer(_tenantId, _customerId)).OnNextAsync(stored);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.PublishFailed(logger, _tenantId, _customerId, ex);
+        }
+    }
+
+    public Task<ConversationPage> GetConversationAsync(string? before, int limit) =>
+        limit is < 1 or > ConversationPage.MaxLimit
+            ? Task.FromException<ConversationPage>(new ArgumentException($"limit must be 1 to {ConversationPage.MaxLimit}, not {limit}."))
+            : store.PageAsync(_tenantId, _customerId, ConversationCursor.Parse(before), limit);
+
+    public async Task<IReadOnlyList<StoredInteraction>> GetSinceAsync(long seq) =>
+        await store.SinceAsync(_tenantId, _customerId, seq, ConversationPage.MaxLimit);
 
     public Task<CustomerContext> GetContextAsync() =>
         Known ? Task.FromResult(BuildContext()) : Task.FromException<CustomerContext>(NotFound());

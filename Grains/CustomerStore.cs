@@ -55,9 +55,10 @@ public sealed class CustomerStore(NpgsqlDataSource database)
         return new CustomerHistory(identities, turns, count, last30, first, last, sentimentSum, sentimentCount);
     }
 
-    /// <summary>Inserts the interaction unless its (source, event id) is there, and marks the inbox row done, in
-    /// one statement (so one transaction and one round trip). Returns whether it was new.</summary>
-    public async Task<bool> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId)
+    /// <summary>Inserts the interaction unless its (source, event id) is there, marks the inbox row done, and updates
+    /// the customer's directory row (profile, last activity), in one statement (so one transaction and one round
+    /// trip). Returns the interaction's sequence number when it was new, 0 when it was there already.</summary>
+    public async Task<long> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId, CustomerState profile)
     {
         // The append and its inbox row commit together without waiting for the WAL flush: if PostgreSQL crashed before
         // the flush, both would be undone, the row would still be pending, and the event delivered again (appends are
@@ -70,11 +71,16 @@ public sealed class CustomerStore(NpgsqlDataSource database)
             WITH added AS (
                 INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
-                RETURNING 1),
+                RETURNING seq),
             delivered AS (
                 UPDATE inbox SET status = 'done', customer_id = $4, done_at = now(), last_error = NULL
-                WHERE id = $11 AND tenant_id = $1)
-            SELECT count(*) FROM added
+                WHERE id = $11 AND tenant_id = $1),
+            listed AS (
+                INSERT INTO customers (tenant_id, customer_id, name, emails, phones, last_active_at) VALUES ($1, $4, $12, $13, $14, $8)
+                ON CONFLICT (tenant_id, customer_id) DO UPDATE SET
+                    name = EXCLUDED.name, emails = EXCLUDED.emails, phones = EXCLUDED.phones,
+                    last_active_at = greatest(customers.last_active_at, EXCLUDED.last_active_at))
+            SELECT coalesce((SELECT seq FROM added), 0)
             """);
         var parameters = command.Parameters;
         parameters.AddWithValue(tenantId);
@@ -88,8 +94,57 @@ public sealed class CustomerStore(NpgsqlDataSource database)
         parameters.Add(new NpgsqlParameter { Value = (object?)interaction.ConversationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         parameters.Add(new NpgsqlParameter { Value = (object?)interaction.Sentiment ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
         parameters.Add(new NpgsqlParameter { Value = (object?)inboxId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        parameters.Add(new NpgsqlParameter { Value = (object?)profile.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        parameters.AddWithValue(profile.Emails.ToArray());
+        parameters.AddWithValue(profile.Phones.ToArray());
         batch.BatchCommands.Add(command);
-        return (long)(await batch.ExecuteScalarAsync())! == 1;
+        return (long)(await batch.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> interactions older than <paramref name="before"/> (by when they happened,
+    /// then as stored), newest first.</summary>
+    public async Task<ConversationPage> PageAsync(string tenantId, string customerId, ConversationCursor? before, int limit)
+    {
+        await using var command = database.CreateCommand(
+            $"""
+            SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions
+            WHERE tenant_id = $1 AND customer_id = $2 AND ($3::timestamptz IS NULL OR (occurred_at, seq) < ($3, $4))
+            ORDER BY occurred_at DESC, seq DESC LIMIT $5
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(customerId);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)before?.OccurredAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.AddWithValue(before?.Seq ?? 0L);
+        command.Parameters.AddWithValue(limit + 1);
+        var items = await ReadStoredAsync(command);
+        return items.Count > limit
+            ? new ConversationPage(items[..limit], new ConversationCursor(items[limit - 1].Interaction.OccurredAt, items[limit - 1].Seq).ToString())
+            : new ConversationPage(items, null);
+    }
+
+    /// <summary>The interactions stored after sequence number <paramref name="seq"/>, in the order they were stored (at
+    /// most <paramref name="limit"/>).</summary>
+    public async Task<List<StoredInteraction>> SinceAsync(string tenantId, string customerId, long seq, int limit)
+    {
+        await using var command = database.CreateCommand(
+            $"SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 AND seq > $3 ORDER BY seq LIMIT $4");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(customerId);
+        command.Parameters.AddWithValue(seq);
+        command.Parameters.AddWithValue(limit);
+        return await ReadStoredAsync(command);
+    }
+
+    private static async Task<List<StoredInteraction>> ReadStoredAsync(NpgsqlCommand command)
+    {
+        await using var reader = await command.ExecuteReaderAsync();
+        var items = new List<StoredInteraction>();
+        while (await reader.ReadAsync())
+        {
+            items.Add(new StoredInteraction(reader.GetInt64(0), ReadInteraction(reader, 2)));
+        }
+
+        return items;
     }
 
     public async Task<IReadOnlyList<Interaction>> HistoryAsync(string tenantId, string customerId)
@@ -157,6 +212,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(Command("DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM suggestion_audit WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         var inbox = Command("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId);
         inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
@@ -168,15 +224,15 @@ public sealed class CustomerStore(NpgsqlDataSource database)
 
     private const string InteractionColumns = "source, event_id, channel, direction, body, occurred_at, conversation_id, sentiment";
 
-    private static Interaction ReadInteraction(NpgsqlDataReader reader) => new(
-        reader.GetString(0),
-        reader.GetString(1),
-        reader.GetString(2),
-        Enum.Parse<InteractionDirection>(reader.GetString(3)),
-        reader.GetString(4),
-        reader.GetFieldValue<DateTimeOffset>(5),
-        reader.IsDBNull(6) ? null : reader.GetString(6),
-        reader.IsDBNull(7) ? null : reader.GetDouble(7));
+    private static Interaction ReadInteraction(NpgsqlDataReader reader, int first = 0) => new(
+        reader.GetString(first),
+        reader.GetString(first + 1),
+        reader.GetString(first + 2),
+        Enum.Parse<InteractionDirection>(reader.GetString(first + 3)),
+        reader.GetString(first + 4),
+        reader.GetFieldValue<DateTimeOffset>(first + 5),
+        reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
+        reader.IsDBNull(first + 7) ? null : reader.GetDouble(first + 7));
 
     private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {
@@ -187,5 +243,28 @@ public sealed class CustomerStore(NpgsqlDataSource database)
         }
 
         return command;
+    }
+}
+
+/// <summary>Where a page of a conversation ends: the last interaction's time and sequence number, as
+/// <c>{UTC ticks}.{seq}</c> (ticks keep PostgreSQL's microseconds exactly).</summary>
+public sealed record ConversationCursor(DateTimeOffset OccurredAt, long Seq)
+{
+    public override string ToString() => FormattableString.Invariant($"{OccurredAt.UtcTicks}.{Seq}");
+
+    public static ConversationCursor? Parse(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0
+               && long.TryParse(text.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+               && long.TryParse(text.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq)
+               && ticks <= DateTimeOffset.MaxValue.UtcTicks
+            ? new ConversationCursor(new DateTimeOffset(ticks, TimeSpan.Zero), seq)
+            : throw new ArgumentException($"'{text}' is not a conversation cursor (use the 'before' of the previous page).");
     }
 }

@@ -7,4 +7,7 @@ internal static partial class Log
 {
     [LoggerMessage(4000, LogLevel.Warning, "Knowledge base {Tenant}: reranking with embedding model {Model} failed; the lexical order stands")]
     public static partial void RerankFailed(ILogger logger, string tenant, string model, Exception exception);
+
+    [LoggerMessage(4001, LogLevel.Warning, "Customer {Tenant}/{Customer}: a stored interaction could not be published to live views; they read it when they next catch up")]
+    public static partial void PublishFailed(ILogger logger, string tenant, string customer, Exception exception);
 }

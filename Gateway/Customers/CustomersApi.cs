@@ -1,5 +1,6 @@
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
+using System.Globalization;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,34 @@ public static class CustomersApi
             .AddEndpointFilter<ApiKeyFilter>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound);
+
+        app.MapGet("/v1/customers", async Task<Ok<CustomerListPage>> (string? query, int? limit, string? cursor, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new ListCustomers(ApiKeyFilter.CallerOf(http), query, limit ?? 25, cursor), http.RequestAborted)))
+            .WithTags("Customers")
+            .AddEndpointFilter<ApiKeyFilter>()
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .WithSummary("The tenant's customers, most recently active first; with query, those whose name, email, phone or external id contains it. " +
+                         "Paged: limit (1 to 100, default 25), and the previous page's cursor");
+
+        customers.MapGet("/interactions", async Task<Ok<ConversationPage>> (string id, string? before, int? limit, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new GetConversation(ApiKeyFilter.CallerOf(http), id, before, limit ?? 50), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .ProducesValidationProblem()
+            .WithSummary("The conversation, newest first: limit (1 to 200, default 50) interactions, older ones with the page's 'before'");
+
+        customers.MapGet("/events", async Task (string id, long? after, HttpContext http, CustomerResolver resolver, IClusterClient client) =>
+            {
+                // Found before the stream starts: an unknown customer gets its 404 and Problem Details.
+                var customer = await resolver.FindAsync(ApiKeyFilter.CallerOf(http), id);
+                var from = long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : after;
+                await CustomerEvents.WriteAsync(http, client, customer, from);
+            })
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .Produces<StoredInteraction>(contentType: "text/event-stream")
+            .WithSummary("New interactions as they are stored, as server-sent events ('interaction', id: the sequence number). " +
+                         "Reconnecting with Last-Event-ID (or after=seq) first sends what was missed");
 
         customers.MapGet("/context", async Task<Ok<CustomerContext>> (string id, HttpContext http, IMediator mediator) =>
                 TypedResults.Ok(await mediator.Send(new GetCustomerContext(ApiKeyFilter.CallerOf(http), id), http.RequestAborted)))

@@ -114,6 +114,13 @@ public static class SiloHosting
             // measured 2x faster per write than the default Newtonsoft serializer (bench.sh runtime).
             orleansBuilder.UseSystemTextJsonGrainStorageSerializer();
             orleansBuilder.AddDashboard();
+
+            // Live customer events (the console's open customer view) on Orleans' memory streams: a notification, not
+            // a record. PostgreSQL holds every interaction with its sequence number, and a view that missed one (a
+            // silo left, the view reconnected) reads it from there, so neither the queue nor the subscriptions, which
+            // live as long as the connections that made them, need to be durable.
+            orleansBuilder.AddMemoryStreams(Grains.LiveStreams.Provider);
+            orleansBuilder.AddMemoryGrainStorage("PubSubStore");
             configure?.Invoke(orleansBuilder);
         });
 

@@ -1,0 +1,41 @@
+using Orleans.Runtime;
+
+namespace CustomerGrains.Grains;
+
+/// <summary>An interaction as stored: <see cref="Seq"/> is its place in the order interactions were stored (rising,
+/// with gaps), what a live view remembers to ask for what it missed.</summary>
+[GenerateSerializer, Immutable, Alias("cg.StoredInteraction")]
+public sealed record StoredInteraction(long Seq, Interaction Interaction);
+
+/// <summary>A page of a customer's conversation, newest first; <see cref="Before"/> asks for the next older page
+/// (null: there is none).</summary>
+[GenerateSerializer, Immutable, Alias("cg.ConversationPage")]
+public sealed record ConversationPage(IReadOnlyList<StoredInteraction> Items, string? Before)
+{
+    /// <summary>At most this many interactions per page.</summary>
+    public const int MaxLimit = 200;
+}
+
+/// <summary>A customer as the directory lists them.</summary>
+[GenerateSerializer, Immutable, Alias("cg.CustomerListing")]
+public sealed record CustomerListing(
+    string CustomerId,
+    string? Name,
+    IReadOnlyList<string> Emails,
+    IReadOnlyList<string> Phones,
+    IReadOnlyList<ExternalIdentity> Identities,
+    DateTimeOffset LastActiveAt);
+
+/// <summary>A page of the directory, most recently active first; <see cref="Cursor"/> asks for the next page.</summary>
+public sealed record CustomerListPage(IReadOnlyList<CustomerListing> Items, string? Cursor);
+
+/// <summary>The live stream of a customer's new interactions (Orleans streams, provider <see cref="Provider"/>):
+/// the customer grain publishes each interaction it stores, and the gateway's event stream forwards them.</summary>
+public static class LiveStreams
+{
+    public const string Provider = "live";
+
+    public const string CustomerNamespace = "customer";
+
+    public static StreamId Customer(string tenantId, string customerId) => StreamId.Create(CustomerNamespace, CustomerKey.Of(tenantId, customerId));
+}
