@@ -1,4 +1,5 @@
 using CustomerGrains.Gateway;
+using CustomerGrains.Gateway.AgentConsole;
 using CustomerGrains.Gateway.Customers;
 using CustomerGrains.Gateway.Inbox;
 using CustomerGrains.Gateway.Knowledge;
@@ -96,6 +97,7 @@ public static class GatewayServiceCollectionExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.MapConsole();
         app.MapWebhooksApi();
         app.MapCustomersApi();
         app.MapKnowledgeApi();

@@ -55,7 +55,8 @@ public sealed record CustomerContext(
     Preferences Preferences,
     CustomerStats Stats,
     IReadOnlyList<Interaction> Recent,
-    string Summary);
+    string Summary,
+    string? SegmentReason = null);
 
 /// <summary>All that is stored about one customer (right of access).</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerExport")]

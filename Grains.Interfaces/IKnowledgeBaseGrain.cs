@@ -92,5 +92,5 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
     Task<KbQuestion?> GetQuestionAsync(string questionId);
 
     [ReadOnly]
-    Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status);
+    Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status, string? askedBy = null);
 }

@@ -38,4 +38,4 @@ public sealed record SuggestionEvent(string Type, IReadOnlyList<Suggestion>? Sug
 
 /// <summary>What an agent did with a suggestion: accepted, edited (with the final text) or rejected.</summary>
 [GenerateSerializer, Immutable, Alias("cg.SuggestionFeedback")]
-public sealed record SuggestionFeedback(string? Outcome, string? FinalText = null);
+public sealed record SuggestionFeedback(string? Outcome, string? FinalText = null, string? Reason = null);

@@ -233,16 +233,18 @@ public sealed class CustomerGrain(
             _lastSeen,
             _sentimentCount > 0 ? _sentimentSum / _sentimentCount : null,
             profile.Attributes.TryGetValue(LifetimeValueAttribute, out var ltv) && decimal.TryParse(ltv, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null);
+        var (segment, reason) = segments.Explain(_tenantId, stats, profile.Attributes, time.GetUtcNow());
         return new CustomerContext(
             _tenantId,
             _customerId,
             new CustomerProfile(profile.Name, [.. profile.Emails], [.. profile.Phones], profile.Language, profile.Timezone, new Dictionary<string, string>(profile.Attributes)),
             [.. _identities],
-            segments.Classify(_tenantId, stats, profile.Attributes, time.GetUtcNow()),
+            segment,
             profile.Preferences,
             stats,
             _recent.Select(t => t.Text.Length <= MaxTurnLength ? t : t with { Text = t.Text[..MaxTurnLength] + "…" }).ToList(),
-            _summary.ToString());
+            _summary.ToString(),
+            reason);
     }
 
     private void Record(Interaction interaction)

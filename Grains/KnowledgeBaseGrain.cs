@@ -517,7 +517,7 @@ public sealed partial class KnowledgeBaseGrain(
         return (await ReadQuestionsAsync(command)).SingleOrDefault();
     }
 
-    public async Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status)
+    public async Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status, string? askedBy = null)
     {
         if (status is not (null or "Unanswered" or "AwaitingSenior" or "AddedToKb" or "Faq"))
         {
@@ -525,9 +525,10 @@ public sealed partial class KnowledgeBaseGrain(
         }
 
         await using var command = database.CreateCommand(
-            $"SELECT {QuestionColumns} FROM kb_questions WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY times_asked DESC, created_at LIMIT 500");
+            $"SELECT {QuestionColumns} FROM kb_questions WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR asked_by = $3) ORDER BY times_asked DESC, created_at LIMIT 500");
         command.Parameters.AddWithValue(TenantId);
         command.Parameters.AddWithValue((object?)status ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)askedBy ?? DBNull.Value);
         return await ReadQuestionsAsync(command);
     }
 

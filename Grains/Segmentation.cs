@@ -29,6 +29,29 @@ public sealed class SegmentRule
     /// <summary>Profile attributes that must have these values (case-insensitive).</summary>
     public Dictionary<string, string> Attributes { get; set; } = [];
 
+    /// <summary>The rule's conditions in words, as an agent reads why a customer is in the segment.</summary>
+    public string Describe()
+    {
+        var conditions = new List<string>();
+        Add(MinInteractions, v => $"at least {v} interactions");
+        Add(MinInteractionsLast30Days, v => $"at least {v} interactions in the last 30 days");
+        Add(MinDaysSinceLastSeen, v => $"not seen for at least {v} days");
+        Add(MaxDaysSinceLastSeen, v => $"seen within the last {v} days");
+        Add(MinLifetimeValue, v => $"lifetime value at least {v}");
+        Add(MaxAverageSentiment, v => $"average sentiment at most {v}");
+        conditions.AddRange(Attributes.Select(a => $"{a.Key} is {a.Value}"));
+        return conditions.Count == 0 ? "no other segment's rule matched" : string.Join(", ", conditions);
+
+        void Add<T>(T? value, Func<T, string> text)
+            where T : struct, IFormattable
+        {
+            if (value is { } v)
+            {
+                conditions.Add(text(v));
+            }
+        }
+    }
+
     public bool Matches(CustomerStats stats, IReadOnlyDictionary<string, string> attributes, DateTimeOffset now)
     {
         var daysSince = stats.LastSeen is { } last ? (now - last).TotalDays : (double?)null;
@@ -60,7 +83,13 @@ public sealed class SegmentCatalog(IConfiguration configuration)
     private readonly ConcurrentDictionary<string, IReadOnlyList<SegmentRule>> _rules = new();
 
     public string Classify(string tenantId, CustomerStats stats, IReadOnlyDictionary<string, string> attributes, DateTimeOffset now) =>
-        RulesOf(tenantId).FirstOrDefault(rule => rule.Matches(stats, attributes, now))?.Name ?? Fallback;
+        Explain(tenantId, stats, attributes, now).Segment;
+
+    /// <summary>The customer's segment, and the conditions of the rule that put them there.</summary>
+    public (string Segment, string Reason) Explain(string tenantId, CustomerStats stats, IReadOnlyDictionary<string, string> attributes, DateTimeOffset now) =>
+        RulesOf(tenantId).FirstOrDefault(rule => rule.Matches(stats, attributes, now)) is { } rule
+            ? (rule.Name, rule.Describe())
+            : (Fallback, "no segment's rule matched");
 
     public IReadOnlyList<SegmentRule> RulesOf(string tenantId) => _rules.GetOrAdd(tenantId, id =>
     {

@@ -216,6 +216,11 @@ public sealed record RecordFeedback(Caller Caller, string SuggestionId, Suggesti
             yield return ("outcome", "The outcome is 'accepted', 'edited' or 'rejected'.");
         }
 
+        if (Feedback.Reason is { Length: > 500 })
+        {
+            yield return ("reason", "The reason is at most 500 characters.");
+        }
+
         if (Feedback.Outcome == "edited" && string.IsNullOrWhiteSpace(Feedback.FinalText))
         {
             yield return ("finalText", "An edited suggestion needs the final text that was sent.");
@@ -231,7 +236,7 @@ public sealed class RecordFeedbackHandler(Npgsql.NpgsqlDataSource database) : IR
     {
         await using var command = database.CreateCommand(
             """
-            UPDATE suggestion_audit SET outcome = $3, final_text = $4, decided_at = now()
+            UPDATE suggestion_audit SET outcome = $3, final_text = $4, feedback_reason = $5, decided_at = now()
             WHERE tenant_id = $1 AND suggestion_id = $2 AND outcome = 'shown'
             RETURNING 1
             """);
@@ -239,6 +244,7 @@ public sealed class RecordFeedbackHandler(Npgsql.NpgsqlDataSource database) : IR
         command.Parameters.AddWithValue(request.SuggestionId);
         command.Parameters.AddWithValue(request.Feedback.Outcome!);
         command.Parameters.AddWithValue((object?)request.Feedback.FinalText ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)(string.IsNullOrWhiteSpace(request.Feedback.Reason) ? null : request.Feedback.Reason.Trim()) ?? DBNull.Value);
         if (await command.ExecuteScalarAsync(cancellationToken) is not null)
         {
             return true;

@@ -47,9 +47,10 @@ public static class KnowledgeApi
             Results.Ok(await m.Send(new Ask(ApiKeyFilter.CallerOf(http), input), http.RequestAborted)))
             .RequireRoles(Everyone).Produces<AskResult>().ProducesValidationProblem()
             .WithSummary("The best answer with 3 related questions when confident, else the 5 most similar questions");
-        kb.MapGet("/questions", async (string? status, HttpContext http, IMediator m) =>
-            Results.Ok(await m.Send(new ListQuestions(ApiKeyFilter.CallerOf(http), status), http.RequestAborted)))
-            .RequireRoles(Everyone).Produces<IReadOnlyList<KbQuestion>>().WithSummary("Questions by status: Unanswered, AwaitingSenior, AddedToKb, Faq");
+        kb.MapGet("/questions", async (string? status, bool? mine, HttpContext http, IMediator m) =>
+            Results.Ok(await m.Send(new ListQuestions(ApiKeyFilter.CallerOf(http), status, mine ?? false), http.RequestAborted)))
+            .RequireRoles(Everyone).Produces<IReadOnlyList<KbQuestion>>()
+            .WithSummary("Questions by status: Unanswered, AwaitingSenior, AddedToKb, Faq; mine=true: only those the caller's key asked");
         kb.MapGet("/questions/{questionId}", async (string questionId, HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new GetQuestion(ApiKeyFilter.CallerOf(http), questionId), http.RequestAborted)))
             .RequireRoles(Everyone).Produces<KbQuestion>().ProducesProblem(StatusCodes.Status404NotFound);

@@ -108,11 +108,12 @@ public sealed record GetQuestion(Caller Caller, string QuestionId) : KnowledgeRe
         await knowledge.GetQuestionAsync(QuestionId) ?? throw new KeyNotFoundException($"No question '{QuestionId}'.");
 }
 
-public sealed record ListQuestions(Caller Caller, string? Status) : KnowledgeRequest<IReadOnlyList<KbQuestion>>(Caller)
+/// <param name="Mine">Only the questions the caller's key asked.</param>
+public sealed record ListQuestions(Caller Caller, string? Status, bool Mine = false) : KnowledgeRequest<IReadOnlyList<KbQuestion>>(Caller)
 {
     public override string Action => "kb.question.list";
 
-    public override Task<IReadOnlyList<KbQuestion>> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ListQuestionsAsync(Status);
+    public override Task<IReadOnlyList<KbQuestion>> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ListQuestionsAsync(Status, Mine ? $"key:{Caller.KeyId}" : null);
 }
 
 public sealed record Escalate(Caller Caller, string QuestionId) : KnowledgeRequest<KbQuestion>(Caller)
