@@ -30,12 +30,13 @@ function navigation(current) {
     can.manageKb() && ["#/kb", t("entries"), "kb"],
   ].filter(Boolean);
   const header = document.getElementById("top");
-  header.replaceChildren(
+  header.replaceChildren(...[
     h("span.brand", {}, t("brand")),
     h("nav", { "aria-label": "Main" }, links.map(([href, text, name]) => h("a", { href, "aria-current": current === name ? "page" : null }, text))),
     can.dashboard() && h("a", { href: "/dashboard/", target: "_blank", rel: "noopener", title: t("dashboardHint") }, t("dashboard")),
     h("span.who", {}, `${me.tenantId} · ${me.role}`),
-    h("button", { type: "button", onclick: signOut }, t("signOut")));
+    h("button", { type: "button", onclick: signOut }, t("signOut")),
+  ].filter(Boolean));
 }
 
 function signOut() {

@@ -12,7 +12,7 @@ export function h(tag, props = {}, ...children) {
     else if (key in element && !key.includes("-") && key !== "list") element[key] = value;
     else element.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
