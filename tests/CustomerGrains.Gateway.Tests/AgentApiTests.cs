@@ -26,6 +26,7 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
         Assert.Equal("en", context.Profile.Language);
         Assert.Equal("pro", context.Profile.Attributes["plan"]);
         Assert.Equal("vip", context.Segment); // lifetime_value 1500 >= 1000 in the default rules
+        Assert.Equal("lifetime value at least 1000", context.SegmentReason);
         Assert.Equal(1500m, context.Stats.LifetimeValue);
         Assert.Equal(0.5, context.Stats.AverageSentiment);
         Assert.Contains(new ExternalIdentity("email", "ctx-1@example.com"), context.Identities);
@@ -135,6 +136,17 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task A_key_learns_its_tenant_and_role_from_me()
+    {
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        var me = await senior.GetFromJsonAsync<System.Text.Json.JsonElement>("/v1/me");
+        Assert.Equal("acme", me.GetProperty("tenantId").GetString());
+        Assert.Equal("senior", me.GetProperty("role").GetString());
+        using var nobody = gateway.Agent("not-a-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await nobody.GetAsync("/v1/me")).StatusCode);
+    }
+
+    [Fact]
     public async Task Calls_without_a_valid_key_get_401_and_wrong_roles_403()
     {
         using var anonymous = gateway.Silo.CreateClient();
@@ -195,6 +207,7 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
         var db = gateway.Cluster.Database;
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE customer_id = $1", context.CustomerId));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM customer_identities WHERE customer_id = $1", context.CustomerId));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM customers WHERE customer_id = $1", context.CustomerId)); // the directory row
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE customer_id = $1 OR payload::text LIKE '%gdpr-1%'", context.CustomerId));
         Assert.Equal(0L, await db.ScalarAsync<long>(stateRow, $"acme/{context.CustomerId}"));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM grain_state WHERE grain_key = $1", $"acme/{context.CustomerId}"));

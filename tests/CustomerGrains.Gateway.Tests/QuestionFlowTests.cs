@@ -56,6 +56,20 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
     }
 
     [Fact]
+    public async Task An_asker_lists_their_own_questions_with_mine()
+    {
+        await LoadFixtureAsync();
+        var question = $"Do you ship parcels to island {Guid.NewGuid():N}?";
+        using var agent = gateway.Agent();
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        (await agent.PostAsJsonAsync("/v1/kb/ask", new { question })).EnsureSuccessStatusCode();
+
+        Assert.Contains(question, (await agent.GetFromJsonAsync<List<KbQuestion>>("/v1/kb/questions?mine=true", GatewayCluster.Json))!.Select(q => q.Question));
+        Assert.DoesNotContain(question, (await senior.GetFromJsonAsync<List<KbQuestion>>("/v1/kb/questions?mine=true", GatewayCluster.Json))!.Select(q => q.Question));
+        Assert.Contains(question, (await senior.GetFromJsonAsync<List<KbQuestion>>("/v1/kb/questions", GatewayCluster.Json))!.Select(q => q.Question));
+    }
+
+    [Fact]
     public async Task A_question_sharing_no_word_with_an_entry_in_another_script_is_still_offered_it()
     {
         await LoadFixtureAsync();

@@ -374,5 +374,12 @@ public sealed class SuggestionTests : IAsyncLifetime
             .Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
         Assert.Contains(later!.Sources, s => s.Id == id && s.Text == "Members get 10% off with the code LOYAL10.");
         Assert.Contains("LOYAL10", _prompts.Prompts.Last(), StringComparison.Ordinal);
+
+        // A rejection keeps the agent's reason beside the outcome, for the audit.
+        var rejected = later.Suggestions[0].Id;
+        var tooLong = await agent.PostAsJsonAsync($"/v1/suggestions/{rejected}/feedback", new { outcome = "rejected", reason = new string('x', 501) });
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await agent.PostAsJsonAsync($"/v1/suggestions/{rejected}/feedback", new { outcome = "rejected", reason = "Wrong order number" })).StatusCode);
+        Assert.Equal("Wrong order number", await _cluster.Database.ScalarAsync<string>("SELECT feedback_reason FROM suggestion_audit WHERE suggestion_id = $1", rejected));
     }
 }
