@@ -72,6 +72,7 @@ public sealed class CustomerGrain(
     private DateTimeOffset? _lastSeen;
     private double _sentimentSum;
     private int _sentimentCount;
+    private bool _profileUnsaved;
 
     // A customer the directory has linked an identity to is known, even before its first interaction arrives.
     private bool Known => state.State.Exists || _count > 0 || _identities.Count > 0;
@@ -98,7 +99,10 @@ public sealed class CustomerGrain(
     public async Task<AppendResult> AppendAsync(AppendRequest request)
     {
         var interaction = Validate(request.Interaction);
-        var changed = Merge(request.Facts) || !state.State.Exists;
+
+        // The facts are merged first, so that the directory row written with the append carries them; until the
+        // state is written, the profile counts as unsaved (a failed append leaves it for the next one to write).
+        _profileUnsaved |= Merge(request.Facts) || !state.State.Exists;
         var seq = await store.AppendAsync(_tenantId, _customerId, interaction, request.InboxId, state.State);
         foreach (var identity in request.Identities.Select(CustomerDirectoryGrain.Normalize))
         {
@@ -114,10 +118,11 @@ public sealed class CustomerGrain(
             await PublishAsync(new StoredInteraction(seq, interaction));
         }
 
-        if (changed)
+        if (_profileUnsaved)
         {
             state.State.Exists = true;
             await state.WriteStateAsync();
+            _profileUnsaved = false;
         }
 
         return new AppendResult(seq > 0, _count);

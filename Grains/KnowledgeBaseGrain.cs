@@ -326,12 +326,13 @@ public sealed partial class KnowledgeBaseGrain(
     }
 
     /// <summary>
-    /// Completes a list an asker picks from to <paramref name="count"/> entries when fewer match by words: the entries
-    /// whose letters are nearest the question's, Cyrillic read in Latin letters (Sql/008_kb_letters.sql), over the
-    /// question and the answer. That finds the same topic asked in other words or in another language often enough to
-    /// be worth offering; it never answers. Such an entry scores half its letter similarity and has no Lexical part.
-    /// It reads every entry of the tenant (trigram indexes cannot order by similarity without a threshold), which is
-    /// cheap at a knowledge base's size and runs only when words found too little.
+    /// A list an asker picks from, <paramref name="count"/> long when the knowledge base holds that many: the entries
+    /// matched by words, and the entries whose letters are nearest the question's (Cyrillic read in Latin letters,
+    /// Sql/008_kb_letters.sql; over the question and the answer), the best by score. Letters find the same topic
+    /// asked in other words or in another language often enough to be worth offering; they never answer. Such an entry
+    /// scores half its letter similarity (weaker evidence than words) and has no Lexical part. It reads every entry of
+    /// the tenant (trigram indexes cannot order by similarity without a threshold), which is cheap at a knowledge
+    /// base's size, and only an ask pays it: suggestions search by words alone.
     /// </summary>
     private async Task<IReadOnlyList<KbMatch>> FillAsync(string text, List<KbMatch> listed, string[] exclude, int count)
     {
