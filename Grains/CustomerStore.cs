@@ -79,7 +79,11 @@ public sealed class CustomerStore(NpgsqlDataSource database)
                 INSERT INTO customers (tenant_id, customer_id, name, emails, phones, last_active_at) VALUES ($1, $4, $12, $13, $14, $8)
                 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET
                     name = EXCLUDED.name, emails = EXCLUDED.emails, phones = EXCLUDED.phones,
-                    last_active_at = greatest(customers.last_active_at, EXCLUDED.last_active_at))
+                    last_active_at = greatest(customers.last_active_at, EXCLUDED.last_active_at)
+                -- Rewritten (and re-indexed) only when the profile changed or the activity moved by a minute: a
+                -- burst of messages from one customer costs one directory write, not one each.
+                WHERE customers.last_active_at < EXCLUDED.last_active_at - interval '1 minute'
+                   OR customers.name IS DISTINCT FROM EXCLUDED.name OR customers.emails <> EXCLUDED.emails OR customers.phones <> EXCLUDED.phones)
             SELECT coalesce((SELECT seq FROM added), 0)
             """);
         var parameters = command.Parameters;

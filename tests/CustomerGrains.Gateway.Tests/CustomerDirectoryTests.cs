@@ -18,10 +18,11 @@ public sealed class CustomerDirectoryTests(GatewayCluster gateway) : IClassFixtu
     {
         using var agent = gateway.Agent();
         var tag = Guid.NewGuid().ToString("N")[..8];
-        await IngestAsync(agent, $"standard:dir-{tag}-c", "Morning", new { name = $"Xia Pell {tag}" });
-        await IngestAsync(agent, $"standard:dir-{tag}-a", "Hi", new { name = $"Zoe Quill {tag}", email = $"zoe.{tag}@example.com", phone = "+49 151 2345 6789" });
-        await IngestAsync(agent, $"standard:dir-{tag}-b", "Hello", new { name = $"Yann Rook {tag}" });
-        await IngestAsync(agent, $"standard:dir-{tag}-a", "Still there?");
+        var now = DateTimeOffset.UtcNow;
+        await IngestAsync(agent, $"standard:dir-{tag}-c", "Morning", new { name = $"Xia Pell {tag}" }, now.AddMinutes(-30));
+        await IngestAsync(agent, $"standard:dir-{tag}-a", "Hi", new { name = $"Zoe Quill {tag}", email = $"zoe.{tag}@example.com", phone = "+49 151 2345 6789" }, now.AddMinutes(-20));
+        await IngestAsync(agent, $"standard:dir-{tag}-b", "Hello", new { name = $"Yann Rook {tag}" }, now.AddMinutes(-10));
+        await IngestAsync(agent, $"standard:dir-{tag}-a", "Still there?", at: now);
 
         var recent = await agent.GetFromJsonAsync<CustomerListPage>("/v1/customers?limit=2", GatewayCluster.Json);
         Assert.Equal([$"Zoe Quill {tag}", $"Yann Rook {tag}"], recent!.Items.Select(c => c.Name));
