@@ -45,7 +45,7 @@ public static class CustomerEvents
             await http.Response.Body.FlushAsync(http.RequestAborted);
             await SseFormatter.WriteAsync(ReadAsync(customer, seen, wake.Reader, http.RequestAborted), http.Response.Body, (item, buffer) =>
             {
-                using var writer = new Utf8JsonWriter(buffer);
+                using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = json.Encoder });
                 JsonSerializer.Serialize(writer, item.Data, json);
             }, http.RequestAborted);
         }
