@@ -282,6 +282,7 @@ public sealed partial class KnowledgeBaseGrain(
         var text = ValidateQuestion(question);
         var hits = await SearchAsync(text, 8);
         var match = hits.Count > 0 && hits[0].Score >= _options.ConfidentScore ? hits[0] : null;
+        GrainTelemetry.KnowledgeAnswers.Add(1, new KeyValuePair<string, object?>("answered", match is not null));
 
         // The same question asked again counts on its record; often enough, it becomes a FAQ.
         await using var command = database.CreateCommand(
@@ -394,6 +395,7 @@ public sealed partial class KnowledgeBaseGrain(
         }
 
         await transaction.CommitAsync();
+        GrainTelemetry.KnowledgeEscalations.Add(1);
         return question;
     }
 

@@ -9,7 +9,9 @@ using NpgsqlTypes;
 namespace CustomerGrains.Gateway.Inbox;
 
 /// <summary>An inbox row on its way to a customer grain.</summary>
-public sealed record InboxRow(long Id, string TenantId, string Provider, string ConnectionId, string IdentityKey, InboxPayload Payload, int Attempts);
+/// <param name="TraceParent">The W3C traceparent of the webhook request that wrote the row, which its delivery continues.</param>
+public sealed record InboxRow(
+    long Id, string TenantId, string Provider, string ConnectionId, string IdentityKey, InboxPayload Payload, int Attempts, DateTimeOffset ReceivedAt, string? TraceParent);
 
 /// <summary>The inbox table: durable writes before acknowledging, claims, completion and failure.</summary>
 public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions> options) : IAsyncDisposable
@@ -38,7 +40,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         }
 
         EnsureFlushers();
-        var write = new PendingWrite(connection, events);
+        var write = new PendingWrite(connection, events, System.Diagnostics.Activity.Current?.Id);
         return _pending.Writer.TryWrite(write)
             ? write.Done.Task.WaitAsync(cancellationToken)
             : Task.FromException<InboxRow[]>(new ObjectDisposedException(nameof(InboxStore)));
@@ -128,12 +130,12 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         var rows = owners.Values.ToList();
         await using var command = database.CreateCommand(
             """
-            INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, next_attempt_at)
-            SELECT e.tenant_id, e.dedupe_key, e.provider, e.connection_id, e.identity_key, e.payload, now() + $1
-            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-                AS e(tenant_id, dedupe_key, provider, connection_id, identity_key, payload)
+            INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, trace_parent, next_attempt_at)
+            SELECT e.tenant_id, e.dedupe_key, e.provider, e.connection_id, e.identity_key, e.payload, e.trace_parent, now() + $1
+            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
+                AS e(tenant_id, dedupe_key, provider, connection_id, identity_key, payload, trace_parent)
             ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-            RETURNING id, tenant_id, dedupe_key
+            RETURNING id, tenant_id, dedupe_key, received_at
             """);
         command.Parameters.AddWithValue(_options.ClaimTimeout);
         command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.TenantId).ToArray());
@@ -142,6 +144,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Id).ToArray());
         command.Parameters.AddWithValue(rows.Select(r => r.Event.IdentityKey).ToArray());
         command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => JsonSerializer.Serialize(r.Event.Payload, Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Write.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
 
         var written = new Dictionary<PendingWrite, List<InboxRow>>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -150,7 +153,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
             var (write, e) = owners[(reader.GetString(1), reader.GetString(2))];
             var connection = write.Connection;
             (written.TryGetValue(write, out var list) ? list : written[write] = [])
-                .Add(new InboxRow(reader.GetInt64(0), connection.TenantId, connection.Provider, connection.Id, e.IdentityKey, e.Payload, 0));
+                .Add(new InboxRow(reader.GetInt64(0), connection.TenantId, connection.Provider, connection.Id, e.IdentityKey, e.Payload, 0, reader.GetFieldValue<DateTimeOffset>(3), write.TraceParent));
         }
 
         return written;
@@ -165,7 +168,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         }
     }
 
-    private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events)
+    private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events, string? TraceParent)
     {
         public TaskCompletionSource<InboxRow[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -184,9 +187,18 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
                 ORDER BY i.next_attempt_at, i.id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED)
-            RETURNING id, tenant_id, provider, connection_id, identity_key, payload::text, attempts
+            RETURNING id, tenant_id, provider, connection_id, identity_key, payload::text, attempts, received_at, trace_parent
             """,
             cancellationToken, _options.ClaimTimeout, limit);
+
+    /// <summary>How many rows wait for delivery, and how long the oldest has waited (for the backlog metrics).</summary>
+    public async Task<(long Events, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetTimeSpan(1));
+    }
 
     /// <summary>Completes a row that holds nothing for a customer (e.g. a HubSpot message that was our own reply).</summary>
     public async Task SkipAsync(long id, string reason, CancellationToken cancellationToken)
@@ -233,7 +245,9 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         while (await reader.ReadAsync(cancellationToken))
         {
             var payload = JsonSerializer.Deserialize<InboxPayload>(reader.GetString(5), Json)!;
-            rows.Add(new InboxRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), payload, reader.GetInt32(6)));
+            rows.Add(new InboxRow(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), payload, reader.GetInt32(6),
+                reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
         }
 
         return rows.OrderBy(r => r.Id).ToList();

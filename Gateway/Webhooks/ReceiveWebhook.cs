@@ -28,12 +28,14 @@ public sealed class ReceiveWebhookHandler(
         var provider = providers.FirstOrDefault(p => p.Name == request.Provider);
         if (provider is null || !tenants.TryGetConnection(request.Provider, request.ConnectionId, out var connection))
         {
+            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", "unknown-connection"));
             return new WebhookOutcome(StatusCodes.Status404NotFound, $"No {request.Provider} connection '{request.ConnectionId}' is configured.");
         }
 
         if (provider.Verify(request.Request, connection) is { } rejected)
         {
             Log.WebhookRejected(logger, request.Provider, request.ConnectionId, rejected);
+            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", "signature"));
             return new WebhookOutcome(StatusCodes.Status401Unauthorized, rejected);
         }
 
@@ -47,11 +49,13 @@ public sealed class ReceiveWebhookHandler(
         catch (WebhookPayloadException ex)
         {
             // Unmappable, or data PostgreSQL refuses: the CRM's retries would fail the same way.
+            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", "payload"));
             return new WebhookOutcome(StatusCodes.Status400BadRequest, ex.Message);
         }
 
         dispatcher.Enqueue(stored); // after the commit: delivery follows the answer, it never delays it
         Log.WebhookStored(logger, stored.Length, events.Count, request.Provider, request.ConnectionId);
+        GatewayTelemetry.WebhooksAcknowledged.Add(1, new KeyValuePair<string, object?>("provider", request.Provider));
         return new WebhookOutcome(StatusCodes.Status200OK, Events: events.Count, Stored: stored.Length);
     }
 }

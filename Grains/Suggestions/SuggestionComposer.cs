@@ -157,6 +157,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        GrainTelemetry.SuggestionDuration.Record(latency / 1000, new("degraded", reason is not null), new("streamed", events is not null));
         var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
         await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
         var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();

@@ -43,7 +43,8 @@ public sealed class PoolRejectedException(string reason, string message) : Excep
 }
 
 /// <summary>Limits of a pool (configuration section <c>Inference:Pool</c> once the silo hosts one).</summary>
-public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256);
+/// <param name="Model">The configured name the pool's metrics carry (<see cref="InferenceTelemetry"/>).</param>
+public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256, string Model = "default");
 
 /// <summary>What the pool has done, for health and benchmarks. <paramref name="PeakBatch"/>: the most sequences one
 /// step has advanced.</summary>
@@ -83,6 +84,7 @@ public sealed class InferencePool : IAsyncDisposable
         _logger = logger;
         _batch = new DecodeBatch(model);
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        InferenceTelemetry.Add(this, options.Model);
     }
 
     public DecoderModel Model => _model;
@@ -268,6 +270,9 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         Volatile.Write(ref _peakBatch, Math.Max(_peakBatch, active.Count));
+        var model = new KeyValuePair<string, object?>(InferenceTelemetry.ModelAttribute, _options.Model);
+        InferenceTelemetry.BatchSize.Record(active.Count, model);
+        InferenceTelemetry.Tokens.Add(active.Count, model);
         var started = _time.GetTimestamp();
         foreach (var (sequence, logits) in batch.Step())
         {
@@ -367,6 +372,7 @@ public sealed class InferencePool : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        InferenceTelemetry.Remove(this);
         await _stop.CancelAsync();
         _batch.Terminate(); // a long prefill in progress stops now, not when it is done
         _signal.Release();

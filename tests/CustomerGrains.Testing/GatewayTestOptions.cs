@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CustomerGrains.Testing;
@@ -56,7 +57,11 @@ public static class GatewayTestOptions
             builder.Services.AddCustomerGrains();
             builder.Services.AddGateway(builder.Configuration);
         };
-        options.ConfigureApp = app => app.MapGatewayApi();
+        options.ConfigureApp = app =>
+        {
+            app.MapGatewayApi();
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        };
         return options;
     }
 }

@@ -1,0 +1,53 @@
+using CustomerGrains.Gateway;
+using CustomerGrains.Grains;
+using CustomerGrains.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace CustomerGrains.Silo.Hosting;
+
+/// <summary>
+/// OpenTelemetry for the silo. Metrics: Orleans' meters, ASP.NET Core, HttpClient, Npgsql, the .NET runtime and the
+/// project's own (<see cref="GatewayTelemetry"/>, <see cref="GrainTelemetry"/>, <see cref="InferenceTelemetry"/>),
+/// scraped by Prometheus at /metrics. Traces: ASP.NET Core, HttpClient, Npgsql and Orleans' activity sources, with
+/// Orleans propagating the trace through grain calls, so a webhook's trace follows its event into the customer grain.
+/// Both go over OTLP as well when OTEL_EXPORTER_OTLP_ENDPOINT is set (with logs); log lines carry the trace and span
+/// ids of the request they belong to.
+/// </summary>
+public static class Telemetry
+{
+    public const string ServiceName = "customergrains";
+
+    public static WebApplicationBuilder AddCustomerGrainsTelemetry(this WebApplicationBuilder builder)
+    {
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(o => o.IncludeScopes = true);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName, serviceInstanceId: $"{Environment.MachineName}:{builder.Configuration["Silo:Port"] ?? "8080"}"))
+            .WithMetrics(metrics => metrics
+                .AddMeter("Microsoft.Orleans")
+                .AddMeter(GatewayTelemetry.Name, GrainTelemetry.Name, InferenceTelemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
+                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", GatewayTelemetry.Name)
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics") && !http.Request.Path.StartsWithSegments("/health"))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+}
