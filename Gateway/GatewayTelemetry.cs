@@ -16,6 +16,9 @@ public static class GatewayTelemetry
 
     public static readonly ActivitySource Activities = new(Name);
 
+    /// <summary>Seconds, as OpenTelemetry's conventions advise for HTTP durations, up to a minute (a backlog).</summary>
+    private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60];
+
     /// <summary>Deliveries stored in the inbox and answered 200, by <c>provider</c>.</summary>
     public static readonly Counter<long> WebhooksAcknowledged = Meter.CreateCounter<long>(
         "customergrains.webhook.acknowledged", "{delivery}", "Webhook deliveries stored in the inbox and acknowledged");
@@ -26,7 +29,8 @@ public static class GatewayTelemetry
 
     /// <summary>From a webhook's acknowledgement to its event stored by the customer grain, by <c>provider</c>.</summary>
     public static readonly Histogram<double> DeliveryDuration = Meter.CreateHistogram<double>(
-        "customergrains.inbox.delivery.duration", "s", "From a webhook event's acknowledgement to the customer grain storing it");
+        "customergrains.inbox.delivery.duration", "s", "From a webhook event's acknowledgement to the customer grain storing it",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
 
     private static long _backlog;
     private static double _oldestAge;
