@@ -116,6 +116,11 @@ public static class SiloHosting
             orleansBuilder.UseSystemTextJsonGrainStorageSerializer();
             orleansBuilder.AddDashboard();
             orleansBuilder.AddActivityPropagation(); // a caller's trace goes on in the grains it calls (Telemetry.cs)
+            if (orleans.KubernetesHosting)
+            {
+                orleansBuilder.UseKubernetesHosting(); // after the endpoints above: the pod's address and labels win
+            }
+
 
             // Live customer events (the console's open customer view) on Orleans' memory streams: a notification, not
             // a record. PostgreSQL holds every interaction with its sequence number, and a view that missed one (a

@@ -43,6 +43,11 @@ public sealed class OrleansSettings
     /// Behind NAT or in a pod, set it to the address the others can reach.</summary>
     public string? AdvertisedIP { get; set; }
 
+    /// <summary>In a Kubernetes pod: Orleans' Kubernetes hosting (Microsoft.Orleans.Hosting.Kubernetes) takes the
+    /// advertised address from POD_IP and the cluster and service ids from the pod's labels, and deletes the membership
+    /// rows of pods that are gone (deploy/kubernetes).</summary>
+    public bool KubernetesHosting { get; set; }
+
     /// <summary>How long a probe of another silo may take before it counts as missed (Orleans' default 5 s).</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
