@@ -18,7 +18,7 @@ internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.
             ArgumentException argument => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Bad request", Detail = argument.Message },
             InvalidOperationException conflict when conflict.GetType() == typeof(InvalidOperationException) =>
                 new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
-            Grains.StorageUnavailableException or Orleans.Runtime.SiloUnavailableException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Temporarily unavailable", Detail = exception.Message },
+            Grains.StorageUnavailableException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Temporarily unavailable", Detail = exception.Message },
             TimeoutException => new ProblemDetails { Status = StatusCodes.Status504GatewayTimeout, Title = "Timed out", Detail = exception.Message },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Internal error" },
         };

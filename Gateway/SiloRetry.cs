@@ -4,9 +4,10 @@ namespace CustomerGrains.Gateway;
 
 /// <summary>Retries an idempotent grain call that failed because the silo holding the grain left or died.</summary>
 /// <remarks>While a silo shuts down (or before a dead one is declared so), calls already on their way to its grains
-/// fail with <see cref="SiloUnavailableException"/>; a moment later the cluster activates those grains on a silo that
-/// is still there. Only calls that can safely run twice go through here (an append is stored once per event id), so
-/// the client gets its answer instead of a 503 it would have to retry itself.</remarks>
+/// fail with <see cref="SiloUnavailableException"/>, or are rejected by it (<see cref="OrleansMessageRejectionException"/>,
+/// "Silo stopping"); a moment later the cluster activates those grains on a silo that is still there. Only calls that
+/// can safely run twice go through here (reads, and an append, which is stored once per event id), so the client gets
+/// its answer instead of a 503 it would have to retry itself.</remarks>
 internal static class SiloRetry
 {
     private static readonly TimeSpan[] Delays = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2)];
@@ -19,7 +20,7 @@ internal static class SiloRetry
             {
                 return await call();
             }
-            catch (SiloUnavailableException) when (attempt < Delays.Length)
+            catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException && attempt < Delays.Length)
             {
                 await Task.Delay(Delays[attempt], cancellationToken);
             }

@@ -39,8 +39,8 @@ public sealed record GetCustomerContext(Caller Caller, string CustomerId) : IReq
 
 public sealed class GetCustomerContextHandler(CustomerResolver customers) : IRequestHandler<GetCustomerContext, CustomerContext>
 {
-    public async Task<CustomerContext> Handle(GetCustomerContext request, CancellationToken cancellationToken) =>
-        await (await customers.FindAsync(request.Caller, request.CustomerId)).GetContextAsync();
+    public Task<CustomerContext> Handle(GetCustomerContext request, CancellationToken cancellationToken) =>
+        SiloRetry.IdempotentAsync(async () => await (await customers.FindAsync(request.Caller, request.CustomerId)).GetContextAsync(), cancellationToken);
 }
 
 /// <summary>The body of <c>POST /v1/customers/{id}/interactions</c>.</summary>

@@ -121,6 +121,6 @@ public sealed record GetConversation(Caller Caller, string CustomerId, string? B
 
 public sealed class GetConversationHandler(CustomerResolver customers) : IRequestHandler<GetConversation, ConversationPage>
 {
-    public async Task<ConversationPage> Handle(GetConversation request, CancellationToken cancellationToken) =>
-        await (await customers.FindAsync(request.Caller, request.CustomerId)).GetConversationAsync(request.Before, request.Limit);
+    public Task<ConversationPage> Handle(GetConversation request, CancellationToken cancellationToken) =>
+        SiloRetry.IdempotentAsync(async () => await (await customers.FindAsync(request.Caller, request.CustomerId)).GetConversationAsync(request.Before, request.Limit), cancellationToken);
 }

@@ -123,7 +123,7 @@ public sealed class ClusterTests
             }
 
             var victim = silos[2];
-            Assert.True(await ActivationsAsync(victim, "CustomerGrain") > 0, "the victim holds no customer");
+            Assert.True(await ActivationsOnAsync(victim, "CustomerGrain") > 0, "the victim holds no customer");
             await victim.KillAsync();
             var killed = Stopwatch.StartNew();
 
@@ -250,7 +250,7 @@ public sealed class ClusterTests
             (await (c % 2 == 0 ? toFirst : toLater).PostAsJsonAsync($"/v1/customers/standard:join-{c}/interactions", new { eventId = $"j-{c}", text = "hi" })).EnsureSuccessStatusCode();
         }
 
-        Assert.True(await ActivationsAsync(later, "CustomerGrain") > 0, "the silo that joined later holds no customer");
+        Assert.True(await ActivationsOnAsync(later, "CustomerGrain") > 0, "the silo that joined later holds no customer");
     }
 
     [Fact]
@@ -288,15 +288,23 @@ public sealed class ClusterTests
         return client;
     }
 
-    /// <summary>Activations of a grain class on this silo, from the Orleans dashboard's counters (an admin key opens it).</summary>
-    private static async Task<int> ActivationsAsync(SiloProcess silo, string grainClass)
+    /// <summary>Activations of a grain class on this silo.</summary>
+    private static async Task<int> ActivationsOnAsync(SiloProcess silo, string grainClass) =>
+        (await silo.ActivationsAsync(grainClass)).GetValueOrDefault(silo.OrleansPort);
+
+    [Fact]
+    public async Task The_scaling_drill_adds_two_silos_drains_the_first_and_loses_fails_or_duplicates_nothing()
     {
-        using var client = silo.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", GatewayTestOptions.AcmeAdmin);
-        var counters = await client.GetFromJsonAsync<JsonElement>("/dashboard/DashboardCounters");
-        return counters.GetProperty("simpleGrainStats").EnumerateArray()
-            .Where(s => s.GetProperty("grainType").GetString()!.EndsWith("." + grainClass, StringComparison.Ordinal)
-                        && s.GetProperty("siloAddress").GetString()!.Contains($":{silo.OrleansPort}@", StringComparison.Ordinal))
-            .Sum(s => s.GetProperty("activationCount").GetInt32());
+        var log = new StringWriter();
+        var result = await ScalingDrill.RunAsync(new DrillOptions(TimeSpan.FromSeconds(4), WebhooksPerSecond: 20, ReadsPerSecond: 10, Customers: 60), log);
+
+        Assert.True(result.Failures == 0, log.ToString());
+        Assert.True(result.Acknowledged > 100, log.ToString());
+        Assert.Equal(0, result.Missing);
+        Assert.Equal(0, result.Duplicates);
+        Assert.Equal(0, result.DrainExitCode);
+        Assert.Equal([result.DrainedPort], result.ActivationsBefore.Where(a => a.Value > 0).Select(a => a.Key)); // one silo held every customer
+        Assert.Equal(0, result.ActivationsAfter.GetValueOrDefault(result.DrainedPort));                            // the drained one holds none
+        Assert.True(result.ActivationsAfter.Count(a => a.Value > 0) == 2, log.ToString());                         // the two added hold them now
     }
 }

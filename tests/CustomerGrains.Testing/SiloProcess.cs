@@ -41,6 +41,19 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public HttpClient CreateClient() => new() { BaseAddress = PublicUrl };
 
+    /// <summary>Activations of a grain class per silo of the cluster (by Orleans port), from the Orleans dashboard's
+    /// counters on this silo, which come from Orleans' own grain statistics (an admin key opens it).</summary>
+    public async Task<IReadOnlyDictionary<int, int>> ActivationsAsync(string grainClass)
+    {
+        using var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayTestOptions.AcmeAdmin);
+        var counters = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(client, "/dashboard/DashboardCounters");
+        return counters.GetProperty("simpleGrainStats").EnumerateArray()
+            .Where(s => s.GetProperty("grainType").GetString()!.EndsWith("." + grainClass, StringComparison.Ordinal))
+            .GroupBy(s => int.Parse(s.GetProperty("siloAddress").GetString()!.Split('@')[0].Split(':')[^1], CultureInfo.InvariantCulture))
+            .ToDictionary(g => g.Key, g => g.Sum(s => s.GetProperty("activationCount").GetInt32()));
+    }
+
     /// <summary>Starts a silo of the test cluster on <paramref name="database"/> with the test membership timings (see
     /// <see cref="TestCluster.Defaults"/>) and waits until /health/ready answers.</summary>
     public static async Task<SiloProcess> StartAsync(TestDatabase database, IReadOnlyDictionary<string, string?>? configuration = null)
