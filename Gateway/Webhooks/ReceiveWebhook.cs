@@ -28,7 +28,8 @@ public sealed class ReceiveWebhookHandler(
         var provider = providers.FirstOrDefault(p => p.Name == request.Provider);
         if (provider is null || !tenants.TryGetConnection(request.Provider, request.ConnectionId, out var connection))
         {
-            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", "unknown-connection"));
+            // A provider the path names but nobody configured is "unknown": the path must not mint metric labels.
+            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", provider?.Name ?? "unknown"), new("reason", "unknown-connection"));
             return new WebhookOutcome(StatusCodes.Status404NotFound, $"No {request.Provider} connection '{request.ConnectionId}' is configured.");
         }
 
