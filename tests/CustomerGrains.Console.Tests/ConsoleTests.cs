@@ -89,18 +89,21 @@ public sealed class ConsoleTests(ConsoleSite site) : IClassFixture<ConsoleSite>
         await ConsoleSite.SignInAsync(page, GatewayTestOptions.AcmeAgent, $"#/customers/{customer}");
         await Assertions.Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
 
-        // Drafts are shown while the model writes them (cards without an id yet), before the audited record replaces them.
+        // Drafts are put on the page as the model writes them (cards without an id yet), before the audited record
+        // replaces them. The cards are kept as they were added, since one network read may carry a whole stream.
         await page.EvaluateAsync("""
-            window.sawDraft = false;
-            new MutationObserver(() => {
-              if ([...document.querySelectorAll("article.suggestion:not([data-id]) .text")].some(t => t.textContent.length > 0)) window.sawDraft = true;
-            }).observe(document.body, { childList: true, subtree: true, characterData: true });
+            window.draftCards = [];
+            new MutationObserver(records => {
+              for (const record of records)
+                for (const node of record.addedNodes)
+                  if (node.nodeType === 1 && node.matches("article.suggestion:not([data-id])")) window.draftCards.push(node);
+            }).observe(document.body, { childList: true, subtree: true });
             """);
         await page.GetByRole(AriaRole.Button, new() { Name = "Suggest replies" }).ClickAsync();
 
         var generated = page.Locator("article.suggestion[data-kind=generated][data-id]");
         await Assertions.Expect(generated.First).ToContainTextAsync("Your order has been shipped");
-        Assert.True(await page.EvaluateAsync<bool>("window.sawDraft"), "no draft was shown before the final record");
+        Assert.True(await page.EvaluateAsync<bool>("window.draftCards.some(c => c.querySelector('.text').textContent.includes('Your order'))"), "no draft was shown before the final record");
         var first = generated.First;
         await Assertions.Expect(first.GetByRole(AriaRole.Link).First).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("^#/kb/kb_"));
         await Assertions.Expect(first).ToContainTextAsync("Confidence");
