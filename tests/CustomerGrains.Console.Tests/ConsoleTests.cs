@@ -64,6 +64,8 @@ public sealed class ConsoleTests(ConsoleSite site) : IClassFixture<ConsoleSite>
         var messages = page.GetByRole(AriaRole.List, new() { Name = "Conversation" }).GetByRole(AriaRole.Listitem);
         await Assertions.Expect(messages.Last).ToContainTextAsync($"Is my parcel on its way? {Tag}");
         await Assertions.Expect(messages).ToHaveCountAsync(2);
+        var profile = page.GetByRole(AriaRole.Region, new() { Name = "Profile" });
+        await Assertions.Expect(profile.Locator("dt:text-is('Interactions') + dd")).ToHaveTextAsync("2"); // its figures follow
         await ConsoleSite.ScreenshotAsync(page, "live-webhook");
     }
 

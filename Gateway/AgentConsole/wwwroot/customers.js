@@ -52,20 +52,37 @@ export async function customerView(main, id) {
   const stop = new AbortController();
   const context = await get(`${customerPath(id)}/context`);
   const title = context.profile.name || id;
-  const conversation = conversationPanel(id, stop.signal);
+  const profile = contextPanel(id, context);
+  // A new message changes the profile's figures (and maybe its segment): they are read again, a moment later.
+  let refresh;
+  const conversation = conversationPanel(id, stop.signal, () => {
+    clearTimeout(refresh);
+    refresh = setTimeout(() => get(`${customerPath(id)}/context`).then(profile.update, () => {}), 300);
+  });
   main.append(
     h("p", {}, h("a", { href: "#/customers" }, `← ${t("customers")}`)),
     h("h1", {}, title),
     h("div.customer", {},
       h("div", {}, conversation.element),
-      h("div", {}, suggestionsPanel(id), contextPanel(id, context))));
+      h("div", {}, suggestionsPanel(id), profile.element)));
   await conversation.start();
-  return () => stop.abort();
+  return () => { stop.abort(); clearTimeout(refresh); };
 }
 
+/** The profile's facts (read again when the conversation moves) and the preferences form (left as the agent edits it). */
 function contextPanel(id, context) {
-  const { profile, preferences, stats } = context;
+  const { preferences } = context;
   const fact = (term, value) => value ? [h("dt", {}, term), h("dd", {}, value)] : [];
+  const factsOf = ({ profile, stats, ...c }) => h("div", {},
+    h("dl.facts", {},
+      fact(t("name"), profile.name), fact(t("emails"), profile.emails.join(", ")), fact(t("phones"), profile.phones.join(", ")),
+      fact(t("language"), profile.language), fact(t("timezone"), profile.timezone),
+      fact(t("identities"), c.identities.map(i => `${i.provider}:${i.externalId}`).join(", ")),
+      fact(t("segment"), `${c.segment}${c.segmentReason ? ` (${t("why")}: ${c.segmentReason})` : ""}`),
+      fact(t("interactions"), String(stats.interactions)), fact(t("last30"), String(stats.interactionsLast30Days)),
+      fact(t("firstSeen"), formatTime(stats.firstSeen)), fact(t("lastSeen"), formatTime(stats.lastSeen))),
+    c.summary && [h("h3", {}, t("summary")), h("p", {}, c.summary)]);
+  let facts = factsOf(context);
   const tone = h("input", { type: "text", value: preferences.tone ?? "" });
   const language = h("input", { type: "text", value: preferences.language ?? "" });
   const channel = h("input", { type: "text", value: preferences.channel ?? "" });
@@ -82,25 +99,26 @@ function contextPanel(id, context) {
       status.textContent = t("saved");
     } catch (error) { status.replaceChildren(errorText(error)); }
   };
-  return h("section.card", { "aria-label": t("profile") },
+  const element = h("section.card", { "aria-label": t("profile") },
     h("h2", {}, t("profile")),
-    h("dl.facts", {},
-      fact(t("name"), profile.name), fact(t("emails"), profile.emails.join(", ")), fact(t("phones"), profile.phones.join(", ")),
-      fact(t("language"), profile.language), fact(t("timezone"), profile.timezone),
-      fact(t("identities"), context.identities.map(i => `${i.provider}:${i.externalId}`).join(", ")),
-      fact(t("segment"), `${context.segment}${context.segmentReason ? ` (${t("why")}: ${context.segmentReason})` : ""}`),
-      fact(t("interactions"), String(stats.interactions)), fact(t("last30"), String(stats.interactionsLast30Days)),
-      fact(t("firstSeen"), formatTime(stats.firstSeen)), fact(t("lastSeen"), formatTime(stats.lastSeen))),
-    context.summary && [h("h3", {}, t("summary")), h("p", {}, context.summary)],
+    facts,
     h("form", { onsubmit: save },
       h("h3", {}, t("preferences")),
       field(t("tone"), tone), field(t("language"), language), field(t("channel"), channel), field(t("topics"), topics),
       h("div.row", {}, doNotContact, h("label", { htmlFor: doNotContact.id, style: "display:inline;margin:0" }, t("doNotContact"))),
       h("div.row", {}, h("button", { type: "submit" }, t("save"))), status));
+  return {
+    element,
+    update: next => {
+      const fresh = factsOf(next);
+      facts.replaceWith(fresh);
+      facts = fresh;
+    },
+  };
 }
 
 /** The conversation, newest at the bottom: older pages load on scrolling up, new interactions arrive live. */
-function conversationPanel(id, signal) {
+function conversationPanel(id, signal, onInteraction) {
   const messages = h("ol.plain.messages", { "aria-label": t("conversation"), tabindex: "0" });
   const older = h("button", { type: "button", hidden: true }, t("older"));
   const state = h("span.badge", { role: "status" }, t("loading"));
@@ -150,6 +168,7 @@ function conversationPanel(id, signal) {
           messages.append(item(stored, true));
           announcer.textContent = `${t("newMessage")}: ${stored.interaction.text}`;
           if (atBottom) messages.scrollTop = messages.scrollHeight;
+          onInteraction();
         }, signal, last).then(() => undefined, e => { if (!signal.aborted) throw e; });
       } catch { /* dropped: reconnect below and catch up from the last id seen */ }
       if (signal.aborted) return;
