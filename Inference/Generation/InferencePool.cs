@@ -74,7 +74,7 @@ public sealed class InferencePool : IAsyncDisposable
     private int _stepsSinceJoin;
     private int _running;
     private int _peakBatch;
-    private double _stepSeconds; // moving average of a step's duration: the pace a newcomer would generate at
+    private readonly StepPace _pace = new(); // the pace a newcomer would generate at
 
     public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
     {
@@ -83,11 +83,33 @@ public sealed class InferencePool : IAsyncDisposable
         _time = time;
         _logger = logger;
         _batch = new DecodeBatch(model);
+        WarmUp();
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         InferenceTelemetry.Add(this, options.Model);
     }
 
     public DecoderModel Model => _model;
+
+    /// <summary>
+    /// ONNX Runtime's first runs of a session allocate its memory and choose its kernels (on CUDA: initialise the device
+    /// and its libraries), several times a normal step (the test decoder on 2 cores: 8 ms against 3). Done here, at load,
+    /// the first customer does not wait for it, and the pace that deadlines are judged by starts from warm steps.
+    /// </summary>
+    private void WarmUp()
+    {
+        const int Steps = 3;
+        var sequence = new BatchSequence(_model.Tokenizer.Encode("Hello"));
+        _batch.Join([sequence]);
+        for (var i = 0; i < Steps; i++)
+        {
+            sequence.Generated.Add(sequence.Prompt[^1]);
+            var started = _time.GetTimestamp();
+            _batch.Step();
+            _pace.Add(_time.GetElapsedTime(started).TotalSeconds);
+        }
+
+        _batch.Leave([sequence]);
+    }
 
     public PoolStats Stats
     {
@@ -279,8 +301,7 @@ public sealed class InferencePool : IAsyncDisposable
             active[sequence].Accept(logits, _model);
         }
 
-        var seconds = _time.GetElapsedTime(started).TotalSeconds;
-        _stepSeconds = _stepSeconds == 0 ? seconds : 0.9 * _stepSeconds + 0.1 * seconds;
+        _pace.Add(_time.GetElapsedTime(started).TotalSeconds);
         Interlocked.Increment(ref _steps);
         _stepsSinceJoin++;
         Finish(batch, active);
@@ -309,7 +330,8 @@ public sealed class InferencePool : IAsyncDisposable
         // Joining costs a prefill and a copy of the whole cache, so newcomers join in groups: when the batch is
         // empty, when an eighth of its slots are free, or when they have waited JoinAfterSteps steps.
         var free = _options.MaxBatch - active.Count;
-        var admitting = active.Count == 0 || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
+        var busy = active.Count > 0;
+        var admitting = !busy || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
         lock (_lock)
         {
             foreach (var queue in _queues)
@@ -331,14 +353,16 @@ public sealed class InferencePool : IAsyncDisposable
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
                             $"The request waited {_time.GetElapsedTime(pending.EnqueuedAt).TotalMilliseconds:0} ms and its deadline passed before a slot was free."));
                     }
-                    else if (pending.Request.Deadline is { } due && now + TimeSpan.FromSeconds(_stepSeconds * pending.Request.MaxNewTokens) > due)
+                    else if (busy && pending.Request.Deadline is { } due && now + TimeSpan.FromSeconds(_pace.Seconds * pending.Request.MaxNewTokens) > due)
                     {
                         // Even started now it would be stopped before maxNewTokens: said at once, so the caller can
-                        // fall back while there is time, and the slot serves a request that can finish.
+                        // fall back while there is time, and the slot serves a request that can finish. Only while
+                        // the pool is busy: an idle pool has no one to serve instead, and runs it (stopping it at its
+                        // deadline), which also measures the pace again after a slow spell.
                         queue.Remove(node);
                         _expired++;
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
-                            $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_stepSeconds * 1000:0.0} ms per token."));
+                            $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_pace.Seconds * 1000:0.0} ms per token."));
                     }
                     else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
                     {

@@ -140,6 +140,39 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task An_idle_pool_runs_a_request_its_pace_says_cannot_finish_and_stops_it_at_its_deadline()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1));
+
+        // Busy, the pool would refuse this at once (the test above); idle, it has no one to serve instead.
+        var tried = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 2000, Deadline: DateTimeOffset.UtcNow.AddMilliseconds(500)));
+
+        var stopped = await Assert.ThrowsAsync<PoolRejectedException>(() => tried.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("stopped at its deadline", stopped.Message, StringComparison.Ordinal);
+        Assert.True(pool.Stats.Steps > 0);
+    }
+
+    [Fact]
+    public void One_stalled_step_does_not_change_the_pace_but_a_slow_spell_does()
+    {
+        var pace = new StepPace();
+        for (var i = 0; i < StepPace.Window - 1; i++)
+        {
+            pace.Add(0.003);
+        }
+
+        pace.Add(0.350);
+        Assert.Equal(0.003, pace.Seconds);
+
+        for (var i = 0; i < StepPace.Window / 2; i++)
+        {
+            pace.Add(0.040);
+        }
+
+        Assert.Equal(0.040, pace.Seconds);
+    }
+
+    [Fact]
     public async Task Cancelling_a_running_request_frees_its_slot_for_the_next()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
