@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(2010, LogLevel.Warning, "Delivering {Count} inbox row(s) failed; they will be re-delivered")]
     public static partial void DeliveryFailed(ILogger logger, int count, Exception exception);
 
+    [LoggerMessage(2014, LogLevel.Warning, "{Count} inbox row(s) did not fit in the delivery queue ({Max} rows) since the last report; the poller delivers them")]
+    public static partial void QueueFull(ILogger logger, long count, int max);
+
     [LoggerMessage(2011, LogLevel.Warning, "Polling the inbox failed; retrying next interval")]
     public static partial void PollFailed(ILogger logger, Exception exception);
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -15,11 +16,26 @@ public sealed record CustomerHistory(
     int SentimentCount);
 
 /// <summary>The customer grain's SQL: history rows, identities and inbox rows of one customer.</summary>
-public sealed class CustomerStore(NpgsqlDataSource database)
+public sealed class CustomerStore : IAsyncDisposable
 {
+    // Appends come from the inbox's delivery loops (32 at most at once) and the API: two statements in flight keep
+    // PostgreSQL busy while the next batch gathers.
+    private const int AppendWriters = 2;
+    private const int MaxAppends = 64;
+    private readonly NpgsqlDataSource _database;
+    private readonly GroupCommit<PendingAppend, long> _appends;
+
+    public CustomerStore(NpgsqlDataSource database)
+    {
+        _database = database;
+        _appends = new(AppendManyAsync, AppendWriters, MaxAppends, failsAll: ex => ex is NpgsqlException and not PostgresException);
+    }
+
+    public ValueTask DisposeAsync() => _appends.DisposeAsync();
+
     public async Task<CustomerHistory> LoadAsync(string tenantId, string customerId, int newest)
     {
-        await using var batch = database.CreateBatch();
+        await using var batch = _database.CreateBatch();
         batch.BatchCommands.Add(Command("SELECT provider, external_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at", tenantId, customerId));
         batch.BatchCommands.Add(Command(
             """
@@ -57,26 +73,40 @@ public sealed class CustomerStore(NpgsqlDataSource database)
 
     /// <summary>Inserts the interaction unless its (source, event id) is there, marks the inbox row done, and updates
     /// the customer's directory row (profile, last activity), in one statement (so one transaction and one round
-    /// trip). Returns the interaction's sequence number when it was new, 0 when it was there already.</summary>
-    public async Task<long> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId, CustomerState profile)
+    /// trip), shared with the appends of other customers made at the same time (<see cref="GroupCommit{TItem, TResult}"/>).
+    /// Returns the interaction's sequence number when it was new, 0 when it was there already.</summary>
+    public Task<long> AppendAsync(string tenantId, string customerId, Interaction interaction, long? inboxId, CustomerState profile) =>
+        _appends.WriteAsync(new PendingAppend(tenantId, customerId, interaction, inboxId, profile.Name, [.. profile.Emails], [.. profile.Phones]));
+
+    private sealed record PendingAppend(string TenantId, string CustomerId, Interaction Interaction, long? InboxId, string? Name, string[] Emails, string[] Phones);
+
+    private async Task<long[]> AppendManyAsync(IReadOnlyList<PendingAppend> appends)
     {
-        // The append and its inbox row commit together without waiting for the WAL flush: if PostgreSQL crashed before
-        // the flush, both would be undone, the row would still be pending, and the event delivered again (appends are
-        // idempotent by event id). The acknowledgement, which a CRM relies on, waited for its flush already. Delivery
-        // then commits as fast as acknowledgement (bench.sh ingest: applied 1.2k/s waiting, ... without).
-        await using var batch = database.CreateBatch();
+        // The appends and their inbox rows commit together without waiting for the WAL flush: if PostgreSQL crashed
+        // before the flush, both would be undone, the rows would still be pending, and the events delivered again
+        // (appends are idempotent by event id). The acknowledgement, which a CRM relies on, waited for its flush already.
+        await using var batch = _database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit TO off"));
         var command = new NpgsqlBatchCommand(
             """
-            WITH added AS (
+            WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                                     $9::text[], $10::float8[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[])
+                    WITH ORDINALITY AS i(tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at,
+                                         conversation_id, sentiment, inbox_id, name, emails, phones, n)),
+            added AS (
                 INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
-                RETURNING seq),
+                SELECT tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment FROM input ORDER BY n
+                ON CONFLICT DO NOTHING
+                RETURNING tenant_id, source, event_id, seq),
             delivered AS (
-                UPDATE inbox SET status = 'done', customer_id = $4, done_at = now(), last_error = NULL
-                WHERE id = $11 AND tenant_id = $1),
+                UPDATE inbox SET status = 'done', customer_id = input.customer_id, done_at = now(), last_error = NULL
+                FROM input WHERE inbox.id = input.inbox_id AND inbox.tenant_id = input.tenant_id),
             listed AS (
-                INSERT INTO customers (tenant_id, customer_id, name, emails, phones, last_active_at) VALUES ($1, $4, $12, $13, $14, $8)
+                INSERT INTO customers (tenant_id, customer_id, name, emails, phones, last_active_at)
+                SELECT DISTINCT ON (tenant_id, customer_id) tenant_id, customer_id, name,
+                       ARRAY(SELECT jsonb_array_elements_text(emails)), ARRAY(SELECT jsonb_array_elements_text(phones)), occurred_at
+                FROM input ORDER BY tenant_id, customer_id, n DESC
                 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET
                     name = EXCLUDED.name, emails = EXCLUDED.emails, phones = EXCLUDED.phones,
                     last_active_at = greatest(customers.last_active_at, EXCLUDED.last_active_at)
@@ -84,32 +114,43 @@ public sealed class CustomerStore(NpgsqlDataSource database)
                 -- burst of messages from one customer costs one directory write, not one each.
                 WHERE customers.last_active_at < EXCLUDED.last_active_at - interval '1 minute'
                    OR customers.name IS DISTINCT FROM EXCLUDED.name OR customers.emails <> EXCLUDED.emails OR customers.phones <> EXCLUDED.phones)
-            SELECT coalesce((SELECT seq FROM added), 0)
+            -- An event sent twice in one batch is new only for the first of them.
+            SELECT CASE WHEN input.n = min(input.n) OVER (PARTITION BY input.tenant_id, input.source, input.event_id) THEN coalesce(added.seq, 0) ELSE 0 END
+            FROM input LEFT JOIN added USING (tenant_id, source, event_id)
+            ORDER BY input.n
             """);
         var parameters = command.Parameters;
-        parameters.AddWithValue(tenantId);
-        parameters.AddWithValue(interaction.Source);
-        parameters.AddWithValue(interaction.EventId);
-        parameters.AddWithValue(customerId);
-        parameters.AddWithValue(interaction.Channel);
-        parameters.AddWithValue(interaction.Direction.ToString());
-        parameters.AddWithValue(interaction.Text);
-        parameters.AddWithValue(interaction.OccurredAt);
-        parameters.Add(new NpgsqlParameter { Value = (object?)interaction.ConversationId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        parameters.Add(new NpgsqlParameter { Value = (object?)interaction.Sentiment ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Double });
-        parameters.Add(new NpgsqlParameter { Value = (object?)inboxId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
-        parameters.Add(new NpgsqlParameter { Value = (object?)profile.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        parameters.AddWithValue(profile.Emails.ToArray());
-        parameters.AddWithValue(profile.Phones.ToArray());
+        parameters.AddWithValue(appends.Select(a => a.TenantId).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.Source).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.EventId).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.CustomerId).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.Channel).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.Direction.ToString()).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.Text).ToArray());
+        parameters.AddWithValue(appends.Select(a => a.Interaction.OccurredAt).ToArray());
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Interaction.ConversationId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Interaction.Sentiment).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.InboxId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Emails)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Phones)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
         batch.BatchCommands.Add(command);
-        return (long)(await batch.ExecuteScalarAsync())!;
+
+        var seqs = new long[appends.Count];
+        await using var reader = await batch.ExecuteReaderAsync();
+        for (var i = 0; await reader.ReadAsync(); i++)
+        {
+            seqs[i] = reader.GetInt64(0);
+        }
+
+        return seqs;
     }
 
     /// <summary>Up to <paramref name="limit"/> interactions older than <paramref name="before"/> (by when they happened,
     /// then as stored), newest first.</summary>
     public async Task<ConversationPage> PageAsync(string tenantId, string customerId, ConversationCursor? before, int limit)
     {
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             $"""
             SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions
             WHERE tenant_id = $1 AND customer_id = $2 AND ($3::timestamptz IS NULL OR (occurred_at, seq) < ($3, $4))
@@ -130,7 +171,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
     /// most <paramref name="limit"/>).</summary>
     public async Task<List<StoredInteraction>> SinceAsync(string tenantId, string customerId, long seq, int limit)
     {
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             $"SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 AND seq > $3 ORDER BY seq LIMIT $4");
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(customerId);
@@ -153,7 +194,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
 
     public async Task<IReadOnlyList<Interaction>> HistoryAsync(string tenantId, string customerId)
     {
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             $"SELECT {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY occurred_at, received_at");
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(customerId);
@@ -169,7 +210,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
 
     public async Task<IReadOnlyList<InboxRecord>> InboxAsync(string tenantId, string customerId, IReadOnlyList<ExternalIdentity> identities)
     {
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             """
             SELECT id, provider, connection_id, status, received_at, payload::text FROM inbox
             WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3)) ORDER BY id
@@ -192,7 +233,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
     /// Sql/007_legacy_grain_state.sql).</summary>
     public async Task<CustomerState?> ReadLegacyStateAsync(string grainKey)
     {
-        await using var command = database.CreateCommand("SELECT payload::text FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 AND state_name = 'customer'");
+        await using var command = _database.CreateCommand("SELECT payload::text FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 AND state_name = 'customer'");
         command.Parameters.AddWithValue(grainKey);
         return await command.ExecuteScalarAsync() is string payload
             ? System.Text.Json.JsonSerializer.Deserialize<CustomerState>(payload, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))
@@ -202,7 +243,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
     /// <summary>Forgets the state the runtime before Orleans stored, once Orleans' storage holds it.</summary>
     public async Task DeleteLegacyStateAsync(string grainKey)
     {
-        await using var command = database.CreateCommand("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1");
+        await using var command = _database.CreateCommand("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1");
         command.Parameters.AddWithValue(grainKey);
         await command.ExecuteNonQueryAsync();
     }
@@ -211,7 +252,7 @@ public sealed class CustomerStore(NpgsqlDataSource database)
     /// transaction.</summary>
     public async Task EraseAsync(string tenantId, string customerId, IReadOnlyList<ExternalIdentity> identities)
     {
-        await using var connection = await database.OpenConnectionAsync();
+        await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));

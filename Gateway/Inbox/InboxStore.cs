@@ -1,7 +1,7 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
+using CustomerGrains.Grains;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -14,7 +14,7 @@ public sealed record InboxRow(
     long Id, string TenantId, string Provider, string ConnectionId, string IdentityKey, InboxPayload Payload, int Attempts, DateTimeOffset ReceivedAt, string? TraceParent);
 
 /// <summary>The inbox table: durable writes before acknowledging, claims, completion and failure.</summary>
-public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions> options) : IAsyncDisposable
+public sealed class InboxStore : IAsyncDisposable
 {
     private const int Flushers = 4;
     private const int MaxBatch = 128;
@@ -22,15 +22,28 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
-    private readonly InboxOptions _options = options.Value;
-    private readonly Channel<PendingWrite> _pending = Channel.CreateUnbounded<PendingWrite>();
-    private Task[]? _flushers;
+    private readonly NpgsqlDataSource _database;
+    private readonly InboxOptions _options;
+    private readonly GroupCommit<PendingWrite, InboxRow[]> _writes;
+
+    public InboxStore(NpgsqlDataSource database, IOptions<InboxOptions> options)
+    {
+        _database = database;
+        _options = options.Value;
+        _writes = new(InsertAsync, Flushers, MaxBatch, Unreachable, failure: ex => ex switch
+        {
+            PostgresException { SqlState: var state } pg when state.StartsWith("22", StringComparison.Ordinal) =>
+                new WebhookPayloadException($"The payload cannot be stored: {pg.MessageText}"),
+            _ when Unreachable(ex) => new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
+            _ => ex,
+        });
+    }
 
     /// <summary>
     /// Writes a delivery's events, each claimed by this silo for immediate delivery, and returns the rows written
     /// (duplicates of a tenant's dedupe key are left out). Returns only once they are committed. Concurrent
-    /// deliveries share one INSERT and one commit (group commit): a commit's fsync, not the statement, is what
-    /// limits single-row inserts.
+    /// deliveries share one INSERT and one commit (<see cref="GroupCommit{TItem, TResult}"/>): a commit's fsync, not
+    /// the statement, is what limits single-row inserts.
     /// </summary>
     public Task<InboxRow[]> WriteAsync(Connection connection, IReadOnlyList<InboxEvent> events, CancellationToken cancellationToken)
     {
@@ -39,83 +52,10 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
             return Task.FromResult<InboxRow[]>([]);
         }
 
-        EnsureFlushers();
-        var write = new PendingWrite(connection, events, System.Diagnostics.Activity.Current?.Id);
-        return _pending.Writer.TryWrite(write)
-            ? write.Done.Task.WaitAsync(cancellationToken)
-            : Task.FromException<InboxRow[]>(new ObjectDisposedException(nameof(InboxStore)));
+        return _writes.WriteAsync(new PendingWrite(connection, events, System.Diagnostics.Activity.Current?.Id), cancellationToken);
     }
 
-    private void EnsureFlushers()
-    {
-        if (_flushers is null)
-        {
-            lock (_pending)
-            {
-                _flushers ??= Enumerable.Range(0, Flushers).Select(_ => Task.Run(FlushLoopAsync)).ToArray();
-            }
-        }
-    }
-
-    private async Task FlushLoopAsync()
-    {
-        var batch = new List<PendingWrite>(MaxBatch);
-        while (await _pending.Reader.WaitToReadAsync())
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var write))
-            {
-                batch.Add(write);
-            }
-
-            if (!await TryInsertAsync(batch) && batch.Count > 1)
-            {
-                // One delivery PostgreSQL refuses must not fail the others it shared the statement with.
-                foreach (var write in batch)
-                {
-                    await TryInsertAsync([write]);
-                }
-            }
-        }
-    }
-
-    /// <summary>Inserts and completes the writes; false, leaving them pending, when several failed together for
-    /// anything but an unreachable PostgreSQL (then one of them may be the cause, and each is retried apart).</summary>
-    private async Task<bool> TryInsertAsync(List<PendingWrite> batch)
-    {
-        try
-        {
-            var written = await InsertAsync(batch);
-            foreach (var write in batch)
-            {
-                write.Done.TrySetResult(written.TryGetValue(write, out var rows) ? [.. rows] : []);
-            }
-
-            return true;
-        }
-        catch (Exception ex) when (batch.Count > 1 && ex is not NpgsqlException or PostgresException)
-        {
-            return false;
-        }
-        catch (Exception ex)
-        {
-            Exception failure = ex switch
-            {
-                PostgresException { SqlState: var state } pg when state.StartsWith("22", StringComparison.Ordinal) =>
-                    new WebhookPayloadException($"The payload cannot be stored: {pg.MessageText}"),
-                NpgsqlException and not PostgresException => new Grains.StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
-                _ => ex,
-            };
-            foreach (var write in batch)
-            {
-                write.Done.TrySetException(failure);
-            }
-
-            return true;
-        }
-    }
-
-    private async Task<Dictionary<PendingWrite, List<InboxRow>>> InsertAsync(List<PendingWrite> batch)
+    private async Task<InboxRow[][]> InsertAsync(IReadOnlyList<PendingWrite> batch)
     {
         // A dedupe key sent twice at once (a CRM retrying) belongs to the first delivery that carried it.
         var owners = new Dictionary<(string Tenant, string Key), (PendingWrite Write, InboxEvent Event)>();
@@ -128,7 +68,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         }
 
         var rows = owners.Values.ToList();
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             """
             INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, trace_parent, next_attempt_at)
             SELECT e.tenant_id, e.dedupe_key, e.provider, e.connection_id, e.identity_key, e.payload, e.trace_parent, now() + $1
@@ -156,22 +96,15 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
                 .Add(new InboxRow(reader.GetInt64(0), connection.TenantId, connection.Provider, connection.Id, e.IdentityKey, e.Payload, 0, reader.GetFieldValue<DateTimeOffset>(3), write.TraceParent));
         }
 
-        return written;
+        return [.. batch.Select(write => written.TryGetValue(write, out var rows) ? rows.ToArray() : [])];
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _pending.Writer.TryComplete();
-        if (_flushers is not null)
-        {
-            await Task.WhenAll(_flushers);
-        }
-    }
+    public ValueTask DisposeAsync() => _writes.DisposeAsync();
 
-    private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events, string? TraceParent)
-    {
-        public TaskCompletionSource<InboxRow[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    /// <summary>A failure of the connection, not of a statement: every item of a batch would fail alike.</summary>
+    internal static bool Unreachable(Exception ex) => ex is NpgsqlException and not PostgresException;
+
+    private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events, string? TraceParent);
 
     /// <summary>Claims rows that are due (a retry whose back-off passed, or a row whose claim expired because its
     /// silo died) and are the oldest pending row of their customer, so a customer's events go in order. Claiming
@@ -191,10 +124,18 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
             """,
             cancellationToken, _options.ClaimTimeout, limit);
 
+    /// <summary>Makes claimed rows due now, for the poller of any silo to deliver.</summary>
+    public async Task ReleaseAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    {
+        await using var command = _database.CreateCommand("UPDATE inbox SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'pending'");
+        command.Parameters.AddWithValue(ids.ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>How many rows wait for delivery, and how long the oldest has waited (for the backlog metrics).</summary>
     public async Task<(long Events, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
+        await using var command = _database.CreateCommand("SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetTimeSpan(1));
@@ -203,7 +144,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
     /// <summary>Completes a row that holds nothing for a customer (e.g. a HubSpot message that was our own reply).</summary>
     public async Task SkipAsync(long id, string reason, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             "UPDATE inbox SET status = 'done', done_at = now(), last_error = $2 WHERE id = $1");
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(reason);
@@ -217,7 +158,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
         var attempts = row.Attempts + 1;
         var poison = attempts >= _options.MaxAttempts;
         var backoff = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, attempts)));
-        await using var command = database.CreateCommand(
+        await using var command = _database.CreateCommand(
             """
             UPDATE inbox SET attempts = $2, last_error = $3,
                 status = CASE WHEN $4 THEN 'poison' ELSE status END, next_attempt_at = now() + $5
@@ -234,7 +175,7 @@ public sealed class InboxStore(NpgsqlDataSource database, IOptions<InboxOptions>
 
     private async Task<List<InboxRow>> ReadRowsAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
     {
-        await using var command = database.CreateCommand(sql);
+        await using var command = _database.CreateCommand(sql);
         foreach (var parameter in parameters)
         {
             command.Parameters.AddWithValue(parameter);

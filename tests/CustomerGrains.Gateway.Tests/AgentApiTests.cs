@@ -83,6 +83,31 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task Interactions_of_many_customers_at_once_each_land_once_in_order()
+    {
+        // Appends made at the same time share one statement and one commit: each must still get its own answer.
+        using var agent = gateway.Agent();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var customers = Enumerable.Range(0, 24).Select(n => $"zendesk:many-{tag}-{n}").ToList();
+        await Task.WhenAll(customers.Select(async customer =>
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var response = await agent.PostAsJsonAsync($"/v1/customers/{customer}/interactions", new { eventId = $"{customer}-{i}", text = $"Message {i} of {customer}" });
+                Assert.True((await response.Content.ReadFromJsonAsync<AppendResult>(GatewayCluster.Json))!.Added);
+            }
+        }));
+
+        foreach (var customer in customers)
+        {
+            var context = (await gateway.ContextAsync(customer))!;
+            Assert.Equal([$"Message 0 of {customer}", $"Message 1 of {customer}", $"Message 2 of {customer}"], context.Recent.Select(r => r.Text));
+        }
+
+        Assert.Equal(24 * 3, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE event_id LIKE $1", $"%{tag}%"));
+    }
+
+    [Fact]
     public async Task A_NUL_in_a_request_body_is_dropped_and_the_text_stored()
     {
         using var agent = gateway.Agent();

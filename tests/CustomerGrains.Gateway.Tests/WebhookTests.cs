@@ -286,6 +286,53 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task A_storm_larger_than_the_delivery_queue_is_delivered_in_full_without_waiting_for_claims_to_expire()
+    {
+        // A queue of two rows and a claim timeout far beyond the test: rows that do not fit must reach the poller at
+        // once, not when their claim expires.
+        var options = GatewayCluster.Options(gateway.HubSpot.BaseUrl);
+        options.Configuration["Inbox:QueueRows"] = "2";
+        options.Configuration["Inbox:ClaimTimeout"] = "00:10:00";
+        await using var cluster = await TestCluster.StartAsync(1, options);
+        var storm = $"storm-{Next()}";
+        var sent = await Task.WhenAll(Enumerable.Range(0, 60).Select(async n =>
+        {
+            var body = Payloads.Standard($"{storm}-{n % 6}", $"{storm}-m{n}", $"Storm message {n}");
+            using var response = await GatewayCluster.PostWebhookAsync(cluster.Silos[0], "/webhooks/standard/crm1", body, Signing.Standard(body, $"wh_{storm}_{n}", DateTimeOffset.UtcNow));
+            return response.StatusCode;
+        }));
+        Assert.All(sent, status => Assert.Equal(HttpStatusCode.OK, status));
+
+        Assert.True(
+            await Eventually.TrueAsync(async () => await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status <> 'done'") == 0, TimeSpan.FromSeconds(60)),
+            $"{await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status <> 'done'")} of 60 rows are still waiting");
+        Assert.Equal(60L, await cluster.Database.ScalarAsync<long>("SELECT count(DISTINCT event_id) FROM customer_interactions WHERE event_id LIKE $1", $"{storm}-m%"));
+        Assert.Equal(60L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE event_id LIKE $1", $"{storm}-m%"));
+        Assert.Equal(6L, await cluster.Database.ScalarAsync<long>("SELECT count(DISTINCT customer_id) FROM customer_interactions WHERE event_id LIKE $1", $"{storm}-m%"));
+    }
+
+    [Fact]
+    public async Task Appends_sharing_a_statement_each_get_their_own_answer_and_an_event_given_to_several_customers_is_new_once()
+    {
+        var store = gateway.Silo.Services.GetRequiredService<CustomerStore>();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        Task<long> Append(int customer, string eventId) => store.AppendAsync(
+            "acme", $"cus_batch_{tag}_{customer}", new Interaction("api", eventId, "chat", InteractionDirection.Inbound, $"text of {eventId}", DateTimeOffset.UtcNow), null, new CustomerState());
+
+        // Started together, they queue behind the statements in flight and go in batches.
+        var own = Enumerable.Range(0, 60).Select(n => Append(n, $"own-{tag}-{n}")).ToList();
+        var shared = Enumerable.Range(0, 8).Select(n => Append(n, $"shared-{tag}")).ToList();
+        var seqs = await Task.WhenAll(own);
+        var sharedSeqs = await Task.WhenAll(shared);
+
+        Assert.All(seqs, seq => Assert.True(seq > 0));
+        Assert.Equal(60, seqs.Distinct().Count());
+        Assert.Single(sharedSeqs, seq => seq > 0);
+        Assert.Equal(61L, await gateway.Cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE event_id LIKE $1", $"%{tag}%"));
+        Assert.Equal(0L, (await Task.WhenAll(own.Take(3).Select((_, n) => Append(n, $"own-{tag}-{n}")))).Sum()); // sent again: not new
+    }
+
+    [Fact]
     public async Task A_rotated_secret_still_verifies_while_it_is_listed()
     {
         var (path, body, _, customer) = Delivery("chatwoot", "signed with the old secret");
