@@ -69,4 +69,24 @@ public sealed class TelemetryTests(GatewayCluster gateway) : IClassFixture<Gatew
             TimeSpan.FromSeconds(10)),
             "seen in the trace: " + string.Join(", ", seen.Select(a => $"{a.Source.Name}/{a.DisplayName}")));
     }
+
+    [Fact]
+    public async Task Traces_go_to_the_OTLP_endpoint_when_one_is_set()
+    {
+        await using var collector = await RecordingReceiver.StartAsync();
+        var options = GatewayCluster.Options(gateway.HubSpot.BaseUrl);
+        options.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.BaseUrl;
+        options.Configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        await using var cluster = await TestCluster.StartAsync(1, options);
+        var body = Payloads.Standard($"otlp-{Guid.NewGuid():N}", Guid.NewGuid().ToString("N"), "Trace me");
+        using (var response = await GatewayCluster.PostWebhookAsync(cluster.Silos[0], "/webhooks/standard/crm1", body, Signing.Standard(body, $"wh_{Guid.NewGuid():N}", DateTimeOffset.UtcNow)))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        // Spans are sent in batches (every 5 s by default); the body is protobuf, where span names are plain UTF-8.
+        Assert.True(
+            await Eventually.TrueAsync(() => collector.Received.Any(r => r.Path == "/v1/traces" && r.Body.Contains("inbox deliver", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
+            "received: " + string.Join(", ", collector.Received.Select(r => r.Path).Distinct()));
+    }
 }

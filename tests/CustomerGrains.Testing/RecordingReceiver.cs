@@ -9,10 +9,11 @@ using Microsoft.Extensions.Logging;
 
 namespace CustomerGrains.Testing;
 
-/// <summary>A request the receiver got: its headers and raw body.</summary>
-public sealed record ReceivedRequest(Dictionary<string, string> Headers, string Body);
+/// <summary>A request the receiver got: its path, headers and raw body.</summary>
+public sealed record ReceivedRequest(string Path, Dictionary<string, string> Headers, string Body);
 
-/// <summary>An HTTP endpoint on a loopback port that records every POST; the first <see cref="FailFirst"/> get 503.</summary>
+/// <summary>An HTTP endpoint on a loopback port that records every POST, to any path (<see cref="Url"/> is one);
+/// the first <see cref="FailFirst"/> get 503.</summary>
 public sealed class RecordingReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -24,7 +25,9 @@ public sealed class RecordingReceiver : IAsyncDisposable
 
     public int FailFirst { get; set; }
 
-    public string Url => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
+    public string BaseUrl => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public string Url => BaseUrl + "/hook";
 
     public static async Task<RecordingReceiver> StartAsync()
     {
@@ -33,7 +36,7 @@ public sealed class RecordingReceiver : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         var receiver = new RecordingReceiver(app);
-        app.MapPost("/hook", async (HttpContext http) =>
+        app.MapPost("/{**path}", async (HttpContext http) =>
         {
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync();
@@ -42,7 +45,7 @@ public sealed class RecordingReceiver : IAsyncDisposable
                 return Results.StatusCode(503);
             }
 
-            receiver.Received.Enqueue(new ReceivedRequest(http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body));
+            receiver.Received.Enqueue(new ReceivedRequest(http.Request.Path, http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body));
             return Results.Ok();
         });
         await app.StartAsync();
