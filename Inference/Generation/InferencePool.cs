@@ -74,7 +74,10 @@ public sealed class InferencePool : IAsyncDisposable
     private int _stepsSinceJoin;
     private int _running;
     private int _peakBatch;
-    private readonly StepPace _pace = new(); // the pace a newcomer would generate at
+    // Moving average of a step's duration: the pace a newcomer would generate at. An average, not a median: a reply's
+    // time is the sum of its steps, slow ones included (with a median of the last 16 steps, bench.sh suggestions
+    // admitted requests that then missed their deadline: degraded_share 0.2 -> 0.77).
+    private double _stepSeconds;
 
     public InferencePool(DecoderModel model, PoolOptions options, TimeProvider time, ILogger logger)
     {
@@ -105,7 +108,7 @@ public sealed class InferencePool : IAsyncDisposable
             sequence.Generated.Add(sequence.Prompt[^1]);
             var started = _time.GetTimestamp();
             _batch.Step();
-            _pace.Add(_time.GetElapsedTime(started).TotalSeconds);
+            _stepSeconds = _time.GetElapsedTime(started).TotalSeconds;
         }
 
         _batch.Leave([sequence]);
@@ -301,7 +304,8 @@ public sealed class InferencePool : IAsyncDisposable
             active[sequence].Accept(logits, _model);
         }
 
-        _pace.Add(_time.GetElapsedTime(started).TotalSeconds);
+        var seconds = _time.GetElapsedTime(started).TotalSeconds;
+        _stepSeconds = 0.9 * _stepSeconds + 0.1 * seconds;
         Interlocked.Increment(ref _steps);
         _stepsSinceJoin++;
         Finish(batch, active);
@@ -330,8 +334,7 @@ public sealed class InferencePool : IAsyncDisposable
         // Joining costs a prefill and a copy of the whole cache, so newcomers join in groups: when the batch is
         // empty, when an eighth of its slots are free, or when they have waited JoinAfterSteps steps.
         var free = _options.MaxBatch - active.Count;
-        var busy = active.Count > 0;
-        var admitting = !busy || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
+        var admitting = active.Count == 0 || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
         lock (_lock)
         {
             foreach (var queue in _queues)
@@ -353,16 +356,16 @@ public sealed class InferencePool : IAsyncDisposable
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
                             $"The request waited {_time.GetElapsedTime(pending.EnqueuedAt).TotalMilliseconds:0} ms and its deadline passed before a slot was free."));
                     }
-                    else if (busy && pending.Request.Deadline is { } due && now + TimeSpan.FromSeconds(_pace.Seconds * pending.Request.MaxNewTokens) > due)
+                    else if (active.Count + joining.Count > 0 && pending.Request.Deadline is { } due && now + TimeSpan.FromSeconds(_stepSeconds * pending.Request.MaxNewTokens) > due)
                     {
                         // Even started now it would be stopped before maxNewTokens: said at once, so the caller can
-                        // fall back while there is time, and the slot serves a request that can finish. Only while
-                        // the pool is busy: an idle pool has no one to serve instead, and runs it (stopping it at its
-                        // deadline), which also measures the pace again after a slow spell.
+                        // fall back while there is time, and the slot serves a request that can finish. An idle pool
+                        // runs the first anyway (stopping it at its deadline): it has no one to serve instead, and its
+                        // steps measure the pace again, which a slow spell may have left far too slow.
                         queue.Remove(node);
                         _expired++;
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
-                            $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_pace.Seconds * 1000:0.0} ms per token."));
+                            $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_stepSeconds * 1000:0.0} ms per token."));
                     }
                     else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
                     {

@@ -153,26 +153,6 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
-    public void One_stalled_step_does_not_change_the_pace_but_a_slow_spell_does()
-    {
-        var pace = new StepPace();
-        for (var i = 0; i < StepPace.Window - 1; i++)
-        {
-            pace.Add(0.003);
-        }
-
-        pace.Add(0.350);
-        Assert.Equal(0.003, pace.Seconds);
-
-        for (var i = 0; i < StepPace.Window / 2; i++)
-        {
-            pace.Add(0.040);
-        }
-
-        Assert.Equal(0.040, pace.Seconds);
-    }
-
-    [Fact]
     public async Task Cancelling_a_running_request_frees_its_slot_for_the_next()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
