@@ -305,7 +305,7 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         var seconds = _time.GetElapsedTime(started).TotalSeconds;
-        _stepSeconds = 0.9 * _stepSeconds + 0.1 * seconds;
+        _stepSeconds = _stepSeconds == 0 ? seconds : 0.9 * _stepSeconds + 0.1 * seconds;
         Interlocked.Increment(ref _steps);
         _stepsSinceJoin++;
         Finish(batch, active);
