@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CustomerGrains.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -28,7 +29,7 @@ public sealed class CustomerStore : IAsyncDisposable
     public CustomerStore(NpgsqlDataSource database)
     {
         _database = database;
-        _appends = new(AppendManyAsync, AppendWriters, MaxAppends, failsAll: ex => ex is NpgsqlException and not PostgresException);
+        _appends = new(AppendManyAsync, AppendWriters, MaxAppends);
     }
 
     public ValueTask DisposeAsync() => _appends.DisposeAsync();

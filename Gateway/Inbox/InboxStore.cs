@@ -2,6 +2,7 @@ using System.Text.Json;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
 using CustomerGrains.Grains;
+using CustomerGrains.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -30,11 +31,11 @@ public sealed class InboxStore : IAsyncDisposable
     {
         _database = database;
         _options = options.Value;
-        _writes = new(InsertAsync, Flushers, MaxBatch, Unreachable, failure: ex => ex switch
+        _writes = new(InsertAsync, Flushers, MaxBatch, failure: ex => ex switch
         {
             PostgresException { SqlState: var state } pg when state.StartsWith("22", StringComparison.Ordinal) =>
                 new WebhookPayloadException($"The payload cannot be stored: {pg.MessageText}"),
-            _ when Unreachable(ex) => new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
+            _ when PostgresFailure.IsUnreachable(ex) => new StorageUnavailableException($"PostgreSQL is unreachable: {ex.Message}", ex),
             _ => ex,
         });
     }
@@ -100,9 +101,6 @@ public sealed class InboxStore : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _writes.DisposeAsync();
-
-    /// <summary>A failure of the connection, not of a statement: every item of a batch would fail alike.</summary>
-    internal static bool Unreachable(Exception ex) => ex is NpgsqlException and not PostgresException;
 
     private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events, string? TraceParent);
 

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace CustomerGrains.Grains;
+namespace CustomerGrains.Storage;
 
 /// <summary>
 /// Group commit: items that callers write at the same time go to PostgreSQL together, in one statement and one
@@ -12,14 +12,11 @@ namespace CustomerGrains.Grains;
 /// </summary>
 /// <param name="writeAsync">Writes a batch and returns one result per item, in the order given.</param>
 /// <param name="writers">Batches in flight at once.</param>
-/// <param name="failsAll">Whether a failure concerns every item alike (PostgreSQL unreachable), so that a batch's
-/// items are not tried one by one.</param>
 /// <param name="failure">Turns the exception of an item that failed alone into the one its caller sees.</param>
 public sealed class GroupCommit<TItem, TResult>(
     Func<IReadOnlyList<TItem>, Task<TResult[]>> writeAsync,
     int writers,
     int maxBatch,
-    Func<Exception, bool> failsAll,
     Func<Exception, Exception>? failure = null) : IAsyncDisposable
 {
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>();
@@ -66,7 +63,7 @@ public sealed class GroupCommit<TItem, TResult>(
     }
 
     /// <summary>Writes the batch and completes its callers; false, leaving them waiting, when several failed together
-    /// for a reason that may be one item's (then each is tried alone).</summary>
+    /// for anything but an unreachable PostgreSQL (then one of them may be the cause, and each is tried alone).</summary>
     private async Task<bool> TryWriteAsync(List<Pending> batch, List<TItem> items)
     {
         try
@@ -81,7 +78,7 @@ public sealed class GroupCommit<TItem, TResult>(
 
             return true;
         }
-        catch (Exception ex) when (batch.Count > 1 && !failsAll(ex))
+        catch (Exception ex) when (batch.Count > 1 && !PostgresFailure.IsUnreachable(ex))
         {
             return false;
         }
