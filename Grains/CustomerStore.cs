@@ -153,7 +153,7 @@ public sealed class CustomerStore : IAsyncDisposable
     {
         await using var command = _database.CreateCommand(
             $"""
-            SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions
+            SELECT seq, {InteractionColumns} FROM customer_interactions
             WHERE tenant_id = $1 AND customer_id = $2 AND ($3::timestamptz IS NULL OR (occurred_at, seq) < ($3, $4))
             ORDER BY occurred_at DESC, seq DESC LIMIT $5
             """);
@@ -173,7 +173,7 @@ public sealed class CustomerStore : IAsyncDisposable
     public async Task<List<StoredInteraction>> SinceAsync(string tenantId, string customerId, long seq, int limit)
     {
         await using var command = _database.CreateCommand(
-            $"SELECT seq, occurred_at, {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 AND seq > $3 ORDER BY seq LIMIT $4");
+            $"SELECT seq, {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 AND seq > $3 ORDER BY seq LIMIT $4");
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(customerId);
         command.Parameters.AddWithValue(seq);
@@ -187,7 +187,7 @@ public sealed class CustomerStore : IAsyncDisposable
         var items = new List<StoredInteraction>();
         while (await reader.ReadAsync())
         {
-            items.Add(new StoredInteraction(reader.GetInt64(0), ReadInteraction(reader, 2)));
+            items.Add(new StoredInteraction(reader.GetInt64(0), ReadInteraction(reader, 1)));
         }
 
         return items;

@@ -121,7 +121,6 @@ public static class SiloHosting
                 orleansBuilder.UseKubernetesHosting(); // after the endpoints above: the pod's address and labels win
             }
 
-
             // Live customer events (the console's open customer view) on Orleans' memory streams: a notification, not
             // a record. PostgreSQL holds every interaction with its sequence number, and a view that missed one (a
             // silo left, the view reconnected) reads it from there, so neither the queue nor the subscriptions, which
