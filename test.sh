@@ -16,7 +16,10 @@ dotnet build CustomerGrains.sln -c Release -nologo -v quiet -p:OrtFlavor="${ORT_
 results="$PWD/TestResults"
 rm -rf "$results"
 status=0
-dotnet test CustomerGrains.sln -c Release --no-build -nologo --results-directory "$results" --logger "trx" "$@" || status=$?
+# A test that hangs fails the run after TEST_HANG_TIMEOUT (default 5 minutes; the slowest test takes about one),
+# naming itself, with a dump of the test process in TestResults/.
+dotnet test CustomerGrains.sln -c Release --no-build -nologo --results-directory "$results" --logger "trx" \
+  --blame-hang-timeout "${TEST_HANG_TIMEOUT:-5m}" --blame-hang-dump-type mini "$@" || status=$?
 
 # One plain summary line over every test project.
 passed=0 failed=0 skipped=0

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(2013, LogLevel.Error, "Inbox row {Id} set aside as poison after {Attempts} attempts: {Error}")]
     public static partial void Poisoned(ILogger logger, long id, int attempts, string error);
 
+    [LoggerMessage(2015, LogLevel.Information, "Stopping: {Count} inbox rows this silo had not delivered are handed to the other silos")]
+    public static partial void HandedOver(ILogger logger, int count);
+
     [LoggerMessage(2030, LogLevel.Warning, "Sending escalation notifications failed; retrying next interval")]
     public static partial void NotifierFailed(ILogger logger, Exception exception);
 

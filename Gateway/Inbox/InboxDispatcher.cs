@@ -40,6 +40,9 @@ public sealed class InboxDispatcher(
         new BoundedChannelOptions(Math.Max(1, options.Value.QueueRows / Partitions)) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true }))];
     private long _overflowed;
 
+    // Rows this silo claimed and had not delivered when its stop cancelled the loops: handed back at stop.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<long> _unfinished = new();
+
     /// <summary>Hands rows this silo just wrote (and claimed) to the delivery loops, as written: no re-read.</summary>
     public void Enqueue(InboxRow[] rows)
     {
@@ -78,6 +81,42 @@ public sealed class InboxDispatcher(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_queues.Select(queue => DeliverWrittenAsync(queue.Reader, stoppingToken)).Append(PollAsync(stoppingToken)));
 
+    /// <summary>
+    /// Stops the loops, then makes the rows this silo claimed but did not deliver due at once, for the other silos'
+    /// pollers: a draining silo hands its queue over instead of leaving it to wait out <c>Inbox:ClaimTimeout</c>.
+    /// A row whose delivery was cut short may reach its grain twice, which appends it once.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        var left = new List<long>();
+        while (_unfinished.TryDequeue(out var id))
+        {
+            left.Add(id);
+        }
+
+        foreach (var queue in _queues)
+        {
+            while (queue.Reader.TryRead(out var row))
+            {
+                left.Add(row.Id);
+            }
+        }
+
+        if (left.Count > 0)
+        {
+            try
+            {
+                await store.ReleaseAsync(left, cancellationToken);
+                Log.HandedOver(logger, left.Count);
+            }
+            catch (Exception ex)
+            {
+                Log.DeliveryFailed(logger, left.Count, ex); // their claim expires, and the pollers deliver them then
+            }
+        }
+    }
+
     private async Task DeliverWrittenAsync(ChannelReader<InboxRow> queue, CancellationToken cancellationToken)
     {
         try
@@ -98,6 +137,11 @@ public sealed class InboxDispatcher(
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     Log.DeliveryFailed(logger, rows.Count, ex); // the rows stay claimed; the poller re-delivers them
+                }
+                catch (OperationCanceledException)
+                {
+                    Unfinished(rows);
+                    throw;
                 }
             }
         }
@@ -131,7 +175,15 @@ public sealed class InboxDispatcher(
                     do
                     {
                         due = await store.ClaimDueAsync(ClaimBatch, cancellationToken);
-                        await DeliverAsync(due, cancellationToken);
+                        try
+                        {
+                            await DeliverAsync(due, cancellationToken);
+                        }
+                        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                        {
+                            Unfinished(due);
+                            throw;
+                        }
                     }
                     while (due.Count == ClaimBatch);
                 }
@@ -143,6 +195,14 @@ public sealed class InboxDispatcher(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private void Unfinished(List<InboxRow> rows)
+    {
+        foreach (var row in rows)
+        {
+            _unfinished.Enqueue(row.Id);
         }
     }
 

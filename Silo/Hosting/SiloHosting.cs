@@ -72,6 +72,7 @@ public static class SiloHosting
         builder.Services.AddHostedService<SchemaMigration>();
 
         var host = IPAddress.Parse(silo.Host == "localhost" ? SiloOptions.DefaultHost : silo.Host);
+        var (siloPort, gatewayPort) = SiloPorts.Resolve(host, silo, orleans);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(host, silo.Port));
         builder.UseOrleans(orleansBuilder =>
         {
@@ -81,7 +82,7 @@ public static class SiloHosting
                 o.ClusterId = orleans.ClusterId;
                 o.ServiceId = orleans.ServiceId;
             });
-            orleansBuilder.ConfigureEndpoints(advertised, orleans.SiloPortFor(silo.Port), orleans.GatewayPortFor(silo.Port), listenOnAnyHostAddress: host.Equals(IPAddress.Any));
+            orleansBuilder.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: host.Equals(IPAddress.Any));
             orleansBuilder.UseAdoNetClustering(o =>
             {
                 o.Invariant = "Npgsql";
@@ -132,8 +133,10 @@ public static class SiloHosting
 
         builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("silo", tags: [Gateway.HealthApi.ReadyTag]);
 
-        // SIGTERM: Orleans deactivates grains and leaves the cluster within this window.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // SIGTERM: Orleans deactivates grains and leaves the cluster within this window, and the process ends soon after
+        // even if a disposal hangs.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.ShutdownTimeout);
+        builder.Services.AddHostedService<ShutdownDeadline>();
         return builder;
     }
 }

@@ -14,6 +14,11 @@ public sealed class SiloOptions
 
     /// <summary>The public HTTP endpoint (webhooks, agent API, health, dashboard); 0 picks a free port.</summary>
     public int Port { get; set; } = DefaultPort;
+
+    /// <summary>How long a stop (SIGTERM) may drain: accepted requests answered, queued webhooks handed back, grains
+    /// deactivated, the cluster left. A process that has still not ended <see cref="ShutdownDeadline.Grace"/> later
+    /// exits anyway (<see cref="ShutdownDeadline"/>).</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -24,7 +29,6 @@ public sealed class OrleansSettings
 {
     public const string SectionName = "Orleans";
     public const int BaseSiloPort = 11111;
-    public const int BaseGatewayPort = 30000;
 
     /// <summary>Silos with the same ClusterId and database form one cluster (Orleans' ClusterOptions.ClusterId).</summary>
     public string ClusterId { get; set; } = "customergrains";
@@ -32,11 +36,15 @@ public sealed class OrleansSettings
     /// <summary>The key grain state and reminders are stored under; keep it across deployments (ClusterOptions.ServiceId).</summary>
     public string ServiceId { get; set; } = "customergrains";
 
-    /// <summary>Silo-to-silo TCP port. 0 (default): 11111 plus the public port's distance from 8080, so that silos
-    /// started with <c>run.sh --port P</c> on one machine never clash.</summary>
+    /// <summary>Silo-to-silo TCP port. 0 (default): for a public port P of 8080-9079, 11111 + (P - 8080), so that silos
+    /// started with <c>run.sh --port P</c> on one machine never clash; for any other public port, a free port chosen
+    /// at start. Either way the membership table advertises the port the silo listens on, and a port already taken on
+    /// this host stops the start (<see cref="SiloPorts"/>).</summary>
     public int SiloPort { get; set; }
 
-    /// <summary>Port for external Orleans clients. 0 (default): 30000 plus the public port's distance from 8080; -1: none.</summary>
+    /// <summary>Port of Orleans' client gateway, for external Orleans clients. 0 (default, or -1): none. The silo's own
+    /// web host calls grains in process and needs none; the gateway has no authentication of its own, so open it only
+    /// inside a network boundary that only trusted clients reach.</summary>
     public int GatewayPort { get; set; }
 
     /// <summary>The address other silos reach this one at; default: <c>Silo:Host</c>, or 127.0.0.1 when that is 0.0.0.0.
@@ -66,16 +74,16 @@ public sealed class OrleansSettings
     /// <summary>How long a grain call waits for its answer (Orleans' ResponseTimeout, default 30 s).</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    public int SiloPortFor(int publicPort) => SiloPort != 0 ? SiloPort : BaseSiloPort + Offset(publicPort);
+    /// <summary>The silo-to-silo port configured or derived from <paramref name="publicPort"/>; null: choose a free one.</summary>
+    public int? SiloPortFor(int publicPort) => SiloPort != 0
+        ? SiloPort
+        : publicPort is >= SiloOptions.DefaultPort and < SiloOptions.DefaultPort + DerivedRange ? BaseSiloPort + (publicPort - SiloOptions.DefaultPort) : null;
 
-    public int GatewayPortFor(int publicPort) => GatewayPort switch
-    {
-        -1 => 0,
-        0 => BaseGatewayPort + Offset(publicPort),
-        var port => port,
-    };
+    /// <summary>The client gateway's port; 0: none.</summary>
+    public int ClientGatewayPort => Math.Max(0, GatewayPort);
 
-    private static int Offset(int publicPort) => publicPort is >= SiloOptions.DefaultPort and < SiloOptions.DefaultPort + 1000 ? publicPort - SiloOptions.DefaultPort : 0;
+    /// <summary>Public ports whose silo-to-silo port is derived (8080 up to this many more).</summary>
+    public const int DerivedRange = 1000;
 }
 
 internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
@@ -91,6 +99,11 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (options.Port is < 0 or > 65535)
         {
             failures.Add($"Silo:Port {options.Port} is not a TCP port.");
+        }
+
+        if (options.ShutdownTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Silo:ShutdownTimeout must be positive.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -114,7 +127,7 @@ internal sealed class OrleansSettingsValidator : IValidateOptions<OrleansSetting
 
         if (options.GatewayPort is < -1 or > 65535)
         {
-            failures.Add($"Orleans:GatewayPort {options.GatewayPort} is not a TCP port (or -1 for none).");
+            failures.Add($"Orleans:GatewayPort {options.GatewayPort} is not a TCP port (or 0 for none).");
         }
 
         if (options.AdvertisedIP is { } ip && !System.Net.IPAddress.TryParse(ip, out _))

@@ -163,6 +163,49 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task SIGTERM_hands_the_webhooks_a_silo_acknowledged_but_had_not_delivered_to_the_others_at_once()
+    {
+        // A claim that would outlast the test: only the handover at stop can bring the leaving silo's rows through.
+        var configuration = new Dictionary<string, string?>(Tenants)
+        {
+            ["Inbox:ClaimTimeout"] = "00:10:00",
+            ["Logging:LogLevel:CustomerGrains.Gateway.Inbox"] = "Information",
+        };
+        await using var database = await TestDatabase.CreateAsync();
+        await using var leaving = await SiloProcess.StartAsync(database, configuration);
+        await using var staying = await SiloProcess.StartAsync(database, configuration);
+        using var client = leaving.CreateClient();
+
+        // A burst larger than two cores deliver at once, and the stop as soon as it is acknowledged.
+        var acknowledged = await Task.WhenAll(Enumerable.Range(0, 1500).Chunk(50).Select(async chunk =>
+        {
+            var ok = 0;
+            foreach (var message in chunk)
+            {
+                var body = Payloads.Standard($"handover-{message % 200}", $"h-{message}", $"message {message}");
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/standard/crm1") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                foreach (var (name, value) in Signing.Standard(body, $"wh-handover-{message}", DateTimeOffset.UtcNow))
+                {
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+
+                using var response = await client.SendAsync(request);
+                ok += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+            }
+
+            return ok;
+        }));
+        Assert.Equal(1500, acknowledged.Sum());
+        Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(30)));
+
+        var delivered = await Eventually.TrueAsync(
+            async () => await database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status = 'done'") == 1500,
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250));
+        Assert.True(delivered, $"{await database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status <> 'done'")} rows still wait for their claim to expire\n{leaving.Output}");
+        Assert.Equal(1500L, await database.ScalarAsync<long>("SELECT count(DISTINCT event_id) FROM customer_interactions WHERE event_id LIKE 'h-%'"));
+    }
+
+    [Fact]
     public async Task SIGTERM_answers_what_it_accepted_leaves_the_cluster_and_exits_0_within_30_s()
     {
         await using var database = await TestDatabase.CreateAsync();
@@ -208,11 +251,12 @@ public sealed class ClusterTests
             }
         })).ToList();
 
-        await Task.Delay(1500);
+        Assert.True(await Eventually.TrueAsync(() => stored.Count >= 40, TimeSpan.FromSeconds(30)), "nothing was stored before the stop");
         var stopwatch = Stopwatch.StartNew();
         var exitCode = await leaving.TerminateAsync(TimeSpan.FromSeconds(30));
         var stoppedIn = stopwatch.Elapsed;
-        await Task.Delay(500);
+        var storedAtStop = stored.Count;
+        Assert.True(await Eventually.TrueAsync(() => stored.Count >= storedAtStop + 20, TimeSpan.FromSeconds(30)), "nothing was stored after the stop");
         await stop.CancelAsync();
         await Task.WhenAll(senders);
 

@@ -91,7 +91,7 @@ public sealed class PoolTests : IDisposable
         await using var pool = Pool(new PoolOptions(MaxBatch: 1), time);
         using var stop = new CancellationTokenSource();
         var running = pool.GenerateAsync(Long(), stop.Token);
-        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10)), "the first request never ran");
 
         var waiting = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5, Deadline: time.GetUtcNow().AddSeconds(2)));
         time.Advance(TimeSpan.FromSeconds(3));
@@ -109,7 +109,7 @@ public sealed class PoolTests : IDisposable
         var time = new ManualTimeProvider();
         await using var pool = Pool(new PoolOptions(MaxBatch: 1), time);
         var running = pool.GenerateAsync(Long() with { Deadline = time.GetUtcNow().AddSeconds(2) });
-        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10)), "the first request never ran");
         var next = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5));
 
         time.Advance(TimeSpan.FromSeconds(3));
@@ -127,7 +127,7 @@ public sealed class PoolTests : IDisposable
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
         using var stop = new CancellationTokenSource();
         var running = pool.GenerateAsync(Long(), stop.Token);
-        await Eventually.TrueAsync(() => pool.Stats.Steps > 10, TimeSpan.FromSeconds(10)); // the pace is known
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Steps > 10, TimeSpan.FromSeconds(10)), "the pool never stepped"); // the pace is known
 
         // 2,000 tokens in 100 ms would take a step of 0.05 ms; this model's take far longer.
         var hopeless = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 2000, Deadline: DateTimeOffset.UtcNow.AddMilliseconds(100)));
@@ -158,7 +158,7 @@ public sealed class PoolTests : IDisposable
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
         using var cancel = new CancellationTokenSource();
         var running = pool.GenerateAsync(Long(), cancel.Token);
-        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10)), "the first request never ran");
         var next = pool.GenerateAsync(new GenerationRequest("Hello", MaxNewTokens: 5));
 
         await cancel.CancelAsync();
@@ -175,7 +175,7 @@ public sealed class PoolTests : IDisposable
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
         using var cancel = new CancellationTokenSource();
         var running = pool.GenerateAsync(Long(), cancel.Token);
-        await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10)), "the first request never ran");
         var background = pool.GenerateAsync(new GenerationRequest("Hello", 3, Priority: RequestPriority.Background));
         var interactive = pool.GenerateAsync(new GenerationRequest("Hello", 3));
 

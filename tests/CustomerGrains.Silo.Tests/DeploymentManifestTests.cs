@@ -82,6 +82,16 @@ public sealed partial class DeploymentManifestTests
         Assert.NotNull(Text(byKind["Secret"].Single(), "stringData", "Database__ConnectionString"));
         Assert.NotNull(Text(pod, "metadata", "labels", "orleans/serviceId"));
         Assert.NotNull(Text(pod, "metadata", "labels", "orleans/clusterId"));
+
+        // Silo-to-silo messaging is unauthenticated: only the silos reach it, and no client gateway port is declared.
+        var ports = containers.SelectMany(c => ((YamlSequenceNode)At(c, "ports")!).Children).Select(p => Text(p, "name")).ToList();
+        Assert.Equal(["http", "silo"], ports);
+        var policy = byKind["NetworkPolicy"].Single();
+        Assert.All(((YamlMappingNode)At(policy, "spec", "podSelector", "matchLabels")!).Children, label => Assert.Equal(label.Value, labels.Children[label.Key]));
+        var rules = ((YamlSequenceNode)At(policy, "spec", "ingress")!).Children;
+        var siloRule = Assert.Single(rules, r => ((YamlSequenceNode)At(r, "ports")!).Children.Any(p => Text(p, "port") == "silo"));
+        var from = Assert.Single(((YamlSequenceNode)At(siloRule, "from")!).Children);
+        Assert.All(((YamlMappingNode)At(from, "podSelector", "matchLabels")!).Children, label => Assert.Equal(label.Value, labels.Children[label.Key]));
     }
 
     [Fact]
@@ -120,10 +130,14 @@ public sealed partial class DeploymentManifestTests
         // The image's environment, ports aside (they are the container's own), on the built silo as a plain process.
         var environment = Environment().Matches(final[final.IndexOf("ENV ", StringComparison.Ordinal)..final.IndexOf("EXPOSE", StringComparison.Ordinal)])
             .ToDictionary(m => m.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal), m => (string?)m.Groups[2].Value);
-        foreach (var port in new[] { "Silo:Port", "Orleans:SiloPort", "Orleans:GatewayPort" })
+        foreach (var port in new[] { "Silo:Port", "Orleans:SiloPort" })
         {
             Assert.True(environment.Remove(port), $"the image sets no {port}");
         }
+
+        // Orleans' client gateway takes grain calls without authentication: the image opens none.
+        Assert.False(environment.ContainsKey("Orleans:GatewayPort"), "the image opens Orleans' client gateway");
+        Assert.DoesNotContain("30000", final, StringComparison.Ordinal);
 
         environment["Inference:Provider"] = "cpu"; // the GPU image's cuda needs a GPU; the rest is the same silo
         await using var database = await TestDatabase.CreateAsync();
