@@ -59,7 +59,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         var masker = new PiiMasker();
         var maskedMessage = masker.Mask(message);
         var searching = grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 8); // both at once: the first event waits on them
-        var replies = await PastRepliesAsync(context.TenantId, maskedMessage);
+        var replies = await PastRepliesAsync(context.TenantId, context.CustomerId, maskedMessage);
         var entries = await searching;
         var sources = await RankAsync(context.TenantId, entries
             .Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
@@ -395,18 +395,25 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .ToList();
     }
 
-    private async Task<List<Source>> PastRepliesAsync(string tenantId, string maskedMessage)
+    /// <summary>
+    /// Replies agents accepted or edited earlier for this same customer, to similar messages. Only this customer's: a
+    /// reply written for another customer carries that customer's name, orders and addresses, which no masking can be
+    /// trusted to remove all of; a reply worth reusing for everyone becomes a knowledge-base entry when a senior
+    /// promotes it (masked, and reviewed by a person).
+    /// </summary>
+    private async Task<List<Source>> PastRepliesAsync(string tenantId, string customerId, string maskedMessage)
     {
         await using var command = database.CreateCommand(
             """
             SELECT suggestion_id, coalesce(final_text, text), similarity(lower(message), lower($2)) AS score
             FROM suggestion_audit
-            WHERE tenant_id = $1 AND outcome IN ('accepted', 'edited') AND lower(message) % lower($2)
+            WHERE tenant_id = $1 AND customer_id = $3 AND outcome IN ('accepted', 'edited') AND lower(message) % lower($2)
               AND (kind = 'generated' OR outcome = 'edited') -- a retrieved answer accepted as it stands is its entry's
             ORDER BY score DESC LIMIT 2
             """);
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(maskedMessage);
+        command.Parameters.AddWithValue(customerId);
         var replies = new List<Source>();
         var masker = new PiiMasker();
         await using var reader = await command.ExecuteReaderAsync();

@@ -106,4 +106,27 @@ public sealed class SuggestionLearningTests : IAsyncLifetime
         var ask = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = "pay with a gift card" })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
         Assert.Equal(entry.EntryId, ask!.Match?.EntryId ?? ask.Similar[0].EntryId);
     }
+
+    [Fact]
+    public async Task A_reply_edited_for_one_customer_is_never_offered_to_another()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        foreach (var customer in new[] { "standard:ann-lee", "standard:oleg-p" })
+        {
+            (await agent.PostAsJsonAsync($"/v1/customers/{customer}/interactions", new { eventId = customer, text = "Hi" })).EnsureSuccessStatusCode();
+        }
+
+        const string message = "How do I return an item and get my refund for order 1234?";
+        var forAnn = await SuggestAsync(agent, "standard:ann-lee", message);
+        await FeedbackAsync(agent, forAnn.Suggestions[0].Id, "edited", "Hello Ann Lee, the refund for order 1234 goes out once the parcel reaches 5 Baker St.");
+
+        var forOleg = await SuggestAsync(agent, "standard:oleg-p", message);
+        var shownToOleg = string.Join("\n", forOleg.Suggestions.Select(s => s.Text).Concat(forOleg.Sources.Select(s => s.Text)));
+        Assert.DoesNotContain("Baker", shownToOleg, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ann", shownToOleg, StringComparison.Ordinal);
+
+        // Ann's own reply still helps Ann.
+        var forAnnAgain = await SuggestAsync(agent, "standard:ann-lee", message);
+        Assert.Contains(forAnnAgain.Sources, s => s.Text.Contains("Baker", StringComparison.Ordinal));
+    }
 }
