@@ -8,14 +8,27 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 port=8080
+host="${Silo__Host:-127.0.0.1}"
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --port=*) port="${1#--port=}"; shift ;;
+    --Silo:Host=*|--Silo__Host=*) host="${1#*=}"; args+=("$1"); shift ;;
+    --Silo:Host|--Silo__Host) host="$2"; args+=("$1" "$2"); shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
+
+# The demo tenant's keys are printed below and kept in a file: it serves on loopback only, unless told otherwise.
+if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ] && [ "${CUSTOMERGRAINS_DEMO_PUBLIC:-0}" != 1 ]; then
+  case "$host" in
+    127.*|localhost|::1) ;;
+    *) echo "run.sh: the demo tenant (its keys printed and kept in .state/demo.env) serves on loopback only, not on $host." >&2
+       echo "  Set CUSTOMERGRAINS_DEMO=0 to leave it out, or CUSTOMERGRAINS_DEMO_PUBLIC=1 to serve it there anyway." >&2
+       exit 2 ;;
+  esac
+fi
 
 source deploy/scripts/postgres.sh
 ensure_postgres
@@ -24,8 +37,9 @@ mkdir -p .state
 
 # The demo tenant: keys and webhook secrets made once per checkout (CUSTOMERGRAINS_DEMO=0 leaves it out).
 if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
+  random() { head -c "$1" /dev/urandom | base64 | tr -d '/+=\n'; }
   if [ ! -s .state/demo.env ]; then
-    random() { head -c "$1" /dev/urandom | base64 | tr -d '/+=\n'; }
+    (umask 077; : > .state/demo.env) # the keys are readable by this user only
     {
       echo "DEMO_AGENT_KEY=demo-agent-$(random 24)"
       echo "DEMO_ADMIN_KEY=demo-admin-$(random 24)"
@@ -34,11 +48,14 @@ if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
     } > .state/demo.env
   fi
   # Added later: a checkout made before has no senior key yet.
-  grep -q '^DEMO_SENIOR_KEY=' .state/demo.env || echo "DEMO_SENIOR_KEY=demo-senior-$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >> .state/demo.env
+  grep -q '^DEMO_SENIOR_KEY=' .state/demo.env || echo "DEMO_SENIOR_KEY=demo-senior-$(random 24)" >> .state/demo.env
+  grep -q '^DEMO_OPERATOR_KEY=' .state/demo.env || echo "DEMO_OPERATOR_KEY=demo-operator-$(random 36)" >> .state/demo.env
+  chmod 600 .state/demo.env
   source .state/demo.env
   export Tenants__demo__ApiKeys__0__Key="$DEMO_AGENT_KEY" Tenants__demo__ApiKeys__0__Role=agent
   export Tenants__demo__ApiKeys__1__Key="$DEMO_ADMIN_KEY" Tenants__demo__ApiKeys__1__Role=admin
   export Tenants__demo__ApiKeys__2__Key="$DEMO_SENIOR_KEY" Tenants__demo__ApiKeys__2__Role=senior
+  export Operators__Keys__0="$DEMO_OPERATOR_KEY"
   export Tenants__demo__Connections__cw1__Provider=chatwoot Tenants__demo__Connections__cw1__Secrets__0="$DEMO_CHATWOOT_SECRET"
   export Tenants__demo__Connections__crm1__Provider=standard Tenants__demo__Connections__crm1__Secrets__0="$DEMO_STANDARD_SECRET"
   cat >&2 <<DEMO
@@ -46,6 +63,7 @@ Demo tenant 'demo' (kept in .state/demo.env):
   agent API key      $DEMO_AGENT_KEY
   admin API key      $DEMO_ADMIN_KEY
   senior API key     $DEMO_SENIOR_KEY
+  operator key       $DEMO_OPERATOR_KEY   (the Orleans dashboard, http://127.0.0.1:$port/dashboard)
   Chatwoot webhook   http://127.0.0.1:$port/webhooks/chatwoot/cw1    secret $DEMO_CHATWOOT_SECRET
   Standard Webhooks  http://127.0.0.1:$port/webhooks/standard/crm1   secret $DEMO_STANDARD_SECRET
 DEMO

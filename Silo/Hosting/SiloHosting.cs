@@ -18,7 +18,8 @@ public static class SiloHosting
     public static IEnumerable<string> ValidateConfiguration(IConfiguration configuration) =>
         ValidateSection(configuration, DatabaseOptions.SectionName, new DatabaseOptionsValidator())
             .Concat(ValidateSection(configuration, SiloOptions.SectionName, new SiloOptionsValidator()))
-            .Concat(ValidateSection(configuration, OrleansSettings.SectionName, new OrleansSettingsValidator()));
+            .Concat(ValidateSection(configuration, OrleansSettings.SectionName, new OrleansSettingsValidator()))
+            .Concat(ValidateSection(configuration, OperatorOptions.SectionName, new OperatorOptionsValidator(configuration)));
 
     /// <summary>Every problem with one section: values that do not convert, then what its validator finds.</summary>
     public static IEnumerable<string> ValidateSection<TOptions>(IConfiguration configuration, string section, IValidateOptions<TOptions> validator)
@@ -48,6 +49,7 @@ public static class SiloHosting
         var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
 
         builder.Services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.SectionName));
+        builder.Services.AddOptions<OperatorOptions>().Bind(configuration.GetSection(OperatorOptions.SectionName));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddCustomerGrainsTelemetry();
         // One connection pool for the silo: Orleans' providers, the schema migration and the grains' own queries. The
@@ -115,7 +117,8 @@ public static class SiloHosting
             // Grain state as plain JSON (System.Text.Json): readable in the table, no type names to resolve, and
             // measured 2x faster per write than the default Newtonsoft serializer (bench.sh runtime).
             orleansBuilder.UseSystemTextJsonGrainStorageSerializer();
-            orleansBuilder.AddDashboard();
+            var operators = configuration.GetSection(OperatorOptions.SectionName).Get<OperatorOptions>() ?? new OperatorOptions();
+            orleansBuilder.AddDashboard(o => o.HideTrace = !operators.DashboardTrace);
             orleansBuilder.AddActivityPropagation(); // a caller's trace goes on in the grains it calls (Telemetry.cs)
             if (orleans.KubernetesHosting)
             {
@@ -144,7 +147,7 @@ public static class SiloHosting
 public static class SiloEndpointExtensions
 {
     /// <summary>The silo's routes: the gateway's API and webhooks, the models' health, and the Orleans dashboard at
-    /// /dashboard (admin keys only).</summary>
+    /// /dashboard (operators' keys only).</summary>
     public static WebApplication MapCustomerGrainsSilo(this WebApplication app)
     {
         app.MapGatewayApi();

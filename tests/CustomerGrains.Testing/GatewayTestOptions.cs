@@ -14,6 +14,9 @@ public static class GatewayTestOptions
     public const string GlobexAdmin = "globex-admin-key-012345678";
     public const string AcmeSenior = "acme-senior-key-0123456789";
 
+    /// <summary>The cluster's operator key: it opens the Orleans dashboard, which no tenant's key does.</summary>
+    public const string Operator = "operator-key-0123456789-0123456789";
+
     /// <summary>Where acme's escalations go, signed with <see cref="Signing.StandardSecret"/>.</summary>
     public static TestClusterOptions Create(string hubSpotUrl, string? escalationUrl = null)
     {
@@ -23,6 +26,7 @@ public static class GatewayTestOptions
         c["Inbox:ClaimTimeout"] = "00:00:12";
         c["Inbox:PollInterval"] = "00:00:00.200";
         c["Inbox:MaxAttempts"] = "3";
+        c["Operators:Keys:0"] = Operator;
         c["Tenants:acme:ApiKeys:0:Key"] = AcmeAgent;
         c["Tenants:acme:ApiKeys:0:Role"] = "agent";
         c["Tenants:acme:ApiKeys:1:Key"] = AcmeAdmin;

@@ -42,11 +42,11 @@ public sealed class SiloProcess : IAsyncDisposable
     public HttpClient CreateClient() => new() { BaseAddress = PublicUrl };
 
     /// <summary>Activations of a grain class per silo of the cluster (by Orleans port), from the Orleans dashboard's
-    /// counters on this silo, which come from Orleans' own grain statistics (an admin key opens it).</summary>
+    /// counters on this silo, which come from Orleans' own grain statistics (an operator key opens it).</summary>
     public async Task<IReadOnlyDictionary<int, int>> ActivationsAsync(string grainClass)
     {
         using var client = CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayTestOptions.AcmeAdmin);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", GatewayTestOptions.Operator);
         var counters = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(client, "/dashboard/DashboardCounters");
         return counters.GetProperty("simpleGrainStats").EnumerateArray()
             .Where(s => s.GetProperty("grainType").GetString()!.EndsWith("." + grainClass, StringComparison.Ordinal))

@@ -23,7 +23,7 @@ const words = {
     rewording: "Question as the knowledge base should read it (optional)", sendAnswer: "Answer and add to the knowledge base",
     answered: "Answered.", filter: "Filter entries", question: "Question", aliases: "Other wordings", delete: "Delete",
     deleted: "Deleted.", import: "Import entries (JSON file)", imported: "Imported: {0}.", export: "Export", entry: "Entry",
-    back: "Back", notFound: "Not found.", source: "Source", dashboardHint: "Sign in with any user name and your admin key as the password.",
+    back: "Back", notFound: "Not found.", source: "Source", dashboardHint: "For operators: any user name, and an operator key (not a tenant key) as the password.",
     loading: "Loading…", error: "Something went wrong: {0}", cancel: "Cancel", newMessage: "New message",
   },
   ru: {
@@ -50,7 +50,7 @@ const words = {
     sendAnswer: "Ответить и добавить в базу знаний", answered: "Ответ отправлен.", filter: "Фильтр записей", question: "Вопрос",
     aliases: "Другие формулировки", delete: "Удалить", deleted: "Удалено.", import: "Импорт записей (файл JSON)",
     imported: "Импортировано: {0}.", export: "Экспорт", entry: "Запись", back: "Назад", notFound: "Не найдено.", source: "Источник",
-    dashboardHint: "Войдите с любым именем пользователя и ключом администратора как паролем.", loading: "Загрузка…",
+    dashboardHint: "Для операторов: любое имя пользователя и ключ оператора (не ключ арендатора) как пароль.", loading: "Загрузка…",
     error: "Что-то пошло не так: {0}", cancel: "Отмена", newMessage: "Новое сообщение",
   },
   uk: {
@@ -78,7 +78,7 @@ const words = {
     sendAnswer: "Відповісти й додати до бази знань", answered: "Відповідь надіслано.", filter: "Фільтр записів", question: "Питання",
     aliases: "Інші формулювання", delete: "Видалити", deleted: "Видалено.", import: "Імпорт записів (файл JSON)",
     imported: "Імпортовано: {0}.", export: "Експорт", entry: "Запис", back: "Назад", notFound: "Не знайдено.", source: "Джерело",
-    dashboardHint: "Увійдіть з будь-яким ім'ям користувача та ключем адміністратора як паролем.", loading: "Завантаження…",
+    dashboardHint: "Для операторів: будь-яке ім'я користувача та ключ оператора (не ключ орендаря) як пароль.", loading: "Завантаження…",
     error: "Щось пішло не так: {0}", cancel: "Скасувати", newMessage: "Нове повідомлення",
   },
 };
