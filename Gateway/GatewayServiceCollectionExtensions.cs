@@ -35,6 +35,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IWebhookProvider, IntercomProvider>();
         services.AddSingleton<IWebhookProvider, HubSpotProvider>();
         services.AddSingleton<IWebhookProvider, StandardWebhooksProvider>();
+        services.AddHostedService<ConnectionIdentityMigration>(); // before delivery starts
         services.AddSingleton<InboxStore>();
         services.AddSingleton<InboxDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxDispatcher>());

@@ -29,6 +29,9 @@ internal static partial class Log
     [LoggerMessage(2015, LogLevel.Information, "Stopping: {Count} inbox rows this silo had not delivered are handed to the other silos")]
     public static partial void HandedOver(ILogger logger, int count);
 
+    [LoggerMessage(2016, LogLevel.Information, "Moved {Count} identities of tenant {TenantId} from {From} to their connection's namespace {To}")]
+    public static partial void IdentitiesMoved(ILogger logger, int count, string tenantId, string from, string to);
+
     [LoggerMessage(2030, LogLevel.Warning, "Sending escalation notifications failed; retrying next interval")]
     public static partial void NotifierFailed(ILogger logger, Exception exception);
 

@@ -28,6 +28,7 @@ try
 
     var app = builder.Build();
     app.MapCustomerGrainsSilo();
+    app.ExitWhenStopOverruns();
     await app.RunAsync();
     return 0;
 }

@@ -6,25 +6,41 @@ using MediatR;
 namespace CustomerGrains.Gateway.Customers;
 
 /// <summary>Finds the customer an API path names: our own id (<c>cus_...</c>) or an external identity
-/// <c>{provider}:{externalId}</c> (<c>chatwoot:42</c>, <c>zendesk:1234</c>, <c>email:ann@example.com</c>), always
-/// within the caller's tenant, so another tenant's customers are simply not found.</summary>
-public sealed class CustomerResolver(IGrainFactory grains)
+/// <c>{provider}:{externalId}</c> (<c>chatwoot@cw1:42</c>, <c>zendesk@zd1:1234</c>, <c>email:ann@example.com</c>),
+/// always within the caller's tenant, so another tenant's customers are simply not found. A provider's name alone
+/// (<c>chatwoot:42</c>) names the contact of the tenant's one connection of that provider.</summary>
+public sealed class CustomerResolver(IGrainFactory grains, TenantRegistry tenants)
 {
-    public static ExternalIdentity Parse(string id)
+    public ExternalIdentity Parse(string tenantId, string id)
     {
         var colon = id.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && colon < id.Length - 1 ? new ExternalIdentity(id[..colon], id[(colon + 1)..]) : new ExternalIdentity("id", id);
+        if (colon <= 0 || colon == id.Length - 1)
+        {
+            return new ExternalIdentity("id", id);
+        }
+
+        var (provider, externalId) = (id[..colon], id[(colon + 1)..]);
+        if (!Providers.All.Contains(provider) || tenants.ConnectionsOf(tenantId, provider) is not { Count: > 0 } connections)
+        {
+            return new ExternalIdentity(provider, externalId);
+        }
+
+        var namespaces = connections.Select(c => c.IdentityProvider).Distinct(StringComparer.Ordinal).ToList();
+        return namespaces.Count == 1
+            ? new ExternalIdentity(namespaces[0], externalId)
+            : throw new ArgumentException(
+                $"'{id}' could be a contact of any of the tenant's {provider} connections: name the one it belongs to, as {string.Join(" or ", namespaces.Select(n => $"'{n}:{externalId}'"))}.");
     }
 
     public async Task<ICustomerGrain> FindAsync(Caller caller, string id) =>
-        await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).FindAsync(Parse(id)) is { } customerId
+        await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).FindAsync(Parse(caller.TenantId, id)) is { } customerId
             ? grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId))
             : throw new KeyNotFoundException($"No customer '{id}'.");
 
     /// <summary>For ingestion: an external identity nobody has yet names a new customer.</summary>
     public async Task<ICustomerGrain> FindOrCreateAsync(Caller caller, string id)
     {
-        var identity = Parse(id);
+        var identity = Parse(caller.TenantId, id);
         if (identity.Provider == "id")
         {
             return await FindAsync(caller, id);
@@ -107,7 +123,7 @@ public sealed class IngestInteractionHandler(CustomerResolver customers, TimePro
             input.OccurredAt ?? time.GetUtcNow(),
             input.ConversationId,
             input.Sentiment);
-        var identity = CustomerResolver.Parse(request.CustomerId);
+        var identity = customers.Parse(request.Caller.TenantId, request.CustomerId);
         return await customer.AppendAsync(new AppendRequest(interaction, input.Customer ?? CustomerFacts.None, identity.Provider == "id" ? [] : [identity]));
     }
 }

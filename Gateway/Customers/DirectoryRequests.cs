@@ -50,11 +50,12 @@ internal sealed record DirectoryCursor(DateTimeOffset LastActiveAt, string Custo
 
 /// <summary>Reads the directory table (Grains/Sql/009_customer_directory.sql) that customer grains keep with each
 /// append: a search over every customer of a tenant is a query, not a call to each grain.</summary>
-public sealed class ListCustomersHandler(NpgsqlDataSource database) : IRequestHandler<ListCustomers, CustomerListPage>
+public sealed class ListCustomersHandler(NpgsqlDataSource database, CustomerResolver resolver) : IRequestHandler<ListCustomers, CustomerListPage>
 {
     public async Task<CustomerListPage> Handle(ListCustomers request, CancellationToken cancellationToken)
     {
         var query = string.IsNullOrWhiteSpace(request.Query) ? null : request.Query.Trim().ToLowerInvariant();
+        var exact = query is not null && query.Contains(':', StringComparison.Ordinal) ? ExactIdentity(request.Caller.TenantId, query) : query;
         var digits = query is null ? null : new string(query.Where(char.IsAsciiDigit).ToArray());
         var cursor = request.Cursor is null ? null : DirectoryCursor.Parse(request.Cursor);
         await using var command = database.CreateCommand(
@@ -80,7 +81,7 @@ public sealed class ListCustomersHandler(NpgsqlDataSource database) : IRequestHa
         command.Parameters.Add(new NpgsqlParameter { Value = digits is { Length: >= 4 } && digits != query ? digits : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)cursor?.LastActiveAt ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.AddWithValue(cursor?.CustomerId ?? "");
-        command.Parameters.AddWithValue(query ?? "");
+        command.Parameters.AddWithValue(exact ?? "");
         command.Parameters.AddWithValue(request.Limit + 1);
         var items = new List<CustomerListing>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -102,6 +103,20 @@ public sealed class ListCustomersHandler(NpgsqlDataSource database) : IRequestHa
         return items.Count > request.Limit
             ? new CustomerListPage(items[..request.Limit], new DirectoryCursor(items[request.Limit - 1].LastActiveAt, items[request.Limit - 1].CustomerId).ToString())
             : new CustomerListPage(items, null);
+    }
+
+    /// <summary>The identity a query such as <c>chatwoot:42</c> names, as stored; the query as it is where it names
+    /// none (or several: all of them then match by their external id).</summary>
+    private string ExactIdentity(string tenantId, string query)
+    {
+        try
+        {
+            return resolver.Parse(tenantId, query).ToString().ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return query;
+        }
     }
 
     private static string EscapeLike(string text) => text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);

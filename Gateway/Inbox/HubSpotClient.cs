@@ -34,8 +34,8 @@ public sealed class HubSpotClient(HttpClient http)
             return null;
         }
 
-        var identities = new List<ExternalIdentity>();
         string? email = null;
+        string? visitor = null;
         if (root.TryGetProperty("senders", out var senders) && senders.ValueKind == JsonValueKind.Array)
         {
             foreach (var sender in senders.EnumerateArray())
@@ -43,22 +43,21 @@ public sealed class HubSpotClient(HttpClient http)
                 // Visitors are "V-{contact id}"; agents ("A-"), bots and systems are not customers.
                 if (sender.String("actorId") is { } actor && actor.StartsWith("V-", StringComparison.Ordinal))
                 {
-                    identities.Add(new ExternalIdentity(Providers.HubSpot, actor[2..]));
+                    visitor ??= actor[2..];
                 }
 
                 var delivery = sender.Object("deliveryIdentifier");
                 if (delivery.String("type") == "HS_EMAIL_ADDRESS" && delivery.String("value") is { Length: > 0 } address)
                 {
-                    email = address;
-                    identities.Add(new ExternalIdentity("email", address));
+                    email ??= address;
                 }
             }
         }
 
-        if (identities.Count == 0)
-        {
-            identities.Add(new ExternalIdentity("hubspot-thread", message.ThreadId));
-        }
+        // The visitor's contact id, or the thread where HubSpot names no visitor (an email from an unknown sender).
+        var (identities, facts) = connection.Identify(
+            visitor is not null ? connection.Contact(visitor) : new ExternalIdentity(ThreadProvider(connection), message.ThreadId),
+            new CustomerFacts(Email: email));
 
         var text = root.String("text") ?? Webhook.TextOf(root.String("richText"));
         var interaction = new Interaction(
@@ -69,8 +68,11 @@ public sealed class HubSpotClient(HttpClient http)
             text,
             root.Time("createdAt", message.OccurredAt),
             message.ThreadId);
-        return new InboxPayload(identities, new CustomerFacts(Email: email), interaction);
+        return new InboxPayload(identities, facts, interaction);
     }
+
+    /// <summary>The namespace of a connection's thread ids, for messages whose sender HubSpot does not name.</summary>
+    public static string ThreadProvider(Connection connection) => $"hubspot-thread@{connection.Id}";
 
     /// <summary>HubSpot's channel ids (1000 live chat, 1001 Messenger, 1002 email, 1007 WhatsApp).</summary>
     private static string ChannelOf(string? channelId) => channelId switch

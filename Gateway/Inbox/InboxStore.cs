@@ -58,13 +58,14 @@ public sealed class InboxStore : IAsyncDisposable
 
     private async Task<InboxRow[][]> InsertAsync(IReadOnlyList<PendingWrite> batch)
     {
-        // A dedupe key sent twice at once (a CRM retrying) belongs to the first delivery that carried it.
+        // A dedupe key sent twice at once (a CRM retrying) belongs to the first delivery that carried it. Keys are the
+        // connection's own: two accounts of one CRM number their events alike.
         var owners = new Dictionary<(string Tenant, string Key), (PendingWrite Write, InboxEvent Event)>();
         foreach (var write in batch)
         {
             foreach (var e in write.Events)
             {
-                owners.TryAdd((write.Connection.TenantId, e.DedupeKey), (write, e));
+                owners.TryAdd((write.Connection.TenantId, $"{write.Connection.Id}/{e.DedupeKey}"), (write, e));
             }
         }
 
@@ -80,7 +81,7 @@ public sealed class InboxStore : IAsyncDisposable
             """);
         command.Parameters.AddWithValue(_options.ClaimTimeout);
         command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.TenantId).ToArray());
-        command.Parameters.AddWithValue(rows.Select(r => r.Event.DedupeKey).ToArray());
+        command.Parameters.AddWithValue(owners.Keys.Select(k => k.Key).ToArray());
         command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Provider).ToArray());
         command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Id).ToArray());
         command.Parameters.AddWithValue(rows.Select(r => r.Event.IdentityKey).ToArray());

@@ -61,13 +61,6 @@ internal sealed class ChatwootProvider : IWebhookProvider
             return []; // attachments only
         }
 
-        var identities = new List<ExternalIdentity> { new(Providers.Chatwoot, contactId) };
-        var email = sender.String("email");
-        if (!string.IsNullOrWhiteSpace(email))
-        {
-            identities.Add(new ExternalIdentity("email", email));
-        }
-
         var interaction = new Interaction(
             $"{Providers.Chatwoot}:{connection.Id}",
             messageId,
@@ -76,9 +69,9 @@ internal sealed class ChatwootProvider : IWebhookProvider
             text,
             root.Time("created_at", request.Now),
             conversation.String("id"));
-        var facts = new CustomerFacts(sender.String("name"), email, sender.String("phone_number"));
+        var (identities, facts) = connection.Identify(contactId, new CustomerFacts(sender.String("name"), sender.String("email"), sender.String("phone_number")));
         var account = root.Object("account").String("id") ?? "0";
-        return [new InboxEvent($"chatwoot:{account}:message:{messageId}", $"{Providers.Chatwoot}:{contactId}", new InboxPayload(identities, facts, interaction))];
+        return [new InboxEvent($"chatwoot:{account}:message:{messageId}", identities[0].ToString(), new InboxPayload(identities, facts, interaction))];
     }
 
     /// <summary>Chatwoot channel class names (<c>Channel::WebWidget</c>) to channel names.</summary>

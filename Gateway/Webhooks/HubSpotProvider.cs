@@ -65,7 +65,7 @@ internal sealed class HubSpotProvider : IWebhookProvider
 
             // eventId is not guaranteed unique (HubSpot's docs): the dedupe key is built from what is.
             var dedupe = $"hubspot:{portal}:{item.String("subscriptionId")}:{thread}:{occurredAt.ToUnixTimeMilliseconds()}:{message}";
-            events.Add(new InboxEvent(dedupe, $"hubspot-thread:{thread}", new InboxPayload([], Grains.CustomerFacts.None, null, new HubSpotMessageRef(thread, message, occurredAt))));
+            events.Add(new InboxEvent(dedupe, $"{Inbox.HubSpotClient.ThreadProvider(connection)}:{thread}", new InboxPayload([], Grains.CustomerFacts.None, null, new HubSpotMessageRef(thread, message, occurredAt))));
         }
 
         return events;

@@ -47,7 +47,7 @@ internal sealed class IntercomProvider : IWebhookProvider
             : throw new WebhookPayloadException("The conversation names no contact (data.item.contacts.contacts).");
         var contactId = contact.Required("id", "The contact");
         var app = root.String("app_id") ?? "0";
-        var identities = new List<ExternalIdentity> { new(Providers.Intercom, contactId) };
+        var identities = new List<ExternalIdentity> { connection.Contact(contactId) };
         var source = $"{Providers.Intercom}:{connection.Id}";
         var events = new List<InboxEvent>();
 
@@ -80,7 +80,7 @@ internal sealed class IntercomProvider : IWebhookProvider
             }
 
             var interaction = new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Inbound, text, at, conversationId);
-            events.Add(new InboxEvent($"intercom:{app}:{conversationId}:{partId}", $"{Providers.Intercom}:{contactId}", new InboxPayload(identities, CustomerFacts.None, interaction)));
+            events.Add(new InboxEvent($"intercom:{app}:{conversationId}:{partId}", identities[0].ToString(), new InboxPayload(identities, CustomerFacts.None, interaction)));
         }
     }
 }

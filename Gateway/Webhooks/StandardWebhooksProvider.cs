@@ -107,19 +107,12 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
                 ? value
                 : throw new WebhookPayloadException("interaction.sentiment must be a number from -1 to 1.")
             : null;
-        var provider = connection.Options.TryGetValue("IdentityProvider", out var configured) ? configured : Providers.Standard;
-        var email = customer.String("email");
-        var identities = new List<ExternalIdentity> { new(provider, customerId) };
-        if (!string.IsNullOrWhiteSpace(email))
-        {
-            identities.Add(new ExternalIdentity("email", email));
-        }
-
         var attributes = customer.Object("attributes") is { ValueKind: System.Text.Json.JsonValueKind.Object } a
             ? a.EnumerateObject().Where(p => p.Value.ValueKind is not (System.Text.Json.JsonValueKind.Object or System.Text.Json.JsonValueKind.Array))
                 .ToDictionary(p => p.Name, p => a.String(p.Name) ?? "")
             : null;
-        var facts = new CustomerFacts(customer.String("name"), email, customer.String("phone"), customer.String("language"), customer.String("timezone"), attributes);
+        var (identities, facts) = connection.Identify(customerId,
+            new CustomerFacts(customer.String("name"), customer.String("email"), customer.String("phone"), customer.String("language"), customer.String("timezone"), attributes));
         var interaction = new Interaction(
             $"{Providers.Standard}:{connection.Id}",
             message.Required("id", "The interaction"),
@@ -130,6 +123,6 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
             message.String("conversationId"),
             sentiment);
         var webhookId = request.Headers["webhook-id"].ToString();
-        return [new InboxEvent($"standard:{connection.Id}:{webhookId}", $"{provider}:{customerId}", new InboxPayload(identities, facts, interaction))];
+        return [new InboxEvent($"standard:{connection.Id}:{webhookId}", identities[0].ToString(), new InboxPayload(identities, facts, interaction))];
     }
 }

@@ -87,7 +87,7 @@ internal sealed class ZendeskProvider : IWebhookProvider
         }
 
         var interaction = new Interaction($"{Providers.Zendesk}:{connection.Id}", messageId, channel, InteractionDirection.Inbound, text, occurredAt, conversation);
-        var identities = new List<ExternalIdentity> { new(Providers.Zendesk, customerId) };
-        return [new InboxEvent($"zendesk:{account}:{eventId}", $"{Providers.Zendesk}:{customerId}", new InboxPayload(identities, CustomerFacts.None, interaction))];
+        var identity = connection.Contact(customerId);
+        return [new InboxEvent($"zendesk:{account}:{eventId}", identity.ToString(), new InboxPayload([identity], CustomerFacts.None, interaction))];
     }
 }

@@ -139,7 +139,6 @@ public static class SiloHosting
         // SIGTERM: Orleans deactivates grains and leaves the cluster within this window, and the process ends soon after
         // even if a disposal hangs.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.ShutdownTimeout);
-        builder.Services.AddHostedService<ShutdownDeadline>();
         return builder;
     }
 }

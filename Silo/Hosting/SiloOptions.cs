@@ -16,8 +16,8 @@ public sealed class SiloOptions
     public int Port { get; set; } = DefaultPort;
 
     /// <summary>How long a stop (SIGTERM) may drain: accepted requests answered, queued webhooks handed back, grains
-    /// deactivated, the cluster left. A process that has still not ended <see cref="ShutdownDeadline.Grace"/> later
-    /// exits anyway (<see cref="ShutdownDeadline"/>).</summary>
+    /// deactivated, the cluster left. A silo process that has still not ended <see cref="ShutdownDeadline.Grace"/>
+    /// later exits anyway (<see cref="ShutdownDeadline"/>).</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 

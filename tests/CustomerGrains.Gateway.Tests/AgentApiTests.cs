@@ -220,7 +220,7 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
         var export = await admin.GetFromJsonAsync<CustomerExport>($"/v1/customers/{context.CustomerId}/export", GatewayCluster.Json);
         Assert.Equal(["Please delete my data, order 998.", "Follow-up call"], export!.History.Select(h => h.Text).Order(StringComparer.Ordinal).Reverse());
         Assert.Equal("Bo Chen", export.Context.Profile.Name);
-        Assert.Contains(new ExternalIdentity("standard", "gdpr-1"), export.Context.Identities);
+        Assert.Contains(new ExternalIdentity("standard@crm1", "gdpr-1"), export.Context.Identities);
         var inbox = Assert.Single(export.InboxRecords);
         Assert.Contains("order 998", inbox.Payload, StringComparison.Ordinal);
 

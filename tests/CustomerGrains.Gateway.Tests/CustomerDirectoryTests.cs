@@ -34,7 +34,7 @@ public sealed class CustomerDirectoryTests(GatewayCluster gateway) : IClassFixtu
         {
             var found = await agent.GetFromJsonAsync<CustomerListPage>($"/v1/customers?query={Uri.EscapeDataString(query)}", GatewayCluster.Json);
             var zoe = Assert.Single(found!.Items, c => c.Name == $"Zoe Quill {tag}");
-            Assert.Contains(new ExternalIdentity("standard", $"dir-{tag}-a"), zoe.Identities);
+            Assert.Contains(new ExternalIdentity("standard@crm1", $"dir-{tag}-a"), zoe.Identities); // the contact of connection crm1
             Assert.Equal([$"zoe.{tag}@example.com"], zoe.Emails);
         }
 

@@ -12,7 +12,8 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
 
     private static int Next() => Interlocked.Increment(ref _next);
 
-    /// <summary>A signed delivery per provider: the path, body, headers, and the identity its customer gets.</summary>
+    /// <summary>A signed delivery per provider: the path, body, headers, and the identity its customer gets (the
+    /// contact's id in its connection's namespace).</summary>
     private (string Path, string Body, Dictionary<string, string> Headers, string Customer) Delivery(string provider, string text, DateTimeOffset? at = null, string? secret = null)
     {
         var now = at ?? DateTimeOffset.UtcNow;
@@ -21,21 +22,21 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         {
             case "chatwoot":
                 var chatwoot = Payloads.Chatwoot(n, n, text);
-                return ("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, now, secret ?? Signing.ChatwootSecret), $"chatwoot:{n}");
+                return ("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, now, secret ?? Signing.ChatwootSecret), $"chatwoot@cw1:{n}");
             case "zendesk":
                 var zendesk = Payloads.Zendesk($"evt-{n}", n, n, text);
-                return ("/webhooks/zendesk/zd1", zendesk, Signing.Zendesk(zendesk, now, secret ?? Signing.ZendeskSecret), $"zendesk:{n}");
+                return ("/webhooks/zendesk/zd1", zendesk, Signing.Zendesk(zendesk, now, secret ?? Signing.ZendeskSecret), $"zendesk@zd1:{n}");
             case "intercom":
                 var intercom = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}", text);
-                return ("/webhooks/intercom/ic1", intercom, Signing.Intercom(intercom, secret ?? Signing.IntercomSecret), $"intercom:contact{n}");
+                return ("/webhooks/intercom/ic1", intercom, Signing.Intercom(intercom, secret ?? Signing.IntercomSecret), $"intercom@ic1:contact{n}");
             case "hubspot":
                 gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", text, contactId: $"{n}");
                 var hubspot = Payloads.HubSpot(n, $"m{n}", now.ToUnixTimeMilliseconds());
                 var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
-                return ("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, now, secret ?? Signing.HubSpotSecret), $"hubspot:{n}");
+                return ("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, now, secret ?? Signing.HubSpotSecret), $"hubspot@hs1:{n}");
             default:
                 var standard = Payloads.Standard($"crm-{n}", $"msg-{n}", text);
-                return ("/webhooks/standard/crm1", standard, Signing.Standard(standard, $"wh_{n}", now, secret), $"standard:crm-{n}");
+                return ("/webhooks/standard/crm1", standard, Signing.Standard(standard, $"wh_{n}", now, secret), $"standard@crm1:crm-{n}");
         }
     }
 
@@ -153,28 +154,75 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(await Eventually.TrueAsync(
-            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}") == "done",
+            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}") == "done",
             TimeSpan.FromSeconds(10)));
-        Assert.Null(await gateway.Cluster.Database.ScalarAsync<string>("SELECT customer_id FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"));
+        Assert.Null(await gateway.Cluster.Database.ScalarAsync<string>("SELECT customer_id FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}"));
     }
 
     [Fact]
-    public async Task A_Chatwoot_contact_and_a_HubSpot_contact_with_one_email_are_one_customer()
+    public async Task A_CRM_contact_and_a_HubSpot_contact_with_one_email_are_one_customer_where_both_connections_vouch_for_emails()
     {
         var n = Next();
         var email = $"same.person.{n}@example.com";
-        var chatwoot = Payloads.Chatwoot(n, n, "Hello from chat", email: email);
+        var standard = Payloads.Standard($"crm-{n}", $"msg-{n}", "Hello from the CRM", email: email);
         gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "Hello from HubSpot", contactId: $"{n}", email: email);
         var hubspot = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
 
-        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
-        await gateway.WaitForInteractionsAsync($"chatwoot:{n}", 1);
+        (await gateway.PostWebhookAsync("/webhooks/standard/crm1", standard, Signing.Standard(standard, $"wh_{n}", DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        await gateway.WaitForInteractionsAsync($"standard:crm-{n}", 1);
         (await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", hubspot, Signing.HubSpot(hubspot, uri, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
 
         var context = await gateway.WaitForInteractionsAsync($"hubspot:{n}", 2);
-        Assert.Equal(context.CustomerId, (await gateway.ContextAsync($"chatwoot:{n}"))!.CustomerId);
-        Assert.Equal(["Hello from chat", "Hello from HubSpot"], context.Recent.Select(t => t.Text).Order());
+        Assert.Equal(context.CustomerId, (await gateway.ContextAsync($"standard:crm-{n}"))!.CustomerId);
+        Assert.Equal(["Hello from HubSpot", "Hello from the CRM"], context.Recent.Select(t => t.Text).Order());
+        Assert.Equal([email], context.Profile.Emails);
+    }
+
+    [Fact]
+    public async Task A_chat_visitor_using_a_customers_email_does_not_see_their_history()
+    {
+        // The customer, known to a CRM that vouches for emails, with an order in their history.
+        var n = Next();
+        var email = $"victim.{n}@example.com";
+        var victim = Payloads.Standard($"crm-{n}", $"msg-{n}", "My order 4471 goes to 5 Baker St", email: email, name: "Ann Lee");
+        (await gateway.PostWebhookAsync("/webhooks/standard/crm1", victim, Signing.Standard(victim, $"wh_{n}", DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        var victimContext = await gateway.WaitForInteractionsAsync($"standard:crm-{n}", 1);
+
+        // A visitor types that email into the chat widget's pre-chat form, under another name.
+        var visitor = Payloads.Chatwoot(n, n, "Where is my order?", email: email, name: "Mallory");
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", visitor, Signing.Chatwoot(visitor, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        var visitorContext = await gateway.WaitForInteractionsAsync($"chatwoot@cw1:{n}", 1);
+
+        Assert.NotEqual(victimContext.CustomerId, visitorContext.CustomerId);
+        Assert.DoesNotContain(visitorContext.Recent, t => t.Text.Contains("Baker", StringComparison.Ordinal));
+        Assert.Empty(visitorContext.Profile.Emails); // an email nobody vouched for is no identity
+        Assert.Equal(email, visitorContext.Profile.Attributes["unverified_email"]);
+        var after = (await gateway.ContextAsync($"standard:crm-{n}"))!;
+        Assert.Equal("Ann Lee", after.Profile.Name);
+        Assert.Equal(1, after.Stats.Interactions);
+    }
+
+    [Fact]
+    public async Task The_same_contact_id_on_two_connections_of_one_provider_is_two_customers()
+    {
+        var n = Next();
+        var first = Payloads.Chatwoot(n, n, "Hello from the first account");
+        var second = Payloads.Chatwoot(n, n, "Hello from the second account");
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", first, Signing.Chatwoot(first, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw2", second, Signing.Chatwoot(second, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+
+        var one = await gateway.WaitForInteractionsAsync($"chatwoot@cw1:{n}", 1);
+        var two = await gateway.WaitForInteractionsAsync($"chatwoot@cw2:{n}", 1);
+
+        Assert.NotEqual(one.CustomerId, two.CustomerId);
+        Assert.Equal("Hello from the first account", Assert.Single(one.Recent).Text);
+        Assert.Equal("Hello from the second account", Assert.Single(two.Recent).Text);
+        using var agent = gateway.Silo.CreateClient();
+        agent.DefaultRequestHeaders.Authorization = new("Bearer", GatewayTestOptions.AcmeAgent);
+        using var ambiguous = await agent.GetAsync($"/v1/customers/chatwoot:{n}/context"); // which account's contact 42?
+        Assert.Equal(HttpStatusCode.BadRequest, ambiguous.StatusCode);
+        Assert.Contains($"chatwoot@cw2:{n}", await ambiguous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -189,10 +237,10 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(await Eventually.TrueAsync(
-            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}") == "poison",
+            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}") == "poison",
             TimeSpan.FromSeconds(30)), "the row was not set aside after 3 attempts");
-        Assert.Contains("503", await gateway.Cluster.Database.ScalarAsync<string>("SELECT last_error FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"), StringComparison.Ordinal);
-        Assert.Equal(3, await gateway.Cluster.Database.ScalarAsync<int>("SELECT attempts FROM inbox WHERE identity_key = $1", $"hubspot-thread:{n}"));
+        Assert.Contains("503", await gateway.Cluster.Database.ScalarAsync<string>("SELECT last_error FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}"), StringComparison.Ordinal);
+        Assert.Equal(3, await gateway.Cluster.Database.ScalarAsync<int>("SELECT attempts FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}"));
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public static class GatewayTestOptions
         c["Tenants:acme:Connections:cw1:Provider"] = "chatwoot";
         c["Tenants:acme:Connections:cw1:Secrets:0"] = "an-old-secret-being-rotated";
         c["Tenants:acme:Connections:cw1:Secrets:1"] = Signing.ChatwootSecret;
+        c["Tenants:acme:Connections:cw2:Provider"] = "chatwoot"; // a second Chatwoot account: its contact 42 is another customer
+        c["Tenants:acme:Connections:cw2:Secrets:0"] = Signing.ChatwootSecret;
         c["Tenants:acme:Connections:zd1:Provider"] = "zendesk";
         c["Tenants:acme:Connections:zd1:Secrets:0"] = Signing.ZendeskSecret;
         c["Tenants:acme:Connections:ic1:Provider"] = "intercom";
@@ -42,8 +44,10 @@ public static class GatewayTestOptions
         c["Tenants:acme:Connections:hs1:Secrets:0"] = Signing.HubSpotSecret;
         c["Tenants:acme:Connections:hs1:Options:AccessToken"] = FakeHubSpot.AccessToken;
         c["Tenants:acme:Connections:hs1:Options:ApiBaseUrl"] = hubSpotUrl;
+        c["Tenants:acme:Connections:hs1:Options:TrustEmail"] = "true"; // HubSpot and the CRM vouch for their contacts' emails; Chatwoot's widget does not
         c["Tenants:acme:Connections:crm1:Provider"] = "standard";
         c["Tenants:acme:Connections:crm1:Secrets:0"] = Signing.StandardSecret;
+        c["Tenants:acme:Connections:crm1:Options:TrustEmail"] = "true";
         c["Tenants:acme:ApiKeys:2:Key"] = AcmeSenior;
         c["Tenants:acme:ApiKeys:2:Role"] = "senior";
         if (escalationUrl is not null)

@@ -5,7 +5,7 @@ namespace CustomerGrains.Testing;
 /// <summary>Realistic bodies per vendor, shaped after their documented webhook formats (field names as the vendors send them).</summary>
 public static class Payloads
 {
-    public static string Chatwoot(int messageId, int contactId, string text, string messageType = "incoming", bool isPrivate = false, string? email = null) =>
+    public static string Chatwoot(int messageId, int contactId, string text, string messageType = "incoming", bool isPrivate = false, string? email = null, string name = "Ann Lee") =>
         Json(new
         {
             @event = "message_created",
@@ -15,7 +15,7 @@ public static class Payloads
             message_type = messageType,
             @private = isPrivate,
             content_type = "text",
-            sender = new { id = contactId, name = "Ann Lee", email, phone_number = "+491701234567", type = "contact" },
+            sender = new { id = contactId, name, email, phone_number = "+491701234567", type = "contact" },
             inbox = new { id = 3, name = "Website" },
             account = new { id = 1, name = "Acme" },
             conversation = new { id = 77, channel = "Channel::WebWidget", status = "open", contact_inbox = new { contact_id = contactId } },
@@ -114,11 +114,11 @@ public static class Payloads
             },
         });
 
-    public static string Standard(string customerId, string interactionId, string text, string? email = null, string direction = "inbound") =>
+    public static string Standard(string customerId, string interactionId, string text, string? email = null, string direction = "inbound", string name = "Bo Chen") =>
         Json(new
         {
             type = "interaction.created",
-            customer = new { id = customerId, email, name = "Bo Chen", language = "en", attributes = new { plan = "pro", lifetime_value = "1500" } },
+            customer = new { id = customerId, email, name, language = "en", attributes = new { plan = "pro", lifetime_value = "1500" } },
             interaction = new { id = interactionId, channel = "email", direction, text, occurredAt = "2026-11-20T10:00:00Z", sentiment = 0.5 },
         });
 
