@@ -65,6 +65,9 @@ public sealed class ConnectionOptions
 
 internal sealed partial class TenantsValidator
 {
+    private const int MinSecretLength = 16;
+    private const int MinSecretBytes = 16;
+
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
     private static partial Regex IdPattern();
 
@@ -133,10 +136,16 @@ internal sealed partial class TenantsValidator
                 {
                     yield return $"{at}:Secrets needs at least one signing secret.";
                 }
-
-                if (connection.Provider == Providers.Standard && connection.Secrets.Any(s => !Webhooks.StandardWebhooksProvider.TryDecodeSecret(s, out _)))
+                else if (connection.Provider == Providers.Standard)
                 {
-                    yield return $"{at}:Secrets: Standard Webhooks secrets are 'whsec_' followed by base64.";
+                    if (connection.Secrets.Any(s => !Webhooks.StandardWebhooksProvider.TryDecodeSecret(s, out var key) || key.Length < MinSecretBytes))
+                    {
+                        yield return $"{at}:Secrets: Standard Webhooks secrets are 'whsec_' followed by the base64 of at least {MinSecretBytes} random bytes.";
+                    }
+                }
+                else if (connection.Secrets.Any(s => s.Length < MinSecretLength))
+                {
+                    yield return $"{at}:Secrets: a signing secret is at least {MinSecretLength} characters (a short one can be guessed).";
                 }
 
                 if (connection.Provider == Providers.HubSpot && !connection.Options.ContainsKey("AccessToken"))

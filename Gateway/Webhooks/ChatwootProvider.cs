@@ -13,7 +13,7 @@ internal sealed class ChatwootProvider : IWebhookProvider
 {
     public string Name => Providers.Chatwoot;
 
-    public string? Verify(WebhookRequest request, Connection connection)
+    public WebhookRejection? Verify(WebhookRequest request, Connection connection)
     {
         var signature = request.Headers["X-Chatwoot-Signature"].ToString();
         var timestamp = request.Headers["X-Chatwoot-Timestamp"].ToString();

@@ -13,7 +13,7 @@ internal sealed class HubSpotProvider : IWebhookProvider
 {
     public string Name => Providers.HubSpot;
 
-    public string? Verify(WebhookRequest request, Connection connection)
+    public WebhookRejection? Verify(WebhookRequest request, Connection connection)
     {
         var signature = request.Headers["X-HubSpot-Signature-v3"].ToString();
         var timestamp = request.Headers["X-HubSpot-Request-Timestamp"].ToString();

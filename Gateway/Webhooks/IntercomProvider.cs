@@ -6,7 +6,8 @@ namespace CustomerGrains.Gateway.Webhooks;
 
 /// <summary>
 /// Intercom webhooks. Signature: <c>X-Hub-Signature: sha1=hex(HMAC-SHA1(client secret, body))</c>. Intercom signs no
-/// timestamp, so a replayed delivery cannot be told by age: the inbox's dedupe key is the defence. Customer messages
+/// timestamp header: the body's <c>created_at</c> bounds a replay (<see cref="MaxAge"/>), and the inbox's dedupe key
+/// refuses one within it. Customer messages
 /// are the first message of a conversation a user started and the comment parts users and leads write.
 /// </summary>
 internal sealed class IntercomProvider : IWebhookProvider
@@ -15,7 +16,7 @@ internal sealed class IntercomProvider : IWebhookProvider
 
     public string Name => Providers.Intercom;
 
-    public string? Verify(WebhookRequest request, Connection connection)
+    public WebhookRejection? Verify(WebhookRequest request, Connection connection)
     {
         var signature = request.Headers["X-Hub-Signature"].ToString();
         if (!signature.StartsWith("sha1=", StringComparison.Ordinal))
@@ -24,10 +25,21 @@ internal sealed class IntercomProvider : IWebhookProvider
         }
 
         var presented = Webhook.FromHex(signature[5..]);
-        return connection.Secrets.Any(secret => Webhook.SignatureMatches(Webhook.HmacSha1(secret, request.Body), presented))
-            ? null
-            : "The X-Hub-Signature does not match the body.";
+        if (!connection.Secrets.Any(secret => Webhook.SignatureMatches(Webhook.HmacSha1(secret, request.Body), presented)))
+        {
+            return "The X-Hub-Signature does not match the body.";
+        }
+
+        // No signed header, but the signed body carries the notification's creation time: a captured delivery
+        // cannot be replayed after MaxAge, when its dedupe key may be long gone from the inbox.
+        using var document = Webhook.Parse(request.Body);
+        return document.RootElement.String("created_at") is { } created && long.TryParse(created, out var seconds)
+            ? Webhook.StaleReason(DateTimeOffset.FromUnixTimeSeconds(seconds), request.Now, MaxAge)
+            : "The notification has no created_at (Unix seconds).";
     }
+
+    /// <summary>How old an Intercom notification may be (Intercom retries a failed delivery within minutes).</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromHours(1);
 
     public IReadOnlyList<InboxEvent> Map(WebhookRequest request, Connection connection)
     {

@@ -23,21 +23,27 @@ public sealed class ReceiveWebhookHandler(
     InboxDispatcher dispatcher,
     ILogger<ReceiveWebhookHandler> logger) : IRequestHandler<ReceiveWebhook, WebhookOutcome>
 {
+    /// <summary>What a delivery that is not verified is told, whatever the reason.</summary>
+    public const string Unverified = "The delivery was not verified: check the webhook URL, the signing secret configured for it, and the sender's clock.";
+
     public async Task<WebhookOutcome> Handle(ReceiveWebhook request, CancellationToken cancellationToken)
     {
+        // An unknown connection and a delivery that does not verify are answered alike, so that nobody can tell the
+        // connection ids that exist; the operator's log says which it was.
         var provider = providers.FirstOrDefault(p => p.Name == request.Provider);
         if (provider is null || !tenants.TryGetConnection(request.Provider, request.ConnectionId, out var connection))
         {
             // A provider the path names but nobody configured is "unknown": the path must not mint metric labels.
+            Log.WebhookRejected(logger, provider?.Name ?? "unknown", "-", "no such connection is configured");
             GatewayTelemetry.WebhooksRejected.Add(1, new("provider", provider?.Name ?? "unknown"), new("reason", "unknown-connection"));
-            return new WebhookOutcome(StatusCodes.Status404NotFound, $"No {request.Provider} connection '{request.ConnectionId}' is configured.");
+            return new WebhookOutcome(StatusCodes.Status401Unauthorized, Unverified);
         }
 
         if (provider.Verify(request.Request, connection) is { } rejected)
         {
-            Log.WebhookRejected(logger, request.Provider, request.ConnectionId, rejected);
-            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", "signature"));
-            return new WebhookOutcome(StatusCodes.Status401Unauthorized, rejected);
+            Log.WebhookRejected(logger, request.Provider, request.ConnectionId, rejected.Reason);
+            GatewayTelemetry.WebhooksRejected.Add(1, new("provider", request.Provider), new("reason", rejected.Stale ? "stale" : "signature"));
+            return new WebhookOutcome(StatusCodes.Status401Unauthorized, Unverified);
         }
 
         IReadOnlyList<InboxEvent> events;

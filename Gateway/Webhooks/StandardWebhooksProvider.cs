@@ -32,7 +32,7 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
         return key.Length > 0;
     }
 
-    public string? Verify(WebhookRequest request, Connection connection)
+    public WebhookRejection? Verify(WebhookRequest request, Connection connection)
     {
         var id = request.Headers["webhook-id"].ToString();
         var timestamp = request.Headers["webhook-timestamp"].ToString();

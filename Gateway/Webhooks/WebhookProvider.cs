@@ -24,6 +24,14 @@ public sealed record InboxEvent(string DedupeKey, string IdentityKey, InboxPaylo
 /// <summary>A delivery whose body cannot be mapped; answered 400 with the reason, and nothing is stored.</summary>
 public sealed class WebhookPayloadException(string message) : Exception(message);
 
+/// <summary>Why a delivery was not verified: for the operator's log only (the CRM is answered alike whatever the
+/// reason); <paramref name="Stale"/> when its signed time is out of range, which is counted apart.</summary>
+public sealed record WebhookRejection(string Reason, bool Stale = false)
+{
+    /// <summary>A reason given as text: a signature that does not verify. Null stays null (verified).</summary>
+    public static implicit operator WebhookRejection?(string? reason) => reason is null ? null : new WebhookRejection(reason);
+}
+
 /// <summary>What a provider needs from the request to verify it.</summary>
 public sealed record WebhookRequest(IHeaderDictionary Headers, byte[] Body, string Method, Uri Url, DateTimeOffset Now);
 
@@ -33,7 +41,7 @@ public interface IWebhookProvider
     string Name { get; }
 
     /// <summary>Null when the signature (and timestamp, where the vendor signs one) is valid; otherwise why not.</summary>
-    string? Verify(WebhookRequest request, Connection connection);
+    WebhookRejection? Verify(WebhookRequest request, Connection connection);
 
     /// <summary>The customer-facing messages in the body (private notes and our own replies are left out).</summary>
     IReadOnlyList<InboxEvent> Map(WebhookRequest request, Connection connection);
@@ -81,8 +89,10 @@ internal static class Webhook
         }
     }
 
-    public static string? StaleReason(DateTimeOffset signedAt, DateTimeOffset now) =>
-        (now - signedAt).Duration() > Tolerance ? $"The signed timestamp {signedAt:O} is more than {Tolerance.TotalMinutes} minutes from now." : null;
+    public static WebhookRejection? StaleReason(DateTimeOffset signedAt, DateTimeOffset now, TimeSpan? tolerance = null) =>
+        (now - signedAt).Duration() > (tolerance ?? Tolerance)
+            ? new WebhookRejection($"The signed time {signedAt:O} is more than {(tolerance ?? Tolerance).TotalMinutes} minutes from now.", Stale: true)
+            : null;
 
     public static JsonDocument Parse(byte[] body)
     {

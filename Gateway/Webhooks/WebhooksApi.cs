@@ -24,19 +24,12 @@ public static class WebhooksApi
             .Produces<Accepted>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         return app;
     }
 
     private static async Task<IResult> ReceiveAsync(string provider, string connectionId, HttpContext http, IMediator mediator, TimeProvider time)
     {
-        if (!Providers.All.Contains(provider))
-        {
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown provider",
-                detail: $"'{provider}' is not one of {string.Join(", ", Providers.All)}.");
-        }
-
         var body = await ReadBodyAsync(http.Request, http.RequestAborted);
         if (body is null)
         {
@@ -84,7 +77,6 @@ public static class WebhooksApi
     {
         StatusCodes.Status400BadRequest => "Unreadable webhook payload",
         StatusCodes.Status401Unauthorized => "Webhook signature rejected",
-        StatusCodes.Status404NotFound => "Unknown webhook connection",
         _ => "Webhook refused",
     };
 }

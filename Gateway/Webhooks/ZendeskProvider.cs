@@ -12,7 +12,7 @@ internal sealed class ZendeskProvider : IWebhookProvider
 {
     public string Name => Providers.Zendesk;
 
-    public string? Verify(WebhookRequest request, Connection connection)
+    public WebhookRejection? Verify(WebhookRequest request, Connection connection)
     {
         var signature = request.Headers["X-Zendesk-Webhook-Signature"].ToString();
         var timestamp = request.Headers["X-Zendesk-Webhook-Signature-Timestamp"].ToString();

@@ -244,18 +244,46 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
     }
 
     [Fact]
-    public async Task An_unknown_connection_gets_404_and_a_connection_of_another_provider_too()
+    public async Task An_unknown_connection_and_a_bad_signature_are_answered_alike_so_connection_ids_cannot_be_probed()
     {
         var (_, body, headers, _) = Delivery("chatwoot", "hello");
+        var (_, _, forged, _) = Delivery("chatwoot", "hello", secret: "not-the-secret-0123456789");
 
         using var unknown = await gateway.PostWebhookAsync("/webhooks/chatwoot/nope", body, headers);
         using var mismatched = await gateway.PostWebhookAsync("/webhooks/zendesk/cw1", body, headers);
         using var provider = await gateway.PostWebhookAsync("/webhooks/salesforce/cw1", body, headers);
+        using var badSignature = await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", body, forged);
 
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, mismatched.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, provider.StatusCode);
-        Assert.Contains("nope", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        static async Task<string> ProblemOf(HttpResponseMessage response)
+        {
+            var problem = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+            problem.Remove("traceId"); // each request's own
+            return problem.ToJsonString();
+        }
+
+        var expected = await ProblemOf(badSignature);
+        Assert.Equal(HttpStatusCode.Unauthorized, badSignature.StatusCode);
+        foreach (var response in new[] { unknown, mismatched, provider })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal(expected, await ProblemOf(response));
+        }
+    }
+
+    [Fact]
+    public async Task An_intercom_delivery_replayed_after_an_hour_is_refused_and_counted_as_stale()
+    {
+        var n = Next();
+        var old = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}", "replayed", sentAt: DateTimeOffset.UtcNow.AddHours(-2));
+
+        using var response = await gateway.PostWebhookAsync("/webhooks/intercom/ic1", old, Signing.Intercom(old));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Null(await gateway.ContextAsync($"intercom@ic1:contact{n}"));
+        using var client = gateway.Silo.CreateClient();
+        Assert.True(await Eventually.TrueAsync(
+            async () => System.Text.RegularExpressions.Regex.IsMatch(await client.GetStringAsync("/metrics"), "customergrains_webhook_rejected_total\\{[^}]*provider=\"intercom\"[^}]*reason=\"stale\"[^}]*\\} [1-9]|customergrains_webhook_rejected_total\\{[^}]*reason=\"stale\"[^}]*provider=\"intercom\"[^}]*\\} [1-9]"),
+            TimeSpan.FromSeconds(10)), "no stale rejection counted");
     }
 
     [Fact]

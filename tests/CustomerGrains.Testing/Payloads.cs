@@ -43,7 +43,7 @@ public static class Payloads
             },
         });
 
-    public static string Intercom(string conversationId, string contactId, string partId, string text, string authorType = "user", string partType = "comment") =>
+    public static string Intercom(string conversationId, string contactId, string partId, string text, string authorType = "user", string partType = "comment", DateTimeOffset? sentAt = null) =>
         Json(new
         {
             type = "notification_event",
@@ -51,7 +51,7 @@ public static class Payloads
             id = $"notif_{partId}",
             topic = "conversation.user.replied",
             delivery_attempts = 1,
-            created_at = 1795200000,
+            created_at = (sentAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(),
             data = new
             {
                 type = "notification_event_data",
