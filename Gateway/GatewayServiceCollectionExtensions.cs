@@ -81,6 +81,7 @@ public static class GatewayServiceCollectionExtensions
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
             json.SerializerOptions.Converters.Add(new StorableText.Converter());
         });
+        services.AddApiRateLimits(configuration);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemMapping>();
         // ProblemMapping answers 404 for what is not there (an unknown customer, entry, question) on purpose.
@@ -98,6 +99,8 @@ public static class GatewayServiceCollectionExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRateLimiter();
+        app.UseRequestLimits();
         app.MapConsole();
         app.MapWebhooksApi();
         app.MapCustomersApi();

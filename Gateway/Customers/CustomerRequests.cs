@@ -90,6 +90,11 @@ public sealed record IngestInteraction(Caller Caller, string CustomerId, Interac
             yield return ("text", "The message text is required.");
         }
 
+        foreach (var problem in RequestLimits.AtMost("text", Input.Text, RequestLimits.InteractionChars))
+        {
+            yield return problem;
+        }
+
         if (Input.Direction is not (null or "inbound" or "outbound"))
         {
             yield return ("direction", "Direction is 'inbound' or 'outbound'.");
@@ -183,15 +188,19 @@ public sealed class ExportCustomerHandler(CustomerResolver customers) : IRequest
 /// <summary>The body of <c>POST /v1/customers/{id}/suggestions</c>.</summary>
 public sealed record SuggestionInput(string? Message = null, int? Count = null, int? DeadlineMs = null)
 {
+    public IEnumerable<(string Field, string Message)> Validate() => RequestLimits.AtMost("message", Message, RequestLimits.MessageChars);
+
     /// <summary>The grain's request, with the defaults an agent gets when they leave a field out.</summary>
     public SuggestionRequest ToRequest(Caller caller) => new(Message, Count ?? 3, DeadlineMs ?? 1500, $"key:{caller.KeyId}");
 }
 
-public sealed record SuggestReplies(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<SuggestionResult>, IAuditedRequest
+public sealed record SuggestReplies(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<SuggestionResult>, IAuditedRequest, IValidatedRequest
 {
     public string Action => "suggestions.create";
 
     public string Target => CustomerId;
+
+    public IEnumerable<(string Field, string Message)> Validate() => Input.Validate();
 }
 
 public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequestHandler<SuggestReplies, SuggestionResult>
@@ -203,11 +212,13 @@ public sealed class SuggestRepliesHandler(CustomerResolver customers) : IRequest
     }
 }
 
-public sealed record StreamSuggestions(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<IAsyncEnumerable<SuggestionEvent>>, IAuditedRequest
+public sealed record StreamSuggestions(Caller Caller, string CustomerId, SuggestionInput Input) : IRequest<IAsyncEnumerable<SuggestionEvent>>, IAuditedRequest, IValidatedRequest
 {
     public string Action => "suggestions.create";
 
     public string Target => CustomerId;
+
+    public IEnumerable<(string Field, string Message)> Validate() => Input.Validate();
 }
 
 public sealed class StreamSuggestionsHandler(CustomerResolver customers) : IRequestHandler<StreamSuggestions, IAsyncEnumerable<SuggestionEvent>>
@@ -235,6 +246,11 @@ public sealed record RecordFeedback(Caller Caller, string SuggestionId, Suggesti
         if (Feedback.Reason is { Length: > 500 })
         {
             yield return ("reason", "The reason is at most 500 characters.");
+        }
+
+        foreach (var problem in RequestLimits.AtMost("finalText", Feedback.FinalText, RequestLimits.FinalTextChars))
+        {
+            yield return problem;
         }
 
         if (Feedback.Outcome == "edited" && string.IsNullOrWhiteSpace(Feedback.FinalText))

@@ -64,6 +64,8 @@ public static class CustomersApi
                 await CustomerEvents.WriteAsync(http, client, customer, from);
             })
             .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .LimitRate(RateLimited.EventStreams)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .Produces<StoredInteraction>(contentType: "text/event-stream")
             .WithSummary("New interactions as they are stored, as server-sent events ('interaction', id: the sequence number). " +
                          "Reconnecting with Last-Event-ID (or after=seq) first sends what was missed");
@@ -116,6 +118,8 @@ public static class CustomersApi
                 return TypedResults.ServerSentEvents(Sse(first, reader));
             })
             .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .LimitRate(RateLimited.Suggestions)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .Produces<SuggestionResult>().Produces<SuggestionEvent>(contentType: "text/event-stream")
             .WithSummary("Reply suggestions grounded in the knowledge base and past accepted replies; retrieval-only (degraded) when the model cannot answer in time. " +
                          "With Accept: text/event-stream, as they are made: the retrieved answers at once, drafts as the model writes them, then the final record");

@@ -38,14 +38,15 @@ public static class KnowledgeApi
             .RequireRoles(Seniors).ProducesProblem(StatusCodes.Status404NotFound);
         kb.MapPost("/import", async (List<KbEntryInput> entries, HttpContext http, IMediator m) =>
             Results.Ok(new { imported = await m.Send(new ImportEntries(ApiKeyFilter.CallerOf(http), entries), http.RequestAborted) }))
-            .RequireRoles(Seniors).ProducesValidationProblem().WithSummary("Adds entries in one transaction: all, or none when one is invalid");
+            .RequireRoles(Seniors).AllowBody(RequestLimits.ImportBodyBytes).ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithSummary("Adds entries in one transaction: all, or none when one is invalid (a body of up to 16 MiB)");
         kb.MapGet("/export", async (HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new ExportEntries(ApiKeyFilter.CallerOf(http)), http.RequestAborted)))
             .RequireRoles(Seniors).Produces<IReadOnlyList<KbEntry>>();
 
         kb.MapPost("/ask", async (AskInput input, HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new Ask(ApiKeyFilter.CallerOf(http), input), http.RequestAborted)))
-            .RequireRoles(Everyone).Produces<AskResult>().ProducesValidationProblem()
+            .RequireRoles(Everyone).LimitRate(RateLimited.Asks).ProducesProblem(StatusCodes.Status429TooManyRequests).Produces<AskResult>().ProducesValidationProblem()
             .WithSummary("The best answer with 3 related questions when confident, else the 5 most similar questions");
         kb.MapGet("/questions", async (string? status, bool? mine, HttpContext http, IMediator m) =>
             Results.Ok(await m.Send(new ListQuestions(ApiKeyFilter.CallerOf(http), status, mine ?? false), http.RequestAborted)))

@@ -93,6 +93,11 @@ public sealed record Ask(Caller Caller, AskInput Input) : KnowledgeRequest<AskRe
         {
             yield return ("question", "The question is empty.");
         }
+
+        foreach (var problem in RequestLimits.AtMost("question", Input.Question, RequestLimits.MessageChars))
+        {
+            yield return problem;
+        }
     }
 
     public override Task<AskResult> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.AskAsync(Input.Question!, $"key:{Caller.KeyId}");

@@ -21,7 +21,8 @@ public static partial class RetrievedReply
         var words = Words.For(language);
         var addressee = string.IsNullOrWhiteSpace(name) ? null : casual ? name.Trim().Split(' ')[0] : name.Trim();
         var greeting = addressee is null ? (casual ? words.CasualGreeting : words.Greeting) : $"{(casual ? words.CasualGreeting : words.Greeting)}, {addressee}";
-        var order = OrderNumber().Match(message) is { Success: true } match ? string.Format(System.Globalization.CultureInfo.InvariantCulture, words.AboutOrder, match.Groups["number"].Value) + " " : "";
+        // The message's start is where customers name their order; the rest of a long one is not searched.
+        var order = OrderNumber().Match(message.Length <= MessageSearched ? message : message[..MessageSearched]) is { Success: true } match ? string.Format(System.Globalization.CultureInfo.InvariantCulture, words.AboutOrder, match.Groups["number"].Value) + " " : "";
         return $"{greeting}!\n\n{order}{answer.Trim()}\n\n{(casual ? words.CasualClosing : words.Closing)}";
     }
 
@@ -36,11 +37,13 @@ public static partial class RetrievedReply
         };
     }
 
+    private const int MessageSearched = 4_000;
+
     [GeneratedRegex(@"casual|informal|friendly|relaxed|неформал|дружн|неофіц", RegexOptions.IgnoreCase)]
     private static partial Regex Casual();
 
     /// <summary>An order number as customers write it: "order 1234", "order #1234", "заказ № 1234", "замовлення 1234",
     /// "Bestellung 1234", or "#1234" alone.</summary>
-    [GeneratedRegex(@"(?:\b(?:order|заказ\w*|замовлен\w*|bestellung)\s*(?:no\.?|number|nr\.?|номер|№)?\s*#?|#)\s*(?<number>\d{3,12})\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?:\b(?:order|заказ\w*|замовлен\w*|bestellung)\s*(?:no\.?|number|nr\.?|номер|№)?\s*#?|#)\s*(?<number>\d{3,12})\b", RegexOptions.IgnoreCase | RegexOptions.NonBacktracking)]
     private static partial Regex OrderNumber();
 }

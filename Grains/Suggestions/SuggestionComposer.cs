@@ -56,10 +56,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         var assistant = AssistantSettings.For(configuration, context.TenantId);
 
         // Retrieval first: it is what a degraded answer stands on.
-        var masker = new PiiMasker();
+        var masker = new PiiMasker(context.Profile.Name);
         var maskedMessage = masker.Mask(message);
         var searching = grains.GetGrain<IKnowledgeBaseGrain>(context.TenantId).SearchAsync(message, 8); // both at once: the first event waits on them
-        var replies = await PastRepliesAsync(context.TenantId, context.CustomerId, maskedMessage);
+        var replies = await PastRepliesAsync(context.TenantId, context.CustomerId, maskedMessage, masker);
         var entries = await searching;
         var sources = await RankAsync(context.TenantId, entries
             .Select(e => new Source(e.EntryId, masker.Mask($"Q: {e.Question} A: {e.Answer}"), e.Answer, e.Score, e.Language))
@@ -401,7 +401,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     /// trusted to remove all of; a reply worth reusing for everyone becomes a knowledge-base entry when a senior
     /// promotes it (masked, and reviewed by a person).
     /// </summary>
-    private async Task<List<Source>> PastRepliesAsync(string tenantId, string customerId, string maskedMessage)
+    private async Task<List<Source>> PastRepliesAsync(string tenantId, string customerId, string maskedMessage, PiiMasker masker)
     {
         await using var command = database.CreateCommand(
             """
@@ -415,7 +415,6 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         command.Parameters.AddWithValue(maskedMessage);
         command.Parameters.AddWithValue(customerId);
         var replies = new List<Source>();
-        var masker = new PiiMasker();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {

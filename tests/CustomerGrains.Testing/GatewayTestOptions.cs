@@ -27,6 +27,11 @@ public static class GatewayTestOptions
         c["Inbox:PollInterval"] = "00:00:00.200";
         c["Inbox:MaxAttempts"] = "3";
         c["Operators:Keys:0"] = Operator;
+        foreach (var limit in new[] { "SuggestionsPerMinute", "TenantSuggestionsPerMinute", "AsksPerMinute", "TenantAsksPerMinute" })
+        {
+            c[$"RateLimits:{limit}"] = "1000000"; // tests and benchmarks ask as fast as they can; RateLimitTests set their own
+        }
+
         c["Tenants:acme:ApiKeys:0:Key"] = AcmeAgent;
         c["Tenants:acme:ApiKeys:0:Role"] = "agent";
         c["Tenants:acme:ApiKeys:1:Key"] = AcmeAdmin;
