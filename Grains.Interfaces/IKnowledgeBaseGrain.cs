@@ -73,15 +73,18 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
     Task<AskResult> AskAsync(string question, string askedBy);
 
-    Task<KbQuestion> EscalateAsync(string questionId);
+    /// <summary>Sends the question to the seniors; only an asker (<paramref name="by"/> asked it) or a
+    /// <paramref name="privileged"/> caller may.</summary>
+    Task<KbQuestion> EscalateAsync(string questionId, string by, bool privileged);
 
     /// <summary>A senior's answer joins the knowledge base as a new entry. With <paramref name="question"/> (the
     /// question in the knowledge base's words), the asker's wording becomes an alias of the entry.</summary>
     Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author, string? question = null);
 
     /// <summary>The asker picked <paramref name="entryId"/> among the similar questions offered: the question is
-    /// answered by it, and its wording becomes an alias of the entry, answered outright next time.</summary>
-    Task<KbQuestion> PickAsync(string questionId, string entryId);
+    /// answered by it, and its wording becomes an alias of the entry, answered outright next time. Only an entry an ask
+    /// offered for the question, and only by an asker or a <paramref name="privileged"/> caller.</summary>
+    Task<KbQuestion> PickAsync(string questionId, string entryId, string by, bool privileged);
 
     /// <summary>Makes a reply suggestion that an agent accepted or edited a knowledge-base entry (source
     /// accepted-reply): by default the customer's message as the question and the reply as sent as the answer, with

@@ -287,10 +287,11 @@ public sealed partial class KnowledgeBaseGrain(
         // The same question asked again counts on its record; often enough, it becomes a FAQ.
         await using var command = database.CreateCommand(
             """
-            INSERT INTO kb_questions (tenant_id, question_id, question, normalized, asked_by, status, entry_id)
-            VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN 'Unanswered' ELSE 'AddedToKb' END, $6)
+            INSERT INTO kb_questions (tenant_id, question_id, question, normalized, asked_by, askers, status, entry_id)
+            VALUES ($1, $2, $3, $4, $5, ARRAY[$5], CASE WHEN $6::text IS NULL THEN 'Unanswered' ELSE 'AddedToKb' END, $6)
             ON CONFLICT (tenant_id, normalized) DO UPDATE SET
                 times_asked = kb_questions.times_asked + 1,
+                askers = CASE WHEN $5 = ANY(kb_questions.askers) THEN kb_questions.askers ELSE kb_questions.askers || $5 END,
                 entry_id = coalesce(kb_questions.entry_id, EXCLUDED.entry_id),
                 status = CASE
                     WHEN kb_questions.times_asked + 1 >= $7 AND coalesce(kb_questions.entry_id, EXCLUDED.entry_id) IS NOT NULL THEN 'Faq'
@@ -315,15 +316,45 @@ public sealed partial class KnowledgeBaseGrain(
             await counted.ExecuteNonQueryAsync();
         }
 
+        AskResult result;
         if (match is null)
         {
-            return new AskResult(questionId, null, [], await FillAsync(text, hits.Take(5).ToList(), [], 5));
+            result = new AskResult(questionId, null, [], await FillAsync(text, hits.Take(5).ToList(), [], 5));
+        }
+        else
+        {
+            // "You may also want": entries related to the answer found, then to the question as asked.
+            var related = (await SearchAsync(match.Question, 4)).Concat(hits)
+                .Where(h => h.EntryId != match.EntryId).DistinctBy(h => h.EntryId).Take(3).ToList();
+            result = new AskResult(questionId, match, await FillAsync(text, related, [match.EntryId], 3), []);
         }
 
-        // "You may also want": entries related to the answer found, then to the question as asked.
-        var related = (await SearchAsync(match.Question, 4)).Concat(hits)
-            .Where(h => h.EntryId != match.EntryId).DistinctBy(h => h.EntryId).Take(3).ToList();
-        return new AskResult(questionId, match, await FillAsync(text, related, [match.EntryId], 3), []);
+        // What the asker was shown is what they may pick.
+        await using var offered = database.CreateCommand(
+            "UPDATE kb_questions SET offered = ARRAY(SELECT DISTINCT unnest(offered || $3)) WHERE tenant_id = $1 AND question_id = $2 AND NOT offered @> $3");
+        offered.Parameters.AddWithValue(TenantId);
+        offered.Parameters.AddWithValue(questionId);
+        offered.Parameters.AddWithValue(result.Related.Concat(result.Similar).Select(m => m.EntryId).Append(match?.EntryId).OfType<string>().ToArray());
+        await offered.ExecuteNonQueryAsync();
+        return result;
+    }
+
+    /// <summary>Throws unless <paramref name="by"/> asked the question or is <paramref name="privileged"/> (a senior);
+    /// returns the entries its asks offered.</summary>
+    private async Task<string[]> OfferedToAsync(string questionId, string by, bool privileged, string action)
+    {
+        await using var command = database.CreateCommand("SELECT askers, offered FROM kb_questions WHERE tenant_id = $1 AND question_id = $2");
+        command.Parameters.AddWithValue(TenantId);
+        command.Parameters.AddWithValue(questionId);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            throw new KeyNotFoundException($"No question '{questionId}'.");
+        }
+
+        return privileged || reader.GetFieldValue<string[]>(0).Contains(by, StringComparer.Ordinal)
+            ? reader.GetFieldValue<string[]>(1)
+            : throw new UnauthorizedAccessException($"Only an agent who asked question {questionId}, or a senior, may {action} it.");
     }
 
     /// <summary>
@@ -359,8 +390,10 @@ public sealed partial class KnowledgeBaseGrain(
         return listed.OrderByDescending(m => m.Score).Take(count).ToList();
     }
 
-    public async Task<KbQuestion> EscalateAsync(string questionId)
+    public async Task<KbQuestion> EscalateAsync(string questionId, string by, bool privileged)
     {
+        await OfferedToAsync(questionId, by, privileged, "escalate");
+
         // The status change and the notification are one transaction: a senior is told exactly when it happened.
         await using var connection = await database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -477,8 +510,13 @@ public sealed partial class KnowledgeBaseGrain(
         return (await ReadQuestionsAsync(command)).Single();
     }
 
-    public async Task<KbQuestion> PickAsync(string questionId, string entryId)
+    public async Task<KbQuestion> PickAsync(string questionId, string entryId, string by, bool privileged)
     {
+        if (!(await OfferedToAsync(questionId, by, privileged, "pick an answer for")).Contains(entryId, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"Entry {entryId} was not offered for question {questionId}: pick one of the entries its ask listed.");
+        }
+
         var asked = await GetQuestionAsync(questionId) ?? throw new KeyNotFoundException($"No question '{questionId}'.");
         if (asked.EntryId is { } answeredBy && answeredBy != entryId)
         {

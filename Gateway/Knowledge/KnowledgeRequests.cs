@@ -127,7 +127,7 @@ public sealed record Escalate(Caller Caller, string QuestionId) : KnowledgeReque
 
     public override string Target => QuestionId;
 
-    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.EscalateAsync(QuestionId);
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.EscalateAsync(QuestionId, $"key:{Caller.KeyId}", Caller.Role is Roles.Senior or Roles.Admin);
 }
 
 public sealed record AnswerQuestion(Caller Caller, string QuestionId, AnswerInput Input) : KnowledgeRequest<KbQuestion>(Caller), IValidatedRequest
@@ -163,7 +163,7 @@ public sealed record PickSimilar(Caller Caller, string QuestionId, PickInput Inp
         }
     }
 
-    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.PickAsync(QuestionId, Input.EntryId!);
+    public override Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.PickAsync(QuestionId, Input.EntryId!, $"key:{Caller.KeyId}", Caller.Role is Roles.Senior or Roles.Admin);
 }
 
 /// <summary>A senior turns an accepted reply suggestion into a knowledge-base entry; the body may replace its question,

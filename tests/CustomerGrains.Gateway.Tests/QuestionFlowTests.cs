@@ -141,10 +141,11 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
         using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
         var entry = await (await senior.PostAsJsonAsync("/v1/kb/entries", new { question = "Do you ship to the Canary Islands?", answer = "Yes, in 5 to 7 days; customs are included." }))
             .Content.ReadFromJsonAsync<KbEntry>(GatewayCluster.Json);
-        const string wording = "Can my parcel be delivered to Tenerife?";
+        const string wording = "Can my parcel be delivered to Tenerife in the Canaries?";
 
         var first = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = wording })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
         Assert.NotEqual(entry!.EntryId, first!.Match?.EntryId);
+        Assert.Contains(first.Related.Concat(first.Similar), m => m.EntryId == entry.EntryId); // offered: only an offered entry can be picked
         var picked = await (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = entry.EntryId })).Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
         Assert.Equal(("AddedToKb", entry.EntryId, entry.Answer), (picked!.Status, picked.EntryId, picked.Answer));
 
@@ -174,10 +175,14 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
         Assert.Empty(recreated!.Aliases!);
         await senior.DeleteAsync($"/v1/kb/entries/{recreated.EntryId}");
 
-        // Picking for a question answered by another entry, an entry that does not exist, or none, is refused saying why.
+        // Picking another offered entry for a question answered already, an entry that was never offered (or does not
+        // exist), or none, is refused saying why.
         var other = await (await agent.PostAsJsonAsync("/v1/kb/ask", new { question = $"Is there a store in town {Guid.NewGuid():N}?" })).Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
-        Assert.Equal(HttpStatusCode.Conflict, (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = recreated.EntryId })).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await agent.PostAsJsonAsync($"/v1/kb/questions/{other!.QuestionId}/pick", new { entryId = "kb_nope" })).StatusCode);
+        var offeredToo = first.Related.Concat(first.Similar).First(m => m.EntryId != entry.EntryId).EntryId;
+        Assert.Equal(HttpStatusCode.Conflict, (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = offeredToo })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = recreated.EntryId })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await agent.PostAsJsonAsync($"/v1/kb/questions/{other!.QuestionId}/pick", new { entryId = "kb_nope" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await agent.PostAsJsonAsync("/v1/kb/questions/q_nope/pick", new { entryId = "kb_nope" })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await agent.PostAsJsonAsync($"/v1/kb/questions/{other.QuestionId}/pick", new { })).StatusCode);
     }
 
@@ -233,5 +238,32 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
         Assert.Equal("Yes, for 3 EUR.", (await agent.GetFromJsonAsync<KbEntry>($"/v1/kb/entries/{created.EntryId}", GatewayCluster.Json))!.Answer);
         Assert.Equal(HttpStatusCode.NoContent, (await senior.DeleteAsync($"/v1/kb/entries/{created.EntryId}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync($"/v1/kb/entries/{created.EntryId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_agent_cannot_pick_an_entry_nobody_offered_nor_escalate_or_pick_for_someone_elses_question()
+    {
+        await LoadFixtureAsync();
+        using var asker = gateway.Agent();
+        using var other = gateway.Agent(GatewayTestOptions.AcmeOtherAgent);
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        var asked = await (await asker.PostAsJsonAsync("/v1/kb/ask", new { question = $"Can I pay in instalments for item {Guid.NewGuid():N}?" }))
+            .Content.ReadFromJsonAsync<AskResult>(GatewayCluster.Json);
+        var offered = asked!.Similar.Select(s => s.EntryId).ToHashSet();
+        var notOffered = (await senior.GetFromJsonAsync<List<KbEntry>>("/v1/kb/export", GatewayCluster.Json))!.First(e => !offered.Contains(e.EntryId)).EntryId;
+
+        using var pickNotOffered = await asker.PostAsJsonAsync($"/v1/kb/questions/{asked.QuestionId}/pick", new { entryId = notOffered });
+        using var pickByOther = await other.PostAsJsonAsync($"/v1/kb/questions/{asked.QuestionId}/pick", new { entryId = asked.Similar[0].EntryId });
+        using var escalateByOther = await other.PostAsync($"/v1/kb/questions/{asked.QuestionId}/escalate", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, pickNotOffered.StatusCode);
+        Assert.Contains("was not offered", await pickNotOffered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, pickByOther.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, escalateByOther.StatusCode);
+        Assert.Equal("Unanswered", (await asker.GetFromJsonAsync<KbQuestion>($"/v1/kb/questions/{asked.QuestionId}", GatewayCluster.Json))!.Status.ToString());
+
+        // The asker, and a senior, may.
+        Assert.Equal(HttpStatusCode.OK, (await senior.PostAsync($"/v1/kb/questions/{asked.QuestionId}/escalate", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await asker.PostAsJsonAsync($"/v1/kb/questions/{asked.QuestionId}/pick", new { entryId = asked.Similar[0].EntryId })).StatusCode);
     }
 }

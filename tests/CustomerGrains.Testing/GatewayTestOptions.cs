@@ -14,6 +14,9 @@ public static class GatewayTestOptions
     public const string GlobexAdmin = "globex-admin-key-012345678";
     public const string AcmeSenior = "acme-senior-key-0123456789";
 
+    /// <summary>A second agent of acme: not the asker of the first agent's questions.</summary>
+    public const string AcmeOtherAgent = "acme-agent-two-key-0123456789";
+
     /// <summary>The cluster's operator key: it opens the Orleans dashboard, which no tenant's key does.</summary>
     public const string Operator = "operator-key-0123456789-0123456789";
 
@@ -55,6 +58,8 @@ public static class GatewayTestOptions
         c["Tenants:acme:Connections:crm1:Options:TrustEmail"] = "true";
         c["Tenants:acme:ApiKeys:2:Key"] = AcmeSenior;
         c["Tenants:acme:ApiKeys:2:Role"] = "senior";
+        c["Tenants:acme:ApiKeys:3:Key"] = AcmeOtherAgent;
+        c["Tenants:acme:ApiKeys:3:Role"] = "agent";
         if (escalationUrl is not null)
         {
             c["Tenants:acme:Escalation:Url"] = escalationUrl;
