@@ -40,7 +40,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<InboxDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxDispatcher>());
         services.AddHttpClient<HubSpotClient>(http => http.Timeout = TimeSpan.FromSeconds(10));
-        services.AddSingleton<CustomerResolver>();
+        services.AddScoped<CustomerResolver>();
         services.AddScoped<ApiKeyFilter>();
 
         // MediatR 5 has no DI package in this registry: its ServiceFactory is the container itself.

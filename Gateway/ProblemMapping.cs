@@ -27,7 +27,8 @@ internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.
         if (problem.Status >= StatusCodes.Status500InternalServerError)
         {
             // The client sees no detail; the operator must.
-            Log.RequestFailed(logger, http.Request.Method, http.Request.Path, problem.Status.Value, exception);
+            // The route, not the path: a path names a customer by email or phone.
+            Log.RequestFailed(logger, http.Request.Method, (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "(no route)", problem.Status.Value, exception);
         }
 
         // A client that accepts only something else (an event stream) still gets the Problem Details.

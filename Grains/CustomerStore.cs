@@ -264,6 +264,12 @@ public sealed class CustomerStore : IAsyncDisposable
         inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
         batch.BatchCommands.Add(inbox);
         batch.BatchCommands.Add(Command("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 || '/' || $2", tenantId, customerId));
+
+        // The audit names customers by id, which stays (who erased whom, and when); rows written before it did named
+        // them by the identity in the path, an email perhaps.
+        var audit = Command("DELETE FROM audit_log WHERE tenant_id = $1 AND target = ANY($2)", tenantId);
+        audit.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
+        batch.BatchCommands.Add(audit);
         await batch.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
     }

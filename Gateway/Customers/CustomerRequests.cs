@@ -8,9 +8,13 @@ namespace CustomerGrains.Gateway.Customers;
 /// <summary>Finds the customer an API path names: our own id (<c>cus_...</c>) or an external identity
 /// <c>{provider}:{externalId}</c> (<c>chatwoot@cw1:42</c>, <c>zendesk@zd1:1234</c>, <c>email:ann@example.com</c>),
 /// always within the caller's tenant, so another tenant's customers are simply not found. A provider's name alone
-/// (<c>chatwoot:42</c>) names the contact of the tenant's one connection of that provider.</summary>
+/// (<c>chatwoot:42</c>) names the contact of the tenant's one connection of that provider. One per request: it keeps
+/// the customer it found, which the audit records instead of the path (a path may name the customer by email).</summary>
 public sealed class CustomerResolver(IGrainFactory grains, TenantRegistry tenants)
 {
+    /// <summary>The id of the customer this request found, once it has found one.</summary>
+    public string? Resolved { get; private set; }
+
     public ExternalIdentity Parse(string tenantId, string id)
     {
         var colon = id.IndexOf(':', StringComparison.Ordinal);
@@ -34,8 +38,14 @@ public sealed class CustomerResolver(IGrainFactory grains, TenantRegistry tenant
 
     public async Task<ICustomerGrain> FindAsync(Caller caller, string id) =>
         await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).FindAsync(Parse(caller.TenantId, id)) is { } customerId
-            ? grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId))
+            ? Found(caller, customerId)
             : throw new KeyNotFoundException($"No customer '{id}'.");
+
+    private ICustomerGrain Found(Caller caller, string customerId)
+    {
+        Resolved = customerId;
+        return grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId));
+    }
 
     /// <summary>For ingestion: an external identity nobody has yet names a new customer.</summary>
     public async Task<ICustomerGrain> FindOrCreateAsync(Caller caller, string id)
@@ -46,8 +56,7 @@ public sealed class CustomerResolver(IGrainFactory grains, TenantRegistry tenant
             return await FindAsync(caller, id);
         }
 
-        var customerId = await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).ResolveOrCreateAsync([identity]);
-        return grains.GetGrain<ICustomerGrain>(CustomerKey.Of(caller.TenantId, customerId));
+        return Found(caller, await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).ResolveOrCreateAsync([identity]));
     }
 }
 

@@ -48,8 +48,11 @@ public sealed class ValidationBehavior<TRequest, TResponse> : IPipelineBehavior<
     }
 }
 
-/// <summary>Records who did what to which customer, and how it ended, for every audited request.</summary>
-public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database, ILogger<AuditBehavior<TRequest, TResponse>> logger) : IPipelineBehavior<TRequest, TResponse>
+/// <summary>Records who did what to which customer, and how it ended, for every audited request. The customer is
+/// recorded by our id (<c>cus_...</c>), never by the identity the path named: that may be an email or a phone number,
+/// which would outlive the customer's erasure here.</summary>
+public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database, Customers.CustomerResolver customers, ILogger<AuditBehavior<TRequest, TResponse>> logger)
+    : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
@@ -76,7 +79,7 @@ public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database
                 command.Parameters.AddWithValue(audited.Caller.TenantId);
                 command.Parameters.AddWithValue($"key:{audited.Caller.KeyId} ({audited.Caller.Role})");
                 command.Parameters.AddWithValue(audited.Action);
-                command.Parameters.AddWithValue(audited.Target);
+                command.Parameters.AddWithValue(customers.Resolved ?? TargetOf(audited.Target));
                 command.Parameters.AddWithValue(outcome);
                 await command.ExecuteNonQueryAsync(CancellationToken.None);
             }
@@ -86,4 +89,8 @@ public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database
             }
         }
     }
+
+    /// <summary>A target no customer was found for: an external identity keeps only its provider.</summary>
+    private static string TargetOf(string target) =>
+        target.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon ? target[..colon] + ":(not found)" : target;
 }

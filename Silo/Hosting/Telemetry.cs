@@ -49,12 +49,27 @@ public static class Telemetry
             telemetry
                 .WithTracing(tracing => tracing
                     .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", GatewayTelemetry.Name)
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics") && !http.Request.Path.StartsWithSegments("/health"))
-                    .AddHttpClientInstrumentation()
+                    .AddAspNetCoreInstrumentation(o =>
+                    {
+                        o.Filter = http => !http.Request.Path.StartsWithSegments("/metrics") && !http.Request.Path.StartsWithSegments("/health");
+                        o.EnrichWithHttpResponse = Redact;
+                    })
+                    .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, request) =>
+                        activity.SetTag("url.full", request.RequestUri?.GetLeftPart(UriPartial.Authority))) // vendors' paths name contacts too
                     .AddNpgsql())
                 .UseOtlpExporter();
         }
 
         return builder;
+    }
+
+    /// <summary>A request's span keeps its route, not its path: paths name customers by email or phone
+    /// (<c>/v1/customers/email:ann@example.com</c>), and queries search by them.</summary>
+    private static void Redact(System.Diagnostics.Activity activity, Microsoft.AspNetCore.Http.HttpResponse response)
+    {
+        var route = (response.HttpContext.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText;
+        activity.SetTag("url.path", route ?? "(no route)");
+        activity.SetTag("url.query", null);
+        activity.SetTag("url.full", null);
     }
 }

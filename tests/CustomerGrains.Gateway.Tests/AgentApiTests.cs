@@ -242,6 +242,56 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task Erasing_a_customer_leaves_their_email_name_and_words_in_no_table_of_the_database()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var (email, name, words) = ($"erase.{tag}@example.com", $"Quenby Marlowe{tag}", $"hydrangea{tag}");
+        var body = Payloads.Standard($"erase-{tag}", $"msg-{tag}", $"How do I return an item? I am {name}, the {words} lover.", email: email, name: name);
+        (await gateway.PostWebhookAsync("/webhooks/standard/crm1", body, Signing.Standard(body, $"wh-erase-{tag}", DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
+        await gateway.WaitForInteractionsAsync($"standard:erase-{tag}", 1);
+
+        // What an agent does with the customer: read them by email (the path reaches the audit), ask for suggestions
+        // (the audit of suggestions keeps the message), and send an edited one.
+        using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
+        (await senior.PostAsJsonAsync("/v1/kb/entries", new { question = "How do I return an item?", answer = "Use the returns form within 30 days." })).EnsureSuccessStatusCode();
+        using var agent = gateway.Agent();
+        (await agent.GetAsync($"/v1/customers/email:{email}/context")).EnsureSuccessStatusCode();
+        var suggested = await (await agent.PostAsJsonAsync($"/v1/customers/email:{email}/suggestions", new { count = 1 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.NotEmpty(suggested!.Suggestions);
+        (await agent.PostAsJsonAsync($"/v1/suggestions/{suggested.Suggestions[0].Id}/feedback", new { outcome = "edited", finalText = $"Dear {name}, about your {words}: use the returns form." })).EnsureSuccessStatusCode();
+
+        using var admin = gateway.Agent(GatewayCluster.AcmeAdmin);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/v1/customers/email:{email}")).StatusCode);
+
+        // Every table, every column, as text.
+        await using var connection = new Npgsql.NpgsqlConnection(gateway.Cluster.Database.ConnectionString);
+        await connection.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = new Npgsql.NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains("audit_log", tables);
+        var found = new List<string>();
+        foreach (var table in tables)
+        {
+            await using var scan = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\" AS row WHERE row::text ILIKE ANY($1)", connection);
+            scan.Parameters.AddWithValue(new[] { $"%{email}%", $"%{name}%", $"%{words}%", $"%Marlowe{tag}%" });
+            if ((long)(await scan.ExecuteScalarAsync())! > 0)
+            {
+                found.Add(table);
+            }
+        }
+
+        Assert.True(found.Count == 0, "still holding the erased customer's data: " + string.Join(", ", found));
+    }
+
+    [Fact]
     public async Task The_OpenAPI_document_describes_the_api_and_health_reports_ready()
     {
         using var client = gateway.Silo.CreateClient();

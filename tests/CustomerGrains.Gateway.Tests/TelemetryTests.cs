@@ -84,9 +84,21 @@ public sealed class TelemetryTests(GatewayCluster gateway) : IClassFixture<Gatew
             response.EnsureSuccessStatusCode();
         }
 
+        // A customer named by email in the path and in a search: the span keeps the route, not the address.
+        using (var agent = cluster.Silos[0].CreateClient())
+        {
+            agent.DefaultRequestHeaders.Authorization = new("Bearer", GatewayCluster.AcmeAgent);
+            using var byEmail = await agent.GetAsync("/v1/customers/email:trace.me@example.com/context");
+            using var search = await agent.GetAsync("/v1/customers?query=trace.me%40example.com");
+        }
+
         // Spans are sent in batches (every 5 s by default); the body is protobuf, where span names are plain UTF-8.
         Assert.True(
-            await Eventually.TrueAsync(() => collector.Received.Any(r => r.Path == "/v1/traces" && r.Body.Contains("inbox deliver", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
+            await Eventually.TrueAsync(
+                () => collector.Received.Any(r => r.Path == "/v1/traces" && r.Body.Contains("inbox deliver", StringComparison.Ordinal))
+                      && collector.Received.Any(r => r.Path == "/v1/traces" && r.Body.Contains("/v1/customers/{id}/context", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(30)),
             "received: " + string.Join(", ", collector.Received.Select(r => r.Path).Distinct()));
+        Assert.DoesNotContain(collector.Received, r => r.Body.Contains("trace.me", StringComparison.Ordinal));
     }
 }
