@@ -97,6 +97,7 @@ public static class GatewayServiceCollectionExtensions
     /// <summary>Maps webhooks, the agent API, health and <c>/openapi/v1.json</c>.</summary>
     public static WebApplication MapGatewayApi(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRateLimiter();

@@ -292,6 +292,21 @@ public sealed class AgentApiTests(GatewayCluster gateway) : IClassFixture<Gatewa
     }
 
     [Fact]
+    public async Task Responses_forbid_framing_sniffing_and_scripts_from_anywhere_but_the_console_itself()
+    {
+        using var client = gateway.Silo.CreateClient();
+
+        foreach (var path in new[] { "/", "/v1/me", "/health/live" })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.Equal("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+                response.Headers.GetValues("Content-Security-Policy").Single());
+            Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        }
+    }
+
+    [Fact]
     public async Task The_OpenAPI_document_describes_the_api_and_health_reports_ready()
     {
         using var client = gateway.Silo.CreateClient();
