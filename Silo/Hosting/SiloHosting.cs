@@ -75,7 +75,15 @@ public static class SiloHosting
 
         var host = IPAddress.Parse(silo.Host == "localhost" ? SiloOptions.DefaultHost : silo.Host);
         var (siloPort, gatewayPort) = SiloPorts.Resolve(host, silo, orleans);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(host, silo.Port));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(host, silo.Port);
+            if (silo.ManagementPort != 0)
+            {
+                kestrel.Listen(host, silo.ManagementPort);
+            }
+        });
+        builder.Services.AddOptions<SiloOptions>().Bind(configuration.GetSection(SiloOptions.SectionName));
         builder.UseOrleans(orleansBuilder =>
         {
             var advertised = IPAddress.Parse(orleans.AdvertisedIP ?? (host.Equals(IPAddress.Any) ? SiloOptions.DefaultHost : host.ToString()));
@@ -146,9 +154,26 @@ public static class SiloHosting
 public static class SiloEndpointExtensions
 {
     /// <summary>The silo's routes: the gateway's API and webhooks, the models' health, and the Orleans dashboard at
-    /// /dashboard (operators' keys only).</summary>
+    /// /dashboard (operators' keys only). With <see cref="SiloOptions.ManagementPort"/>, the operators' routes are
+    /// served on that port only, and it serves nothing else.</summary>
     public static WebApplication MapCustomerGrainsSilo(this WebApplication app)
     {
+        var management = app.Services.GetRequiredService<IOptions<SiloOptions>>().Value.ManagementPort;
+        if (management != 0)
+        {
+            app.Use((http, next) =>
+            {
+                var operators = SiloOptions.ManagementRoutes.Any(route => http.Request.Path.StartsWithSegments(route));
+                if (operators != (http.Connection.LocalPort == management))
+                {
+                    http.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return next(http);
+            });
+        }
+
         app.MapGatewayApi();
         app.MapInferenceHealthApi();
         app.MapOrleansDashboard("/dashboard").AddEndpointFilter<DashboardAccess>();

@@ -12,8 +12,16 @@ public sealed class SiloOptions
     /// <summary>The address the public endpoint and Orleans' ports bind to; 0.0.0.0 for all interfaces.</summary>
     public string Host { get; set; } = DefaultHost;
 
-    /// <summary>The public HTTP endpoint (webhooks, agent API, health, dashboard); 0 picks a free port.</summary>
+    /// <summary>The public HTTP endpoint (webhooks, agent API, console, health); 0 picks a free port.</summary>
     public int Port { get; set; } = DefaultPort;
+
+    /// <summary>A second HTTP port for operators: /metrics, /dashboard and /openapi are served there only, and the
+    /// public port answers 404 for them (what a load balancer or ingress exposes cannot reach them). 0 (default): they
+    /// are on the public port, as suits one silo on a laptop.</summary>
+    public int ManagementPort { get; set; }
+
+    /// <summary>The operators' routes, which <see cref="ManagementPort"/> takes off the public port.</summary>
+    public static readonly string[] ManagementRoutes = ["/metrics", "/dashboard", "/openapi"];
 
     /// <summary>How long a stop (SIGTERM) may drain: accepted requests answered, queued webhooks handed back, grains
     /// deactivated, the cluster left. A silo process that has still not ended <see cref="ShutdownDeadline.Grace"/>
@@ -99,6 +107,11 @@ internal sealed class SiloOptionsValidator : IValidateOptions<SiloOptions>
         if (options.Port is < 0 or > 65535)
         {
             failures.Add($"Silo:Port {options.Port} is not a TCP port.");
+        }
+
+        if (options.ManagementPort is < 0 or > 65535 || options.ManagementPort != 0 && options.ManagementPort == options.Port)
+        {
+            failures.Add($"Silo:ManagementPort {options.ManagementPort} is not a TCP port other than Silo:Port (or 0 for none).");
         }
 
         if (options.ShutdownTimeout <= TimeSpan.Zero)

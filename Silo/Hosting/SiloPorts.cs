@@ -23,6 +23,11 @@ internal static class SiloPorts
             failures.Add($"Silo:Port {silo.Port} is already in use on {host}: another silo or program listens there. Start this silo with another port (run.sh --port, or Silo:Port).");
         }
 
+        if (silo.ManagementPort != 0 && !IsFree(host, silo.ManagementPort))
+        {
+            failures.Add($"Silo:ManagementPort {silo.ManagementPort} is already in use on {host}: set Silo:ManagementPort to a free port.");
+        }
+
         var siloPort = orleans.SiloPortFor(silo.Port) ?? FreePort(host);
         if (!IsFree(host, siloPort))
         {

@@ -41,7 +41,7 @@ public sealed partial class DeploymentManifestTests
     {
         var documents = Documents("deploy", "kubernetes", "customergrains.yaml");
         var byKind = documents.ToLookup(d => Text(d, "kind"));
-        foreach (var kind in new[] { "Secret", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler" })
+        foreach (var kind in new[] { "Secret", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy" })
         {
             Assert.True(byKind[kind].Any(), $"no {kind}");
         }
@@ -85,7 +85,15 @@ public sealed partial class DeploymentManifestTests
 
         // Silo-to-silo messaging is unauthenticated: only the silos reach it, and no client gateway port is declared.
         var ports = containers.SelectMany(c => ((YamlSequenceNode)At(c, "ports")!).Children).Select(p => Text(p, "name")).ToList();
-        Assert.Equal(["http", "silo"], ports);
+        Assert.Equal(["http", "management", "silo"], ports);
+        Assert.Equal("9090", Text(pod, "metadata", "annotations", "prometheus.io/port")); // scraped on the operators' port
+
+        // The ingress terminates TLS and routes to the public port only.
+        var ingress = byKind["Ingress"].Single();
+        Assert.NotNull(Text(((YamlSequenceNode)At(ingress, "spec", "tls")!).Children[0], "secretName"));
+        Assert.Equal("true", Text(ingress, "metadata", "annotations", "nginx.ingress.kubernetes.io/ssl-redirect"));
+        var backends = ((YamlSequenceNode)At(((YamlSequenceNode)At(ingress, "spec", "rules")!).Children[0], "http", "paths")!).Children;
+        Assert.All(backends, b => Assert.Equal("http", Text(b, "backend", "service", "port", "name")));
         var policy = byKind["NetworkPolicy"].Single();
         Assert.All(((YamlMappingNode)At(policy, "spec", "podSelector", "matchLabels")!).Children, label => Assert.Equal(label.Value, labels.Children[label.Key]));
         var rules = ((YamlSequenceNode)At(policy, "spec", "ingress")!).Children;
@@ -114,6 +122,13 @@ public sealed partial class DeploymentManifestTests
         var nginx = File.ReadAllText(Fixtures.InRepository("deploy", "docker", "nginx.conf"));
         Assert.All(silos, s => Assert.Contains($"server {s}:8080", nginx, StringComparison.Ordinal));
         Assert.Contains("proxy_buffering off", nginx, StringComparison.Ordinal); // server-sent events go through unbuffered
+
+        // Keys travel over TLS only, and the operators' routes are not routed from outside.
+        Assert.Contains("listen 8443 ssl", nginx, StringComparison.Ordinal);
+        Assert.Contains("Strict-Transport-Security", nginx, StringComparison.Ordinal);
+        Assert.Contains("return 301 https://", nginx, StringComparison.Ordinal);
+        Assert.Contains("location ~ ^/(metrics|dashboard|openapi)(/|$) {\n      return 404;", nginx, StringComparison.Ordinal);
+        Assert.DoesNotContain(":9090", nginx, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -130,7 +145,7 @@ public sealed partial class DeploymentManifestTests
         // The image's environment, ports aside (they are the container's own), on the built silo as a plain process.
         var environment = Environment().Matches(final[final.IndexOf("ENV ", StringComparison.Ordinal)..final.IndexOf("EXPOSE", StringComparison.Ordinal)])
             .ToDictionary(m => m.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal), m => (string?)m.Groups[2].Value);
-        foreach (var port in new[] { "Silo:Port", "Orleans:SiloPort" })
+        foreach (var port in new[] { "Silo:Port", "Silo:ManagementPort", "Orleans:SiloPort" })
         {
             Assert.True(environment.Remove(port), $"the image sets no {port}");
         }
