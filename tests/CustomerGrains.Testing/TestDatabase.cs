@@ -14,7 +14,7 @@ public sealed class TestDatabase : IAsyncDisposable
     {
         _adminConnectionString = adminConnectionString;
         Name = name;
-        ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+        ConnectionString = new NpgsqlConnectionStringBuilder(OwnerConnectionString) { Database = name }.ConnectionString;
     }
 
     public string Name { get; }
@@ -24,6 +24,11 @@ public sealed class TestDatabase : IAsyncDisposable
     public static string AdminConnectionString =>
         Environment.GetEnvironmentVariable("CUSTOMERGRAINS_PG_ADMIN")
         ?? "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres";
+
+    /// <summary>Whom the silos under test connect as, and who owns the test's database: the silo's own role as the
+    /// scripts provision it (no superuser), so that the schema and every query are proven without a superuser's
+    /// rights; the admin where nothing else is given.</summary>
+    private static string OwnerConnectionString => Environment.GetEnvironmentVariable("CUSTOMERGRAINS_DB") ?? AdminConnectionString;
 
     public static async Task<TestDatabase> CreateAsync()
     {
@@ -39,7 +44,8 @@ public sealed class TestDatabase : IAsyncDisposable
                 $"The tests need PostgreSQL at '{AdminConnectionString}'. Run them with ./test.sh, which provisions it, or set CUSTOMERGRAINS_PG_ADMIN.", ex);
         }
 
-        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        var owner = new NpgsqlConnectionStringBuilder(OwnerConnectionString).Username ?? "postgres";
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name} OWNER \"{owner}\"", connection);
         await command.ExecuteNonQueryAsync();
         return new TestDatabase(AdminConnectionString, name);
     }
