@@ -16,6 +16,9 @@ public enum InteractionDirection
 /// <param name="EventId">The sender's id for the message, unique within the source.</param>
 /// <param name="Channel">email, chat, whatsapp, phone, web, ...</param>
 /// <param name="Sentiment">-1 (negative) to 1 (positive), when the CRM sends one.</param>
+/// <param name="Author">Who wrote an outbound message, as the CRM names them (an agent's name, else their id); null
+/// for the customer's own, or when the CRM does not say.</param>
+/// <param name="FromBot">An outbound message a bot wrote, not a person.</param>
 [GenerateSerializer, Immutable, Alias("cg.Interaction")]
 public sealed record Interaction(
     string Source,
@@ -25,7 +28,9 @@ public sealed record Interaction(
     string Text,
     DateTimeOffset OccurredAt,
     string? ConversationId = null,
-    double? Sentiment = null);
+    double? Sentiment = null,
+    string? Author = null,
+    bool FromBot = false);
 
 /// <summary>An id of the customer in another system: <c>chatwoot:42</c>, <c>hubspot:901</c>, <c>email:ann@example.com</c>.</summary>
 [GenerateSerializer, Immutable, Alias("cg.ExternalIdentity")]

@@ -92,12 +92,12 @@ public sealed class CustomerStore : IAsyncDisposable
             """
             WITH input AS (
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                                     $9::text[], $10::float8[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[])
+                                     $9::text[], $10::float8[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[], $15::text[], $16::boolean[])
                     WITH ORDINALITY AS i(tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at,
-                                         conversation_id, sentiment, inbox_id, name, emails, phones, n)),
+                                         conversation_id, sentiment, inbox_id, name, emails, phones, author, from_bot, n)),
             added AS (
-                INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment)
-                SELECT tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment FROM input ORDER BY n
+                INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment, author, from_bot)
+                SELECT tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment, author, from_bot FROM input ORDER BY n
                 ON CONFLICT DO NOTHING
                 RETURNING tenant_id, source, event_id, seq),
             delivered AS (
@@ -135,6 +135,8 @@ public sealed class CustomerStore : IAsyncDisposable
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Emails)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Phones)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Interaction.Author).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.AddWithValue(appends.Select(a => a.Interaction.FromBot).ToArray());
         batch.BatchCommands.Add(command);
 
         var seqs = new long[appends.Count];
@@ -274,7 +276,7 @@ public sealed class CustomerStore : IAsyncDisposable
         await transaction.CommitAsync();
     }
 
-    private const string InteractionColumns = "source, event_id, channel, direction, body, occurred_at, conversation_id, sentiment";
+    private const string InteractionColumns = "source, event_id, channel, direction, body, occurred_at, conversation_id, sentiment, author, from_bot";
 
     private static Interaction ReadInteraction(NpgsqlDataReader reader, int first = 0) => new(
         reader.GetString(first),
@@ -284,7 +286,9 @@ public sealed class CustomerStore : IAsyncDisposable
         reader.GetString(first + 4),
         reader.GetFieldValue<DateTimeOffset>(first + 5),
         reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
-        reader.IsDBNull(first + 7) ? null : reader.GetDouble(first + 7));
+        reader.IsDBNull(first + 7) ? null : reader.GetDouble(first + 7),
+        reader.IsDBNull(first + 8) ? null : reader.GetString(first + 8),
+        reader.GetBoolean(first + 9));
 
     private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {

@@ -14,7 +14,8 @@ public sealed class HubSpotClient(HttpClient http)
 {
     public const string DefaultApiBaseUrl = "https://api.hubapi.com";
 
-    /// <summary>The payload to deliver, or null when the message is not the customer's (an outgoing reply).</summary>
+    /// <summary>The payload to deliver: the customer's message (INCOMING), or an agent's or a bot's to them
+    /// (OUTGOING); null for what is not the conversation (an internal COMMENT).</summary>
     public async Task<InboxPayload?> FetchAsync(Connection connection, HubSpotMessageRef message, CancellationToken cancellationToken)
     {
         var baseUrl = connection.Options.TryGetValue("ApiBaseUrl", out var configured) ? configured.TrimEnd('/') : DefaultApiBaseUrl;
@@ -29,24 +30,29 @@ public sealed class HubSpotClient(HttpClient http)
 
         using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
         var root = document.RootElement;
-        if (root.String("direction") != "INCOMING")
+        if (root.String("type") == "COMMENT")
         {
             return null;
         }
 
+        var inbound = root.String("direction") == "INCOMING";
+
+        // The customer is among the senders of what they wrote and the recipients of what was written to them:
+        // visitors are "V-{contact id}"; agents ("A-"), bots ("B-"), integrations and the system are not customers.
         string? email = null;
         string? visitor = null;
-        if (root.TryGetProperty("senders", out var senders) && senders.ValueKind == JsonValueKind.Array)
+        if (root.TryGetProperty(inbound ? "senders" : "recipients", out var people) && people.ValueKind == JsonValueKind.Array)
         {
-            foreach (var sender in senders.EnumerateArray())
+            foreach (var person in people.EnumerateArray())
             {
-                // Visitors are "V-{contact id}"; agents ("A-"), bots and systems are not customers.
-                if (sender.String("actorId") is { } actor && actor.StartsWith("V-", StringComparison.Ordinal))
+                if (person.String("actorId") is { } actor && actor.StartsWith("V-", StringComparison.Ordinal))
                 {
                     visitor ??= actor[2..];
                 }
 
-                var delivery = sender.Object("deliveryIdentifier");
+                var delivery = person.Object("deliveryIdentifier") is { ValueKind: JsonValueKind.Object } one ? one
+                    : person.TryGetProperty("deliveryIdentifiers", out var many) && many.ValueKind == JsonValueKind.Array && many.GetArrayLength() > 0 ? many[0]
+                    : default;
                 if (delivery.String("type") == "HS_EMAIL_ADDRESS" && delivery.String("value") is { Length: > 0 } address)
                 {
                     email ??= address;
@@ -54,20 +60,28 @@ public sealed class HubSpotClient(HttpClient http)
             }
         }
 
-        // The visitor's contact id, or the thread where HubSpot names no visitor (an email from an unknown sender).
-        var (identities, facts) = connection.Identify(
-            visitor is not null ? connection.Contact(visitor) : new ExternalIdentity(ThreadProvider(connection), message.ThreadId),
-            new CustomerFacts(Email: email));
+        // The visitor's contact id, with the thread beside it: a reply whose recipients HubSpot leaves out still finds
+        // its customer by the thread. Only the thread where HubSpot names no visitor (an email from an unknown sender).
+        var thread = new ExternalIdentity(ThreadProvider(connection), message.ThreadId);
+        var (identities, facts) = connection.Identify(visitor is not null ? connection.Contact(visitor) : thread, new CustomerFacts(Email: email));
+        if (visitor is not null)
+        {
+            identities.Add(thread);
+        }
+
+        var agent = inbound ? default : root.TryGetProperty("senders", out var senders) && senders.ValueKind == JsonValueKind.Array && senders.GetArrayLength() > 0 ? senders[0] : default;
 
         var text = root.String("text") ?? Webhook.TextOf(root.String("richText"));
         var interaction = new Interaction(
             $"{Providers.HubSpot}:{connection.Id}",
             message.MessageId,
             ChannelOf(root.String("channelId")),
-            InteractionDirection.Inbound,
+            inbound ? InteractionDirection.Inbound : InteractionDirection.Outbound,
             text,
             root.Time("createdAt", message.OccurredAt),
-            message.ThreadId);
+            message.ThreadId,
+            Author: inbound ? null : agent.String("name") ?? agent.String("actorId"),
+            FromBot: !inbound && agent.String("actorId") is { } id && id.StartsWith("B-", StringComparison.Ordinal));
         return new InboxPayload(identities, facts, interaction);
     }
 

@@ -262,7 +262,7 @@ public sealed class InboxDispatcher(
                 var fetched = await hubSpot.FetchAsync(connection, message, cancellationToken);
                 if (fetched is null)
                 {
-                    await store.SkipAsync(row.Id, "not a customer message (outgoing)", cancellationToken);
+                    await store.SkipAsync(row.Id, "not the conversation (an internal comment)", cancellationToken);
                     return true;
                 }
 

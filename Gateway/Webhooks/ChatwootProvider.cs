@@ -6,8 +6,9 @@ namespace CustomerGrains.Gateway.Webhooks;
 
 /// <summary>
 /// Chatwoot account webhooks. Signature: <c>X-Chatwoot-Signature: sha256=hex(HMAC-SHA256(secret, "{timestamp}.{body}"))</c>
-/// with <c>X-Chatwoot-Timestamp</c> in Unix seconds. Only <c>message_created</c> events of type <c>incoming</c>
-/// that are not private notes are customer messages.
+/// with <c>X-Chatwoot-Timestamp</c> in Unix seconds. <c>message_created</c> events are the conversation: <c>incoming</c>
+/// messages the customer's, <c>outgoing</c> and <c>template</c> ones the agents' or a bot's (<c>sender.type</c> user or
+/// agent_bot). Private notes (<c>private: true</c>, which Chatwoot sends too) and activity messages are not.
 /// </summary>
 internal sealed class ChatwootProvider : IWebhookProvider
 {
@@ -44,9 +45,15 @@ internal sealed class ChatwootProvider : IWebhookProvider
         using var document = Webhook.Parse(request.Body);
         var root = document.RootElement;
         var kind = root.Required("event", "The Chatwoot webhook");
-        if (kind != "message_created" || root.String("message_type") != "incoming" || root.Bool("private"))
+        var direction = root.String("message_type") switch
         {
-            return []; // conversation events, our own outgoing replies, internal notes
+            "incoming" => InteractionDirection.Inbound,
+            "outgoing" or "template" => InteractionDirection.Outbound,
+            _ => (InteractionDirection?)null, // activity messages ("conversation resolved")
+        };
+        if (kind != "message_created" || direction is null || root.Bool("private"))
+        {
+            return []; // conversation events, activity messages, internal notes
         }
 
         var messageId = root.Required("id", "The message");
@@ -61,15 +68,22 @@ internal sealed class ChatwootProvider : IWebhookProvider
             return []; // attachments only
         }
 
+        var inbound = direction == InteractionDirection.Inbound;
         var interaction = new Interaction(
             $"{Providers.Chatwoot}:{connection.Id}",
             messageId,
             ChannelOf(conversation.String("channel")),
-            InteractionDirection.Inbound,
+            direction.Value,
             text,
             root.Time("created_at", request.Now),
-            conversation.String("id"));
-        var (identities, facts) = connection.Identify(contactId, new CustomerFacts(sender.String("name"), sender.String("email"), sender.String("phone_number")));
+            conversation.String("id"),
+            Author: inbound ? null : sender.String("name") ?? sender.String("id"),
+            FromBot: !inbound && sender.String("type") is "agent_bot" or "captain_assistant");
+
+        // What the sender says of themselves describes the customer only when the customer sent it.
+        var (identities, facts) = inbound
+            ? connection.Identify(contactId, new CustomerFacts(sender.String("name"), sender.String("email"), sender.String("phone_number")))
+            : ([connection.Contact(contactId)], CustomerFacts.None);
         var account = root.Object("account").String("id") ?? "0";
         return [new InboxEvent($"chatwoot:{account}:message:{messageId}", identities[0].ToString(), new InboxPayload(identities, facts, interaction))];
     }

@@ -7,12 +7,14 @@ namespace CustomerGrains.Gateway.Webhooks;
 /// <summary>
 /// Intercom webhooks. Signature: <c>X-Hub-Signature: sha1=hex(HMAC-SHA1(client secret, body))</c>. Intercom signs no
 /// timestamp header: the body's <c>created_at</c> bounds a replay (<see cref="MaxAge"/>), and the inbox's dedupe key
-/// refuses one within it. Customer messages
-/// are the first message of a conversation a user started and the comment parts users and leads write.
+/// refuses one within it. The conversation is the first message of a conversation a user started, the comment parts
+/// users and leads write (inbound), and the comment parts admins and bots write (outbound:
+/// <c>conversation.admin.replied</c>). Notes (<c>part_type: note</c>, <c>conversation.admin.noted</c>) are not kept.
 /// </summary>
 internal sealed class IntercomProvider : IWebhookProvider
 {
     private static readonly HashSet<string> CustomerAuthors = ["user", "lead", "contact"];
+    private static readonly HashSet<string> Agents = ["admin", "bot", "team"];
 
     public string Name => Providers.Intercom;
 
@@ -46,9 +48,9 @@ internal sealed class IntercomProvider : IWebhookProvider
         using var document = Webhook.Parse(request.Body);
         var root = document.RootElement;
         var topic = root.Required("topic", "The Intercom notification");
-        if (topic is not ("conversation.user.created" or "conversation.user.replied"))
+        if (topic is not ("conversation.user.created" or "conversation.user.replied" or "conversation.admin.replied"))
         {
-            return []; // ping, contact and admin topics
+            return []; // ping, contact topics, admins' notes, assignments
         }
 
         var item = root.Object("data").Object("item");
@@ -67,7 +69,7 @@ internal sealed class IntercomProvider : IWebhookProvider
             && CustomerAuthors.Contains(first.Object("author").String("type") ?? "user"))
         {
             var id = first.String("id") ?? "first";
-            AddEvent(id, Webhook.TextOf(first.String("body")), item.Time("created_at", request.Now), first.String("delivered_as") ?? "chat");
+            AddEvent(id, Webhook.TextOf(first.String("body")), item.Time("created_at", request.Now), first.String("delivered_as") ?? "chat", first.Object("author"));
         }
 
         if (item.Object("conversation_parts") is { ValueKind: JsonValueKind.Object } parts
@@ -75,23 +77,28 @@ internal sealed class IntercomProvider : IWebhookProvider
         {
             foreach (var part in partList.EnumerateArray())
             {
-                if (part.String("part_type") == "comment" && CustomerAuthors.Contains(part.Object("author").String("type") ?? ""))
+                var author = part.Object("author");
+                if (part.String("part_type") == "comment" && (CustomerAuthors.Contains(author.String("type") ?? "") || Agents.Contains(author.String("type") ?? "")))
                 {
-                    AddEvent(part.Required("id", "The conversation part"), Webhook.TextOf(part.String("body")), part.Time("created_at", request.Now), "chat");
+                    AddEvent(part.Required("id", "The conversation part"), Webhook.TextOf(part.String("body")), part.Time("created_at", request.Now), "chat", author);
                 }
             }
         }
 
         return events;
 
-        void AddEvent(string partId, string text, DateTimeOffset at, string channel)
+        void AddEvent(string partId, string text, DateTimeOffset at, string channel, JsonElement author)
         {
             if (text.Length == 0)
             {
                 return;
             }
 
-            var interaction = new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Inbound, text, at, conversationId);
+            var type = author.String("type") ?? "user";
+            var interaction = CustomerAuthors.Contains(type)
+                ? new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Inbound, text, at, conversationId)
+                : new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Outbound, text, at, conversationId,
+                    Author: author.String("name") ?? author.String("id"), FromBot: type == "bot");
             events.Add(new InboxEvent($"intercom:{app}:{conversationId}:{partId}", identities[0].ToString(), new InboxPayload(identities, CustomerFacts.None, interaction)));
         }
     }

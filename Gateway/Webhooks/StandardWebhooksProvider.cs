@@ -12,9 +12,9 @@ namespace CustomerGrains.Gateway.Webhooks;
 /// {"type": "interaction.created",
 ///  "customer": {"id": "crm-42", "email": "...", "name": "...", "phone": "...", "language": "de", "timezone": "...", "attributes": {...}},
 ///  "interaction": {"id": "msg-1", "channel": "email", "direction": "inbound", "text": "...", "occurredAt": "...",
-///                  "conversationId": "...", "sentiment": 0.4}}
+///                  "conversationId": "...", "sentiment": 0.4, "author": "Kim (agent)", "bot": false}}
 /// </code>
-/// Only inbound interactions are stored; outbound ones are our own replies.
+/// Both directions are stored: inbound is the customer's, outbound an agent's (<c>author</c>) or a bot's.
 /// </summary>
 internal sealed class StandardWebhooksProvider : IWebhookProvider
 {
@@ -96,11 +96,6 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
             throw new WebhookPayloadException($"interaction.direction must be 'inbound' or 'outbound', not '{direction}'.");
         }
 
-        if (direction == "outbound")
-        {
-            return [];
-        }
-
         var text = message.Required("text", "The interaction");
         double? sentiment = message.String("sentiment") is { } s
             ? double.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var value) && value is >= -1 and <= 1
@@ -117,11 +112,13 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
             $"{Providers.Standard}:{connection.Id}",
             message.Required("id", "The interaction"),
             message.String("channel") ?? "api",
-            InteractionDirection.Inbound,
+            direction == "outbound" ? InteractionDirection.Outbound : InteractionDirection.Inbound,
             text,
             message.Time("occurredAt", request.Now),
             message.String("conversationId"),
-            sentiment);
+            sentiment,
+            Author: direction == "outbound" ? message.String("author") : null,
+            FromBot: direction == "outbound" && message.Bool("bot"));
         var webhookId = request.Headers["webhook-id"].ToString();
         return [new InboxEvent($"standard:{connection.Id}:{webhookId}", identities[0].ToString(), new InboxPayload(identities, facts, interaction))];
     }

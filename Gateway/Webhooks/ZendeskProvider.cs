@@ -5,8 +5,10 @@ namespace CustomerGrains.Gateway.Webhooks;
 
 /// <summary>
 /// Zendesk webhooks (event subscriptions). Signature: <c>X-Zendesk-Webhook-Signature = base64(HMAC-SHA256(secret,
-/// timestamp + body))</c> with <c>X-Zendesk-Webhook-Signature-Timestamp</c> (ISO-8601). Customer messages are public
-/// ticket comments not written by staff, and messaging messages from the end user.
+/// timestamp + body))</c> with <c>X-Zendesk-Webhook-Signature-Timestamp</c> (ISO-8601). Public ticket comments are the
+/// conversation: the requester's inbound, staff's (or anyone else's) outbound; private comments are internal notes
+/// and are not kept. Messaging messages: the end user's inbound, an agent's outbound, a trigger's or the system's
+/// outbound from a bot.
 /// </summary>
 internal sealed class ZendeskProvider : IWebhookProvider
 {
@@ -49,16 +51,23 @@ internal sealed class ZendeskProvider : IWebhookProvider
         var body = root.Object("event");
         var occurredAt = root.Time("time", request.Now);
         string customerId, messageId, text, channel;
-        string? conversation;
+        string? conversation, author = null;
+        var direction = InteractionDirection.Inbound;
+        var bot = false;
         switch (type)
         {
             case "zen:event-type:ticket.comment_added":
                 var comment = body.Object("comment");
-                var author = comment.Object("author");
+                var commentAuthor = comment.Object("author");
                 var requester = detail.Required("requester_id", "The ticket");
-                if (!comment.Bool("is_public") || author.Bool("is_staff") || (author.String("id") is { } authorId && authorId != requester))
+                if (!comment.Bool("is_public"))
                 {
-                    return []; // internal notes and agents' replies
+                    return []; // internal notes
+                }
+
+                if (commentAuthor.Bool("is_staff") || (commentAuthor.String("id") is { } authorId && authorId != requester))
+                {
+                    (direction, author) = (InteractionDirection.Outbound, commentAuthor.String("name") ?? commentAuthor.String("id"));
                 }
 
                 (customerId, messageId, text) = (requester, comment.Required("id", "The comment"), Webhook.TextOf(comment.String("body")));
@@ -67,13 +76,23 @@ internal sealed class ZendeskProvider : IWebhookProvider
                 break;
             case "zen:event-type:messaging_ticket.message_added":
                 var actor = body.Object("actor");
-                if (actor.String("type") != "user")
+                switch (actor.String("type"))
                 {
-                    return []; // agents and bots
+                    case "user" or "end_user":
+                        break;
+                    case "agent":
+                        (direction, author) = (InteractionDirection.Outbound, actor.String("name") ?? actor.String("id"));
+                        break;
+                    case "trigger" or "system" or "bot":
+                        (direction, bot, author) = (InteractionDirection.Outbound, true, actor.String("name"));
+                        break;
+                    default:
+                        return [];
                 }
 
                 var message = body.Object("message");
-                (customerId, messageId, text) = (detail.String("requester_id") ?? actor.Required("id", "The message actor"), message.Required("id", "The message"), message.String("body") ?? "");
+                (customerId, messageId, text) = (detail.String("requester_id") ?? (direction == InteractionDirection.Inbound ? actor.String("id") : null)
+                    ?? throw new WebhookPayloadException("The ticket names no requester (detail.requester_id)."), message.Required("id", "The message"), message.String("body") ?? "");
                 channel = "messaging";
                 conversation = body.String("conversation_id");
                 break;
@@ -86,7 +105,7 @@ internal sealed class ZendeskProvider : IWebhookProvider
             return [];
         }
 
-        var interaction = new Interaction($"{Providers.Zendesk}:{connection.Id}", messageId, channel, InteractionDirection.Inbound, text, occurredAt, conversation);
+        var interaction = new Interaction($"{Providers.Zendesk}:{connection.Id}", messageId, channel, direction, text, occurredAt, conversation, Author: author, FromBot: bot);
         var identity = connection.Contact(customerId);
         return [new InboxEvent($"zendesk:{account}:{eventId}", identity.ToString(), new InboxPayload([identity], CustomerFacts.None, interaction))];
     }

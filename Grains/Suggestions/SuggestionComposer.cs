@@ -298,7 +298,8 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             prompt.Append($" Brand rules: {assistant.BrandRules}");
         }
 
-        prompt.Append($"\nWrite in {LanguageName(language)}. Answer only from the sources and cite each one you use as [S1], [S2]; if none answers, say a colleague will follow up.\n");
+        prompt.Append($"\nWrite in {LanguageName(language)}. Answer only from the sources and cite each one you use as [S1], [S2]; if none answers, say a colleague will follow up.");
+        prompt.Append(" The conversation shows what the agents already told the customer: do not repeat an answer they gave, and follow up on what they promised.\n");
         var profile = context.Profile;
         var preferences = context.Preferences;
         prompt.Append($"Customer: {masker.Mask(profile.Name ?? "unknown name")}; segment: {context.Segment}");
@@ -342,7 +343,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         prompt.Append("<|im_end|>\n<|im_start|>user\n");
         foreach (var turn in context.Recent.TakeLast(turns))
         {
-            prompt.Append($"{(turn.Direction == InteractionDirection.Inbound ? "customer" : "agent")}: {masker.Mask(turn.Text)}\n");
+            prompt.Append($"{(turn.Direction == InteractionDirection.Inbound ? "customer" : turn.FromBot ? "bot" : "agent")}: {masker.Mask(turn.Text)}\n");
         }
 
         prompt.Append($"Message to answer: {maskedMessage}\n<|im_end|>\n<|im_start|>assistant\n");

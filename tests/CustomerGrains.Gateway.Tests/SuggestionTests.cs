@@ -88,6 +88,28 @@ public sealed class SuggestionTests : IAsyncLifetime
         (await agent.PostAsJsonAsync($"/v1/customers/{customer}/interactions", new { eventId = Guid.NewGuid().ToString(), text, customer = facts })).EnsureSuccessStatusCode();
 
     [Fact]
+    public async Task The_prompt_holds_both_sides_of_the_conversation_in_order_so_drafts_know_what_the_agent_already_said()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        var at = DateTimeOffset.UtcNow.AddMinutes(-10);
+        foreach (var (text, direction, minute) in new[] { ("Where is my parcel?", "inbound", 0), ("It left today; I will send the tracking link tomorrow.", "outbound", 1), ("Thanks! Any news?", "inbound", 2) })
+        {
+            (await agent.PostAsJsonAsync("/v1/customers/standard:both-sides/interactions", new { eventId = Guid.NewGuid().ToString(), text, direction, occurredAt = at.AddMinutes(minute) }))
+                .EnsureSuccessStatusCode();
+        }
+
+        (await agent.PostAsJsonAsync("/v1/customers/standard:both-sides/suggestions", new { count = 1 })).EnsureSuccessStatusCode();
+
+        var prompt = _prompts.Prompts.Last();
+        var customerFirst = prompt.IndexOf("customer: Where is my parcel?", StringComparison.Ordinal);
+        var agentThen = prompt.IndexOf("agent: It left today; I will send the tracking link tomorrow.", StringComparison.Ordinal);
+        var customerAgain = prompt.IndexOf("customer: Thanks! Any news?", StringComparison.Ordinal);
+        Assert.True(customerFirst >= 0 && agentThen > customerFirst && customerAgain > agentThen, prompt);
+        Assert.Contains("follow up on what they promised", prompt, StringComparison.Ordinal);
+        Assert.Contains("Message to answer: Thanks! Any news?", prompt, StringComparison.Ordinal); // the customer's last, not the agent's
+    }
+
+    [Fact]
     public async Task Two_customers_asking_the_same_get_prompts_shaped_by_their_context_and_the_sources_come_back()
     {
         using var agent = Client(GatewayTestOptions.AcmeAgent);

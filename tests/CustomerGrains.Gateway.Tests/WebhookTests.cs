@@ -116,47 +116,84 @@ public sealed class WebhookTests(GatewayCluster gateway) : IClassFixture<Gateway
         Assert.Equal(1, (await gateway.ContextAsync(customer))!.Stats.Interactions);
     }
 
-    [Fact]
-    public async Task Private_notes_and_our_own_replies_are_not_stored()
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task An_agents_public_reply_is_kept_as_outbound_with_its_author_after_the_customers_message_and_a_note_is_not(string provider)
     {
         var n = Next();
-        var note = Payloads.Chatwoot(n, n, "internal note", isPrivate: true);
-        var reply = Payloads.Chatwoot(n + 1, n, "our reply", messageType: "outgoing");
-        var staff = Payloads.Zendesk($"evt-{n}", n, n, "agent answer", byStaff: true);
-        var hidden = Payloads.Zendesk($"evt-{n}b", n + 1, n, "private comment", isPublic: false);
-        var intercomNote = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}", "a note", authorType: "admin", partType: "note");
         var now = DateTimeOffset.UtcNow;
-
-        var results = new[]
+        var hubspot = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
+        (string Path, string Body, Dictionary<string, string> Headers) Send(string kind, string text, int seq)
         {
-            await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", note, Signing.Chatwoot(note, now)),
-            await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", reply, Signing.Chatwoot(reply, now)),
-            await gateway.PostWebhookAsync("/webhooks/zendesk/zd1", staff, Signing.Zendesk(staff, now)),
-            await gateway.PostWebhookAsync("/webhooks/zendesk/zd1", hidden, Signing.Zendesk(hidden, now)),
-            await gateway.PostWebhookAsync("/webhooks/intercom/ic1", intercomNote, Signing.Intercom(intercomNote)),
-        };
+            switch (provider)
+            {
+                case "chatwoot":
+                    var chatwoot = Payloads.Chatwoot(n * 10 + seq, n, text, messageType: kind == "customer" ? "incoming" : "outgoing", isPrivate: kind == "note");
+                    return ("/webhooks/chatwoot/cw1", chatwoot, Signing.Chatwoot(chatwoot, now));
+                case "zendesk":
+                    var zendesk = Payloads.Zendesk($"evt-{n}-{seq}", n * 10 + seq, n, text, isPublic: kind != "note", byStaff: kind != "customer");
+                    return ("/webhooks/zendesk/zd1", zendesk, Signing.Zendesk(zendesk, now));
+                case "intercom":
+                    var intercom = Payloads.Intercom($"conv{n}", $"contact{n}", $"part{n}-{seq}", text, authorType: kind == "customer" ? "user" : "admin", partType: kind == "note" ? "note" : "comment");
+                    return ("/webhooks/intercom/ic1", intercom, Signing.Intercom(intercom));
+                case "hubspot":
+                    gateway.HubSpot.Messages[$"m{n}-{seq}"] = Payloads.HubSpotMessage($"m{n}-{seq}", text, direction: kind == "customer" ? "INCOMING" : "OUTGOING", contactId: $"{n}");
+                    var body = Payloads.HubSpot(n, $"m{n}-{seq}", now.ToUnixTimeMilliseconds() + seq, messageType: kind == "note" ? "COMMENT" : "MESSAGE");
+                    return ("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, hubspot, now));
+                default:
+                    var standard = Payloads.Standard($"crm-{n}", $"msg-{n}-{seq}", text, direction: kind == "customer" ? "inbound" : "outbound");
+                    return ("/webhooks/standard/crm1", standard, Signing.Standard(standard, $"wh_{n}_{seq}", now));
+            }
+        }
 
-        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.All(await Task.WhenAll(results.Select(r => r.Content.ReadAsStringAsync())), json => Assert.Contains("\"stored\":0", json, StringComparison.Ordinal));
-        Assert.Null(await gateway.ContextAsync($"chatwoot:{n}"));
-        Assert.Null(await gateway.ContextAsync($"zendesk:{n}"));
+        // A custom CRM sends no notes: it is told nothing but the conversation.
+        var deliveries = new List<(string Kind, string Text, int Seq)> { ("customer", "Where is my parcel?", 1), ("agent", "It left our warehouse today.", 2) };
+        if (provider != "standard")
+        {
+            deliveries.Add(("note", "internal: check the courier", 3));
+        }
+
+        foreach (var (kind, text, seq) in deliveries)
+        {
+            var (path, body, headers) = Send(kind, text, seq);
+            using var response = await gateway.PostWebhookAsync(path, body, headers);
+            response.EnsureSuccessStatusCode();
+            Assert.Contains(kind == "note" ? "\"stored\":0" : "\"stored\":1", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var identity = provider switch
+        {
+            "chatwoot" => $"chatwoot@cw1:{n}",
+            "zendesk" => $"zendesk@zd1:{n}",
+            "intercom" => $"intercom@ic1:contact{n}",
+            "hubspot" => $"hubspot@hs1:{n}",
+            _ => $"standard@crm1:crm-{n}",
+        };
+        var context = await gateway.WaitForInteractionsAsync(identity, 2);
+
+        Assert.Equal(2, context.Stats.Interactions); // the note never entered the inbox
+        Assert.Equal((InteractionDirection.Inbound, "Where is my parcel?", (string?)null), (context.Recent[0].Direction, context.Recent[0].Text, context.Recent[0].Author));
+        Assert.Equal((InteractionDirection.Outbound, "It left our warehouse today.", "Kim (agent)"), (context.Recent[1].Direction, context.Recent[1].Text, context.Recent[1].Author));
+        Assert.False(context.Recent[1].FromBot);
+        Assert.NotEqual("Kim (agent)", context.Profile.Name); // the agent's name is not the customer's
     }
 
     [Fact]
-    public async Task A_HubSpot_message_that_was_our_own_reply_is_completed_without_a_customer()
+    public async Task A_bots_message_is_kept_as_outbound_and_marked_as_a_bots()
     {
         var n = Next();
-        gateway.HubSpot.Messages[$"m{n}"] = Payloads.HubSpotMessage($"m{n}", "our answer", direction: "OUTGOING");
-        var body = Payloads.HubSpot(n, $"m{n}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var uri = new Uri(gateway.Silo.PublicUrl, "/webhooks/hubspot/hs1");
+        var now = DateTimeOffset.UtcNow;
+        var first = Payloads.Chatwoot(n * 10 + 1, n, "Hello?");
+        var bot = Payloads.Chatwoot(n * 10 + 2, n, "Hi! An agent will be with you shortly.", messageType: "template");
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", first, Signing.Chatwoot(first, now))).EnsureSuccessStatusCode();
+        (await gateway.PostWebhookAsync("/webhooks/chatwoot/cw1", bot, Signing.Chatwoot(bot, now))).EnsureSuccessStatusCode();
 
-        using var response = await gateway.PostWebhookAsync("/webhooks/hubspot/hs1", body, Signing.HubSpot(body, uri, DateTimeOffset.UtcNow));
+        var context = await gateway.WaitForInteractionsAsync($"chatwoot@cw1:{n}", 2);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(await Eventually.TrueAsync(
-            async () => await gateway.Cluster.Database.ScalarAsync<string>("SELECT status FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}") == "done",
-            TimeSpan.FromSeconds(10)));
-        Assert.Null(await gateway.Cluster.Database.ScalarAsync<string>("SELECT customer_id FROM inbox WHERE identity_key = $1", $"hubspot-thread@hs1:{n}"));
+        var reply = Assert.Single(context.Recent, t => t.Direction == InteractionDirection.Outbound);
+        Assert.True(reply.FromBot);
+        Assert.Equal("Welcome bot", reply.Author);
+        Assert.Equal("Ann Lee", context.Profile.Name); // the bot's name is not the customer's
     }
 
     [Fact]

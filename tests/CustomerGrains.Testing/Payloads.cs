@@ -15,7 +15,10 @@ public static class Payloads
             message_type = messageType,
             @private = isPrivate,
             content_type = "text",
-            sender = new { id = contactId, name, email, phone_number = "+491701234567", type = "contact" },
+            // An outgoing message's sender is the agent (type user) or a bot (agent_bot); the contact is the conversation's.
+            sender = messageType == "incoming"
+                ? new { id = contactId, name, email, phone_number = (string?)"+491701234567", type = "contact" }
+                : new { id = 7, name = messageType == "template" ? "Welcome bot" : "Kim (agent)", email = (string?)null, phone_number = (string?)null, type = messageType == "template" ? "agent_bot" : "user" },
             inbox = new { id = 3, name = "Website" },
             account = new { id = 1, name = "Acme" },
             conversation = new { id = 77, channel = "Channel::WebWidget", status = "open", contact_inbox = new { contact_id = contactId } },
@@ -38,7 +41,7 @@ public static class Payloads
                     id = $"{commentId}",
                     body = text,
                     is_public = isPublic,
-                    author = new { id = byStaff ? "999" : $"{requesterId}", is_staff = byStaff, name = "Someone" },
+                    author = new { id = byStaff ? "999" : $"{requesterId}", is_staff = byStaff, name = byStaff ? "Kim (agent)" : "Someone" },
                 },
             },
         });
@@ -49,7 +52,7 @@ public static class Payloads
             type = "notification_event",
             app_id = "abc123",
             id = $"notif_{partId}",
-            topic = "conversation.user.replied",
+            topic = authorType is "admin" or "bot" ? (partType == "note" ? "conversation.admin.noted" : "conversation.admin.replied") : "conversation.user.replied",
             delivery_attempts = 1,
             created_at = (sentAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(),
             data = new
@@ -67,7 +70,7 @@ public static class Payloads
                         type = "conversation_part.list",
                         conversation_parts = new[]
                         {
-                            new { type = "conversation_part", id = partId, part_type = partType, body = $"<p>{text}</p>", created_at = 1795200100, author = new { type = authorType, id = contactId } },
+                            new { type = "conversation_part", id = partId, part_type = partType, body = $"<p>{text}</p>", created_at = 1795200100, author = new { type = authorType, id = authorType == "user" ? contactId : "admin-5", name = authorType == "user" ? "Ann" : "Kim (agent)" } },
                         },
                     },
                 },
@@ -108,10 +111,11 @@ public static class Payloads
                 new
                 {
                     actorId = direction == "INCOMING" ? $"V-{contactId}" : "A-1",
-                    name = "Ann",
+                    name = direction == "INCOMING" ? "Ann" : "Kim (agent)",
                     deliveryIdentifier = email is null ? null : new { type = "HS_EMAIL_ADDRESS", value = email },
                 },
             },
+            recipients = direction == "INCOMING" ? [] : new[] { new { actorId = $"V-{contactId}" } },
         });
 
     public static string Standard(string customerId, string interactionId, string text, string? email = null, string direction = "inbound", string name = "Bo Chen") =>
@@ -119,7 +123,7 @@ public static class Payloads
         {
             type = "interaction.created",
             customer = new { id = customerId, email, name, language = "en", attributes = new { plan = "pro", lifetime_value = "1500" } },
-            interaction = new { id = interactionId, channel = "email", direction, text, occurredAt = "2026-11-20T10:00:00Z", sentiment = 0.5 },
+            interaction = new { id = interactionId, channel = "email", direction, text, occurredAt = "2026-11-20T10:00:00Z", sentiment = 0.5, author = direction == "outbound" ? "Kim (agent)" : null },
         });
 
     private static string Json(object value) => JsonSerializer.Serialize(value);

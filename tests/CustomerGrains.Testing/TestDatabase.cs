@@ -23,12 +23,36 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public static string AdminConnectionString =>
         Environment.GetEnvironmentVariable("CUSTOMERGRAINS_PG_ADMIN")
-        ?? "Host=127.0.0.1;Port=55432;Username=postgres;Database=postgres";
+        ?? $"Host=127.0.0.1;Port=55432;Username=postgres;Password={LocalSecret("PG_ADMIN_PASSWORD")};Database=postgres";
 
     /// <summary>Whom the silos under test connect as, and who owns the test's database: the silo's own role as the
     /// scripts provision it (no superuser), so that the schema and every query are proven without a superuser's
-    /// rights; the admin where nothing else is given.</summary>
-    private static string OwnerConnectionString => Environment.GetEnvironmentVariable("CUSTOMERGRAINS_DB") ?? AdminConnectionString;
+    /// rights.</summary>
+    private static string OwnerConnectionString =>
+        Environment.GetEnvironmentVariable("CUSTOMERGRAINS_DB")
+        ?? (Environment.GetEnvironmentVariable("CUSTOMERGRAINS_PG_ADMIN") is { } admin
+            ? admin
+            : $"Host=127.0.0.1;Port=55432;Username=customergrains;Password={LocalSecret("PG_APP_PASSWORD")};Database=customergrains");
+
+    /// <summary>A password of the scripts' local server (deploy/scripts/postgres.sh), for `dotnet test` run without
+    /// test.sh once test.sh or run.sh has provisioned it.</summary>
+    private static string LocalSecret(string name)
+    {
+        var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+        foreach (var file in new[] { "/var/lib/customergrains/postgres-55432.secrets", Path.Combine(state, "customergrains", "postgres-55432.secrets") })
+        {
+            if (File.Exists(file))
+            {
+                var line = File.ReadLines(file).FirstOrDefault(l => l.StartsWith(name + "=", StringComparison.Ordinal));
+                if (line is not null)
+                {
+                    return line[(name.Length + 1)..];
+                }
+            }
+        }
+
+        return "";
+    }
 
     public static async Task<TestDatabase> CreateAsync()
     {

@@ -130,7 +130,8 @@ function conversationPanel(id, signal, onInteraction) {
     const i = stored.interaction;
     seen.add(stored.seq);
     return h(`li.message.${i.direction.toLowerCase()}${fresh ? ".new" : ""}`, { "data-seq": stored.seq },
-      i.text, h("span.meta", {}, `${i.channel} · ${formatTime(i.occurredAt)}`));
+      i.text, h("span.meta", {}, [i.direction === "outbound" ? `${i.author ?? t("agent")}${i.fromBot ? ` (${t("bot")})` : ""} · ` : "",
+        `${i.channel} · ${formatTime(i.occurredAt)}`].join("")));
   };
 
   async function loadOlder() {
