@@ -4,6 +4,7 @@ using CustomerGrains.Gateway.Customers;
 using CustomerGrains.Gateway.Inbox;
 using CustomerGrains.Gateway.Knowledge;
 using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Gateway.Replies;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
 using System.Text.Json;
@@ -40,6 +41,17 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<InboxDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxDispatcher>());
         services.AddHttpClient<HubSpotClient>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddOptionsWithValidateOnStart<ReplyOptions>().Bind(configuration.GetSection(ReplyOptions.SectionName))
+            .Validate(o => o.MaxAttempts >= 1 && o.PollInterval > TimeSpan.Zero && o.ClaimTimeout > TimeSpan.FromSeconds(15),
+                "Replies:MaxAttempts must be at least 1, Replies:PollInterval positive and Replies:ClaimTimeout over 15 s (a CRM's answer takes up to 10).");
+        services.AddSingleton<ReplyStore>();
+        services.AddHttpClient<IReplySender, ChatwootReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient<IReplySender, ZendeskReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient<IReplySender, IntercomReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient<IReplySender, HubSpotReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient<IReplySender, StandardReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ReplyDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReplyDispatcher>());
         services.AddScoped<CustomerResolver>();
         services.AddScoped<ApiKeyFilter>();
 
@@ -59,6 +71,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<RecordFeedback, bool>, RecordFeedbackHandler>();
         services.AddTransient<IRequestHandler<ListCustomers, CustomerGrains.Grains.CustomerListPage>, ListCustomersHandler>();
         services.AddTransient<IRequestHandler<GetConversation, CustomerGrains.Grains.ConversationPage>, GetConversationHandler>();
+        services.AddTransient<IRequestHandler<SendReply, (ReplyView, string)>, SendReplyHandler>();
+        services.AddTransient<IRequestHandler<GetReply, ReplyView>, GetReplyHandler>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);

@@ -24,6 +24,10 @@ public static class GatewayTelemetry
         "customergrains.webhook.acknowledged", "{delivery}", "Webhook deliveries stored in the inbox and acknowledged");
 
     /// <summary>Deliveries refused, by <c>provider</c> and <c>reason</c> (unknown-connection, signature, payload).</summary>
+    /// <summary>Agents' replies the CRMs took, by <c>provider</c>.</summary>
+    public static readonly Counter<long> RepliesSent = Meter.CreateCounter<long>(
+        "customergrains.replies.sent", "{reply}", "Agents' replies the CRMs took");
+
     public static readonly Counter<long> WebhooksRejected = Meter.CreateCounter<long>(
         "customergrains.webhook.rejected", "{delivery}", "Webhook deliveries refused");
 

@@ -32,6 +32,15 @@ internal static partial class Log
     [LoggerMessage(2016, LogLevel.Information, "Moved {Count} identities of tenant {TenantId} from {From} to their connection's namespace {To}")]
     public static partial void IdentitiesMoved(ILogger logger, int count, string tenantId, string from, string to);
 
+    [LoggerMessage(2050, LogLevel.Warning, "Reply {ReplyId} to {Provider} not sent (attempt {Attempt}, given up: {GivenUp}): {Error}")]
+    public static partial void ReplyNotSent(ILogger logger, string replyId, string provider, int attempt, bool givenUp, string error);
+
+    [LoggerMessage(2051, LogLevel.Warning, "Reply {ReplyId} was sent but not added to the customer's history; the CRM's echo will add it")]
+    public static partial void ReplyNotRecorded(ILogger logger, string replyId, Exception exception);
+
+    [LoggerMessage(2052, LogLevel.Warning, "Looking for replies to send failed; trying again")]
+    public static partial void ReplyPollFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(2030, LogLevel.Warning, "Sending escalation notifications failed; retrying next interval")]
     public static partial void NotifierFailed(ILogger logger, Exception exception);
 

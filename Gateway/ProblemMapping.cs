@@ -14,6 +14,7 @@ internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.
         {
             RequestValidationException invalid => new ValidationProblemDetails(invalid.Errors) { Status = StatusCodes.Status400BadRequest, Title = "The request is invalid." },
             BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
+            Replies.ConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
             UnauthorizedAccessException forbidden => new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = forbidden.Message },
             KeyNotFoundException notFound => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = notFound.Message },
             ArgumentException argument => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Bad request", Detail = argument.Message },

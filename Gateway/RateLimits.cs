@@ -30,6 +30,12 @@ public sealed class RateLimitOptions
     /// <summary>Knowledge-base questions per minute for one tenant.</summary>
     public int TenantAsksPerMinute { get; set; } = 1200;
 
+    /// <summary>Replies sent into CRMs (<c>POST /v1/customers/{id}/replies</c>) per minute for one API key.</summary>
+    public int RepliesPerMinute { get; set; } = 120;
+
+    /// <summary>Replies per minute for one tenant.</summary>
+    public int TenantRepliesPerMinute { get; set; } = 1200;
+
     /// <summary>Live event streams (an open customer view each) one API key may hold at once.</summary>
     public int EventStreamsPerKey { get; set; } = 20;
 }
@@ -43,6 +49,7 @@ internal sealed class RateLimitOptionsValidator : IValidateOptions<RateLimitOpti
                  {
                      (nameof(options.SuggestionsPerMinute), options.SuggestionsPerMinute), (nameof(options.TenantSuggestionsPerMinute), options.TenantSuggestionsPerMinute),
                      (nameof(options.AsksPerMinute), options.AsksPerMinute), (nameof(options.TenantAsksPerMinute), options.TenantAsksPerMinute),
+                     (nameof(options.RepliesPerMinute), options.RepliesPerMinute), (nameof(options.TenantRepliesPerMinute), options.TenantRepliesPerMinute),
                      (nameof(options.EventStreamsPerKey), options.EventStreamsPerKey),
                  })
         {
@@ -61,6 +68,7 @@ public enum RateLimited
 {
     Suggestions,
     Asks,
+    Replies,
     EventStreams,
 }
 
@@ -119,6 +127,7 @@ public static class RateLimits
         {
             RateLimited.EventStreams => RateLimitPartition.GetConcurrencyLimiter(partition, _ => new ConcurrencyLimiterOptions { PermitLimit = options.EventStreamsPerKey, QueueLimit = 0 }),
             RateLimited.Suggestions => Bucket(partition, perKey ? options.SuggestionsPerMinute : options.TenantSuggestionsPerMinute),
+            RateLimited.Replies => Bucket(partition, perKey ? options.RepliesPerMinute : options.TenantRepliesPerMinute),
             _ => Bucket(partition, perKey ? options.AsksPerMinute : options.TenantAsksPerMinute),
         };
     }

@@ -124,6 +124,25 @@ public static class CustomersApi
             .WithSummary("Reply suggestions grounded in the knowledge base and past accepted replies; retrieval-only (degraded) when the model cannot answer in time. " +
                          "With Accept: text/event-stream, as they are made: the retrieved answers at once, drafts as the model writes them, then the final record");
 
+        customers.MapPost("/replies", async Task<Accepted<Replies.ReplyView>> (string id, Replies.ReplyInput input, HttpContext http, IMediator mediator) =>
+            {
+                var key = http.Request.Headers["Idempotency-Key"].ToString();
+                var (reply, customerId) = await mediator.Send(new Replies.SendReply(ApiKeyFilter.CallerOf(http), id, input, key.Length == 0 ? null : key), http.RequestAborted);
+                return TypedResults.Accepted($"/v1/customers/{customerId}/replies/{reply.ReplyId}", reply);
+            })
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .LimitRate(RateLimited.Replies)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .WithSummary("Sends a reply (or, with private, a note) into the CRM conversation the customer is in: written to the outbox, then delivered with retries. " +
+                         "The Idempotency-Key header makes a retried request send once");
+
+        customers.MapGet("/replies/{replyId}", async Task<Ok<Replies.ReplyView>> (string id, string replyId, HttpContext http, IMediator mediator) =>
+                TypedResults.Ok(await mediator.Send(new Replies.GetReply(ApiKeyFilter.CallerOf(http), id, replyId), http.RequestAborted)))
+            .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
+            .WithSummary("A reply's delivery: queued, sent (with the CRM's message id) or failed (with why)");
+
         app.MapPost("/v1/suggestions/{suggestionId}/feedback", async (string suggestionId, SuggestionFeedback feedback, HttpContext http, IMediator mediator) =>
             {
                 await mediator.Send(new RecordFeedback(ApiKeyFilter.CallerOf(http), suggestionId, feedback), http.RequestAborted);

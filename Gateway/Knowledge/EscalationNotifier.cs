@@ -88,13 +88,7 @@ public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry
             return $"Tenant '{tenantId}' has no Escalation:Url and Secret configured.";
         }
 
-        var messageId = $"msg_kb_{id}";
-        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var signature = Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{messageId}.{timestamp}.{payload}")));
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
-        request.Headers.TryAddWithoutValidation("webhook-id", messageId);
-        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp);
-        request.Headers.TryAddWithoutValidation("webhook-signature", "v1," + signature);
+        using var request = StandardWebhooksProvider.SignedPost(url, key, $"msg_kb_{id}", time.GetUtcNow(), payload);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -20,6 +20,19 @@ internal sealed class StandardWebhooksProvider : IWebhookProvider
 {
     public string Name => Providers.Standard;
 
+    /// <summary>A POST of <paramref name="payload"/> signed as Standard Webhooks sign: what the gateway sends to a
+    /// tenant's own endpoints (escalations, replies to a custom CRM).</summary>
+    public static HttpRequestMessage SignedPost(string url, byte[] key, string messageId, DateTimeOffset at, string payload)
+    {
+        var timestamp = at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var signature = Convert.ToBase64String(System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes($"{messageId}.{timestamp}.{payload}")));
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("webhook-id", messageId);
+        request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp);
+        request.Headers.TryAddWithoutValidation("webhook-signature", "v1," + signature);
+        return request;
+    }
+
     public static bool TryDecodeSecret(string secret, out byte[] key)
     {
         key = [];

@@ -68,6 +68,7 @@ public static class SiloHosting
         builder.Services.AddSingleton<Database>();
         builder.Services.AddSingleton(new SchemaScripts("orleans", typeof(SiloHosting).Assembly));
         builder.Services.AddSingleton(new SchemaScripts("customers", typeof(CustomerGrain).Assembly));
+        builder.Services.AddSingleton(new SchemaScripts("gateway", typeof(Gateway.HealthApi).Assembly));
 
         // Registered before the silo: hosted services start in order, and Orleans' providers read their queries from
         // the schema at start.

@@ -123,7 +123,7 @@ public static class Payloads
         {
             type = "interaction.created",
             customer = new { id = customerId, email, name, language = "en", attributes = new { plan = "pro", lifetime_value = "1500" } },
-            interaction = new { id = interactionId, channel = "email", direction, text, occurredAt = "2026-11-20T10:00:00Z", sentiment = 0.5, author = direction == "outbound" ? "Kim (agent)" : null },
+            interaction = new { id = interactionId, channel = "email", direction, text, occurredAt = "2026-11-20T10:00:00Z", conversationId = $"t-{customerId}", sentiment = 0.5, author = direction == "outbound" ? "Kim (agent)" : null },
         });
 
     private static string Json(object value) => JsonSerializer.Serialize(value);

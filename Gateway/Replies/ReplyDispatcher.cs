@@ -1,0 +1,126 @@
+using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CustomerGrains.Gateway.Replies;
+
+/// <summary>How replies are delivered (configuration section <c>Replies</c>).</summary>
+public sealed class ReplyOptions
+{
+    public const string SectionName = "Replies";
+
+    /// <summary>Attempts before a reply is given up as failed (with the CRM's last answer as the reason).</summary>
+    public int MaxAttempts { get; set; } = 8;
+
+    /// <summary>How often each silo looks for replies due (a new one is sent at once by the silo that took it).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a silo sending a reply holds it; if the silo dies, another sends it after that.</summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>
+/// Delivers the reply outbox to the CRMs. The silo that wrote a reply is woken at once; every silo also polls for
+/// replies that are due (retries after their back-off or the CRM's Retry-After, and replies whose silo died). A sent
+/// reply joins the customer's history under the CRM's message id, so the CRM's webhook echo of it adds nothing.
+/// At least once: a silo that dies between the CRM's answer and the commit leaves the reply to be sent again (no CRM
+/// here takes an idempotency key for replies).
+/// </summary>
+public sealed class ReplyDispatcher(
+    ReplyStore store,
+    IEnumerable<IReplySender> senders,
+    TenantRegistry tenants,
+    IGrainFactory grains,
+    IOptions<ReplyOptions> options,
+    TimeProvider time,
+    ILogger<ReplyDispatcher> logger) : BackgroundService
+{
+    private const int Batch = 32;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Looks for due replies now (one was just written).</summary>
+    public void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // woken already
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    List<OutboxReply> due;
+                    do
+                    {
+                        due = await store.ClaimDueAsync(Batch, options.Value.ClaimTimeout, stoppingToken);
+                        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = stoppingToken }, DeliverAsync);
+                    }
+                    while (due.Count == Batch);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    Log.ReplyPollFailed(logger, ex);
+                }
+
+                await _wake.WaitAsync(options.Value.PollInterval, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async ValueTask DeliverAsync(OutboxReply reply, CancellationToken cancellationToken)
+    {
+        if (!tenants.TryGetConnection(reply.Provider, reply.ConnectionId, out var connection))
+        {
+            await store.FailedAsync(reply, $"Connection '{reply.ConnectionId}' is no longer configured.", null, cancellationToken);
+            return;
+        }
+
+        string messageId;
+        try
+        {
+            messageId = await senders.First(s => s.Provider == reply.Provider).SendAsync(connection, reply, cancellationToken);
+        }
+        catch (ReplySendException ex)
+        {
+            var retry = ex.RetryAfter is not { } after || reply.Attempts + 1 >= options.Value.MaxAttempts
+                ? (TimeSpan?)null
+                : after > TimeSpan.Zero ? after : TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, reply.Attempts + 1)));
+            await store.FailedAsync(reply, ex.Message, retry, cancellationToken);
+            Log.ReplyNotSent(logger, reply.ReplyId, reply.Provider, reply.Attempts + 1, retry is null, ex.Message);
+            return;
+        }
+
+        await store.SentAsync(reply, messageId, cancellationToken);
+        GatewayTelemetry.RepliesSent.Add(1, new KeyValuePair<string, object?>("provider", reply.Provider));
+        if (reply.Private)
+        {
+            return; // a note is not the customer's conversation
+        }
+
+        try
+        {
+            var interaction = new Interaction($"{reply.Provider}:{reply.ConnectionId}", messageId, reply.Channel, InteractionDirection.Outbound, reply.Text,
+                time.GetUtcNow(), reply.ConversationId, Author: reply.SentBy);
+            await grains.GetGrain<ICustomerGrain>(CustomerKey.Of(reply.TenantId, reply.CustomerId)).AppendAsync(new AppendRequest(interaction, CustomerFacts.None, []));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.ReplyNotRecorded(logger, reply.ReplyId, ex); // sent: the CRM's webhook echo records it
+        }
+    }
+}
