@@ -15,6 +15,9 @@ public sealed class ConsoleSite : IAsyncLifetime
     public const string Script = "Your order has been shipped [S1]. Thank you for contacting support!";
 
     private FakeHubSpot _hubSpot = null!;
+
+    /// <summary>The custom CRM (connection crm1) that replies are sent to.</summary>
+    public FakeCrm Crm { get; private set; } = null!;
     private IPlaywright _playwright = null!;
 
     public TestCluster Cluster { get; private set; } = null!;
@@ -32,7 +35,10 @@ public sealed class ConsoleSite : IAsyncLifetime
             return tokenizer.Encode(text);
         });
         _hubSpot = await FakeHubSpot.StartAsync();
+        Crm = await FakeCrm.StartAsync();
         var options = GatewayTestOptions.Create(_hubSpot.BaseUrl);
+        options.Configuration["Tenants:acme:Connections:crm1:Options:ReplyUrl"] = $"{Crm.BaseUrl.TrimEnd('/')}/reply";
+        options.Configuration["Replies:PollInterval"] = "00:00:00.200";
         options.Configuration["Inference:Models:default:Path"] = model;
         var configure = options.ConfigureSilo!;
         options.ConfigureSilo = builder =>
@@ -59,6 +65,7 @@ public sealed class ConsoleSite : IAsyncLifetime
         _playwright.Dispose();
         await Cluster.DisposeAsync();
         await _hubSpot.DisposeAsync();
+        await Crm.DisposeAsync();
     }
 
     /// <summary>A fresh browser context (its own tab storage, so its own sign-in) at the given size, in English.</summary>

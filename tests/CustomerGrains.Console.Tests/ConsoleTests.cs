@@ -123,6 +123,29 @@ public sealed class ConsoleTests(ConsoleSite site) : IClassFixture<ConsoleSite>
     }
 
     [Fact]
+    public async Task An_agent_sends_an_edited_suggestion_into_the_crm_and_sees_it_sent_and_in_the_conversation()
+    {
+        var customer = $"send-{Tag}";
+        await PostWebhookAsync(customer, "Hi, where is my order 1234?");
+        var page = await site.OpenAsync();
+        await ConsoleSite.SignInAsync(page, GatewayTestOptions.AcmeAgent, $"#/customers/standard:{customer}");
+        await Assertions.Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Suggest replies" }).ClickAsync();
+        var first = page.Locator("article.suggestion[data-id]").First;
+        await Assertions.Expect(first).ToBeVisibleAsync();
+
+        await first.GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
+        await first.GetByLabel("Edited reply").FillAsync($"Your order 1234 ships today. {Tag}");
+        await first.GetByRole(AriaRole.Button, new() { Name = "Send edited" }).ClickAsync();
+
+        await Assertions.Expect(first.GetByRole(AriaRole.Status)).ToHaveTextAsync("Sent to the CRM.");
+        Assert.Contains(site.Crm.Sent("standard"), r => r.Body!["reply"]!["text"]!.GetValue<string>() == $"Your order 1234 ships today. {Tag}");
+        var messages = page.GetByRole(AriaRole.List, new() { Name = "Conversation" }).GetByRole(AriaRole.Listitem);
+        await Assertions.Expect(messages.Last).ToContainTextAsync($"Your order 1234 ships today. {Tag}"); // live, as the agent's
+        await ConsoleSite.ScreenshotAsync(page, "reply-sent");
+    }
+
+    [Fact]
     public async Task A_question_escalated_is_answered_by_a_senior_the_asker_sees_it_and_the_same_wording_is_answered_outright_next_time()
     {
         var question = $"Can I pay with a gift card from partner shop {Tag}?";

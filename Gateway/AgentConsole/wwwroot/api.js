@@ -24,10 +24,10 @@ function headers(extra = {}) {
   return { Authorization: `Bearer ${session.key}`, ...extra };
 }
 
-export async function call(method, path, body) {
+export async function call(method, path, body, extra = {}) {
   const response = await fetch(path, {
     method,
-    headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }),
+    headers: headers(body === undefined ? extra : { "Content-Type": "application/json", ...extra }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) await fail(response);

@@ -1,5 +1,26 @@
 // Customers: the list and search, and one customer's view (context, live conversation, suggestions).
 import { call, get, post, stream } from "./api.js";
+
+/**
+ * Sends a reply into the customer's CRM conversation and shows how its delivery stands in `status` until it is
+ * sent or failed. One Idempotency-Key per click: a retried request never sends twice.
+ */
+async function sendReply(id, body, status) {
+  status.textContent = t("sending");
+  try {
+    const reply = await call("POST", `${customerPath(id)}/replies`, body, { "Idempotency-Key": crypto.randomUUID() });
+    const location = `${customerPath(id)}/replies/${encodeURIComponent(reply.replyId)}`;
+    for (let current = reply; ; current = await get(location)) {
+      if (current.status === "sent") { status.textContent = t("sent"); return true; }
+      if (current.status === "failed") { status.textContent = `${t("sendFailed")}: ${current.error}`; return false; }
+      status.textContent = current.error ? `${t("sending")} (${current.error})` : t("sending");
+      await new Promise(resolve => setTimeout(resolve, 1000));
+    }
+  } catch (error) {
+    status.replaceChildren(errorText(error));
+    return false;
+  }
+}
 import { h, field, toast, errorText } from "./dom.js";
 import { t, formatTime } from "./i18n.js";
 import { can } from "./app.js";
@@ -228,7 +249,7 @@ function suggestionsPanel(id) {
           drafts.delete(data.draft);
           note.textContent = t("dropped");
         } else if (type === "result") {
-          results.replaceChildren(...data.result.suggestions.map(s => suggestionCard(s, true)));
+          results.replaceChildren(...data.result.suggestions.map(s => suggestionCard(s, true, id)));
           note.textContent = data.result.degraded ? `${t("degraded")}: ${data.result.reason}` : "";
         }
       }, running.signal);
@@ -240,14 +261,23 @@ function suggestionsPanel(id) {
     }
   }
 
+  // The agent's own reply, written without a suggestion.
+  const own = h("textarea", { rows: 3 });
+  const sendStatus = h("p.muted", { role: "status" });
+  const composer = h("form", { onsubmit: async e => {
+    e.preventDefault();
+    if (!own.value.trim()) return;
+    if (await sendReply(id, { text: own.value.trim() }, sendStatus)) own.value = "";
+  } }, field(t("ownReply"), own), h("div.row", {}, h("button.primary", { type: "submit" }, t("send"))), sendStatus);
+
   return h("section.card", { "aria-label": t("suggestions") },
     h("h2", {}, t("suggestions")),
     h("form", { onsubmit: suggest }, field(t("messageToAnswer"), message), h("div.row", {}, button)),
-    note, results);
+    note, results, composer);
 }
 
 /** One suggestion with its sources, confidence and flags; final (audited) ones take feedback. */
-function suggestionCard(s, final) {
+function suggestionCard(s, final, customer) {
   const status = h("p.muted", { role: "status" });
   const actions = h("div.row");
   const card = h("article.suggestion", { "data-id": s.id, "data-kind": s.kind },
@@ -277,23 +307,32 @@ function suggestionCard(s, final) {
       promote.remove();
     } catch (error) { status.replaceChildren(errorText(error)); }
   } }, t("promote"));
+  const send = async text => {
+    if (await sendReply(customer, { text, suggestionId: s.id }, status)) {
+      actions.replaceChildren(...(can.answer() ? [promote] : []));
+    }
+  };
   const edit = () => {
     const text = h("textarea", { rows: 4, value: s.text });
-    actions.replaceChildren(h("form", { style: "width:100%", onsubmit: e => { e.preventDefault(); feedback({ outcome: "edited", finalText: text.value }, t("accepted")); } },
+    actions.replaceChildren(h("form.wide", { onsubmit: e => { e.preventDefault(); send(text.value); } },
       field(t("editedText"), text),
-      h("div.row", {}, h("button.primary", { type: "submit" }, t("sendEdited")), h("button", { type: "button", onclick: reset }, t("cancel")))));
+      h("div.row", {},
+        h("button.primary", { type: "submit" }, t("sendEdited")),
+        h("button", { type: "button", onclick: () => feedback({ outcome: "edited", finalText: text.value }, t("accepted")) }, t("acceptEdited")),
+        h("button", { type: "button", onclick: reset }, t("cancel")))));
     text.focus();
   };
   const reject = () => {
     const reason = h("input", { type: "text" });
-    actions.replaceChildren(h("form", { style: "width:100%", onsubmit: e => { e.preventDefault(); feedback({ outcome: "rejected", reason: reason.value }, t("rejected")); } },
+    actions.replaceChildren(h("form.wide", { onsubmit: e => { e.preventDefault(); feedback({ outcome: "rejected", reason: reason.value }, t("rejected")); } },
       field(t("rejectReason"), reason),
       h("div.row", {}, h("button.danger", { type: "submit" }, t("reject")), h("button", { type: "button", onclick: reset }, t("cancel")))));
     reason.focus();
   };
   const reset = () => actions.replaceChildren(
     h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(s.text).catch(() => {}); toast(t("copied")); } }, t("copy")),
-    h("button.primary", { type: "button", onclick: () => feedback({ outcome: "accepted" }, t("accepted")) }, t("accept")),
+    h("button.primary", { type: "button", onclick: () => send(s.text) }, t("send")),
+    h("button", { type: "button", onclick: () => feedback({ outcome: "accepted" }, t("accepted")) }, t("accept")),
     h("button", { type: "button", onclick: edit }, t("edit")),
     h("button.danger", { type: "button", onclick: reject }, t("reject")));
   reset();
