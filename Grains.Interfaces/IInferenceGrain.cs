@@ -13,7 +13,8 @@ public sealed record InferenceRequest(
     int? Seed = null,
     IReadOnlyList<string>? StopStrings = null,
     bool Background = false,
-    DateTimeOffset? Deadline = null);
+    DateTimeOffset? Deadline = null,
+    string? Tenant = null);
 
 /// <param name="FinishReason">endOfSequence, length or stopString.</param>
 [GenerateSerializer, Immutable, Alias("cg.InferenceResult")]

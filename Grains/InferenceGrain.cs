@@ -54,7 +54,8 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
         new SamplingOptions(request.Temperature, request.TopK, request.TopP, request.RepetitionPenalty, request.Seed),
         request.StopStrings,
         request.Background ? RequestPriority.Background : RequestPriority.Interactive,
-        request.Deadline);
+        request.Deadline,
+        request.Tenant);
 
     public Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default) =>
         host.Embedder(this.GetPrimaryKeyString()).EmbedAsync(texts).WaitAsync(cancellationToken);

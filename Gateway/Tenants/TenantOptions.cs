@@ -58,8 +58,12 @@ public sealed class ConnectionOptions
     /// secrets are <c>whsec_&lt;base64&gt;</c>; HubSpot's is the app's client secret.</summary>
     public List<string> Secrets { get; set; } = [];
 
-    /// <summary>Provider options: HubSpot <c>AccessToken</c> and <c>ApiBaseUrl</c> (to fetch message text),
-    /// <c>PublicUrl</c> (the URL the CRM calls, when a proxy rewrites it), Standard <c>IdentityProvider</c>.</summary>
+    /// <summary>Provider options: <c>TrustEmail</c> (the CRM vouches for its contacts' emails, which then link
+    /// customers), <c>PublicUrl</c> (the URL the CRM calls, when a proxy rewrites it), HubSpot <c>AccessToken</c> and
+    /// <c>ApiBaseUrl</c> (to fetch message text), Standard <c>IdentityProvider</c>; and what sending replies needs
+    /// (README, "Sending replies into the CRM"): <c>ApiBaseUrl</c>, <c>AccessToken</c>, Chatwoot <c>AccountId</c>,
+    /// Zendesk <c>Email</c> and <c>ApiToken</c>, Intercom <c>AdminId</c>, HubSpot <c>SenderActorId</c>, Standard
+    /// <c>ReplyUrl</c>.</summary>
     public Dictionary<string, string> Options { get; set; } = [];
 }
 

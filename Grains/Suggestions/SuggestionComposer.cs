@@ -110,7 +110,8 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                         TopP: 0.95f,
                         Seed: i,
                         StopStrings: ["<|im_end|>"],
-                        Deadline: time.GetUtcNow() + remaining);
+                        Deadline: time.GetUtcNow() + remaining,
+                        Tenant: context.TenantId);
                     return events is null
                         ? GenerateTextAsync(model, draft, drafting.Token)
                         : StreamDraftAsync(model, draft, i, language, events, drafting.Token);

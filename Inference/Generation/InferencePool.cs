@@ -29,7 +29,8 @@ public sealed record GenerationRequest(
     SamplingOptions? Sampling = null,
     IReadOnlyList<string>? StopStrings = null,
     RequestPriority Priority = RequestPriority.Interactive,
-    DateTimeOffset? Deadline = null);
+    DateTimeOffset? Deadline = null,
+    string? Tenant = null);
 
 public sealed record GenerationResult(string Text, IReadOnlyList<int> Tokens, FinishReason FinishReason, int PromptTokens, TimeSpan Queued, TimeSpan Total);
 
@@ -66,6 +67,11 @@ public sealed class InferencePool : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly LinkedList<Pending>[] _queues = [new(), new()];
+
+    // When each tenant was last admitted (a count of admissions), for turns between tenants; only the admitting loop
+    // touches it.
+    private readonly Dictionary<string, long> _turns = [];
+    private long _admissions;
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly DecodeBatch _batch;
@@ -165,6 +171,14 @@ public sealed class InferencePool : IAsyncDisposable
             {
                 _rejected++;
                 throw new PoolRejectedException(PoolRejectedException.QueueFull, $"The inference queue is full ({_options.MaxQueue} waiting); try again later.");
+            }
+
+            // One tenant's flood leaves room in the queue for the others.
+            if (request.Tenant is { } tenant && _queues.Sum(q => q.Count(p => p.Request.Tenant == tenant)) >= _options.MaxQueue * 3 / 4)
+            {
+                _rejected++;
+                throw new PoolRejectedException(PoolRejectedException.QueueFull,
+                    $"Tenant '{tenant}' holds three quarters of the inference queue ({_options.MaxQueue * 3 / 4} waiting); the rest is kept for the other tenants. Try again later.");
             }
 
             pending.Node = _queues[(int)request.Priority].AddLast(pending);
@@ -335,13 +349,17 @@ public sealed class InferencePool : IAsyncDisposable
         // empty, when an eighth of its slots are free, or when they have waited JoinAfterSteps steps.
         var free = _options.MaxBatch - active.Count;
         var admitting = active.Count == 0 || free >= Math.Max(1, _options.MaxBatch / 8) || _stepsSinceJoin >= JoinAfterSteps;
+
+        // A tenant's share of the batch: among requests of one priority, those of the tenants running the fewest go first,
+        // then the tenant served least recently (oldest first within a tenant), so that a tenant that floods the pool
+        // cannot hold back another's few.
+        var running = active.Values.GroupBy(p => p.Request.Tenant ?? "").ToDictionary(g => g.Key, g => g.Count());
         lock (_lock)
         {
             foreach (var queue in _queues)
             {
-                for (var node = queue.First; node is not null;)
+                foreach (var node in FairOrder(queue, running, _turns))
                 {
-                    var next = node.Next;
                     var pending = node.Value;
                     if (pending.CancelRequested)
                     {
@@ -373,14 +391,40 @@ public sealed class InferencePool : IAsyncDisposable
                         joining.Add(pending);
                         inFlight += pending.Budget;
                         pending.Queued = _time.GetElapsedTime(pending.EnqueuedAt);
+                        running[pending.Request.Tenant ?? ""] = running.GetValueOrDefault(pending.Request.Tenant ?? "") + 1;
+                        _turns[pending.Request.Tenant ?? ""] = ++_admissions;
                     }
-
-                    node = next;
                 }
             }
         }
 
         return joining;
+    }
+
+    /// <summary>The queue's requests taken in turns by tenant: each tenant's oldest first, the tenant running the fewest
+    /// (counting those admitted as the turns go) next, then the one admitted least recently (<paramref name="turns"/>:
+    /// when each tenant was last admitted). With one tenant, the queue's own order.</summary>
+    private static IEnumerable<LinkedListNode<Pending>> FairOrder(LinkedList<Pending> queue, Dictionary<string, int> running, Dictionary<string, long> turns)
+    {
+        var byTenant = new Dictionary<string, Queue<LinkedListNode<Pending>>>();
+        for (var node = queue.First; node is not null; node = node.Next)
+        {
+            var tenant = node.Value.Request.Tenant ?? "";
+            (byTenant.TryGetValue(tenant, out var nodes) ? nodes : byTenant[tenant] = new()).Enqueue(node);
+        }
+
+        while (byTenant.Count > 0)
+        {
+            // The tenant running the fewest now; among equals, the one served least recently, then the one whose oldest waited longest.
+            var next = byTenant.MinBy(t => (running.GetValueOrDefault(t.Key), turns.GetValueOrDefault(t.Key), t.Value.Peek().Value.EnqueuedAt));
+            var node = next.Value.Dequeue();
+            if (next.Value.Count == 0)
+            {
+                byTenant.Remove(next.Key);
+            }
+
+            yield return node;
+        }
     }
 
     private List<Pending> Drain()

@@ -188,6 +188,29 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tenant_flooding_the_pool_neither_holds_back_another_tenants_request_nor_fills_the_whole_queue()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 1, MaxQueue: 8));
+        using var cancel = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long() with { Tenant = "flood" }, cancel.Token);
+        Assert.True(await Eventually.TrueAsync(() => pool.Stats.Running == 1, TimeSpan.FromSeconds(10)), "the first request never ran");
+
+        // The flooding tenant queues six, its share of eight; a seventh is refused while another tenant's still fits.
+        var flood = Enumerable.Range(0, 6).Select(_ => pool.GenerateAsync(new GenerationRequest("Hello", 3, Tenant: "flood"))).ToList();
+        var refused = await Assert.ThrowsAsync<PoolRejectedException>(() => pool.GenerateAsync(new GenerationRequest("Hello", 3, Tenant: "flood")));
+        var other = pool.GenerateAsync(new GenerationRequest("Hello", 3, Tenant: "other"));
+
+        await cancel.CancelAsync();
+        var results = await Task.WhenAll(flood.Append(other)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(PoolRejectedException.QueueFull, refused.Reason);
+        // Queued last, the other tenant's request started before every one of the flood's but the first.
+        var otherQueued = results[^1].Queued;
+        Assert.True(results[..^1].Count(r => r.Queued < otherQueued) <= 1, $"the other tenant waited {otherQueued}, the flood {string.Join(", ", results[..^1].Select(r => r.Queued.TotalMilliseconds))}");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
     public async Task Streaming_yields_text_as_it_comes_and_it_adds_up_to_the_result()
     {
         await using var pool = Pool();
