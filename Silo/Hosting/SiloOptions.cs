@@ -59,6 +59,14 @@ public sealed class OrleansSettings
     /// Behind NAT or in a pod, set it to the address the others can reach.</summary>
     public string? AdvertisedIP { get; set; }
 
+    /// <summary>A PKCS #12 (.pfx) certificate with its key: silo-to-silo connections then use mutual TLS, each silo
+    /// showing it and accepting only a peer that shows the same certificate, or one whose chain the host trusts. None
+    /// (default): plain TCP, for a network that only the silos reach (README, "TLS between silos").</summary>
+    public string? TlsCertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="TlsCertificatePath"/>, if it has one.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
     /// <summary>In a Kubernetes pod: Orleans' Kubernetes hosting (Microsoft.Orleans.Hosting.Kubernetes) takes the
     /// advertised address from POD_IP and the cluster and service ids from the pod's labels, and deletes the membership
     /// rows of pods that are gone (deploy/kubernetes).</summary>
@@ -146,6 +154,11 @@ internal sealed class OrleansSettingsValidator : IValidateOptions<OrleansSetting
         if (options.AdvertisedIP is { } ip && !System.Net.IPAddress.TryParse(ip, out _))
         {
             failures.Add($"Orleans:AdvertisedIP '{ip}' is not an IP address.");
+        }
+
+        if (options.TlsCertificatePath is { } certificate && !File.Exists(certificate))
+        {
+            failures.Add($"Orleans:TlsCertificatePath '{certificate}' is not a file.");
         }
 
         if (options.ProbeTimeout <= TimeSpan.Zero || options.TableRefreshTimeout <= TimeSpan.Zero || options.IAmAliveTablePublishTimeout <= TimeSpan.Zero || options.ResponseTimeout <= TimeSpan.Zero)
