@@ -40,6 +40,8 @@ public sealed class SiloPortsTests
             && await database.ScalarAsync<long>("SELECT count(*) FROM OrleansMembershipTable WHERE status <> 3") == 0,
             TimeSpan.FromSeconds(30));
         Assert.True(active, first.Output + second.Output + third.Output);
+        // And no Orleans client gateway: nothing outside the silos can make grain calls (ProxyPort 0: none).
+        Assert.Equal(0L, await database.ScalarAsync<long>("SELECT count(*) FROM OrleansMembershipTable WHERE coalesce(ProxyPort, 0) <> 0"));
         Assert.All(new[] { first, second, third }, silo => Assert.False(silo.HasExited, silo.Output));
     }
 
