@@ -33,20 +33,24 @@ public interface IInferenceGrain : IGrainWithStringKey
 {
     /// <summary>Interleaved: calls wait in the pool, which batches them, not one by one in the grain's mailbox.</summary>
     [AlwaysInterleave]
+    [Alias("GenerateAsync")]
     Task<InferenceResult> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>The generated text in pieces as the model produces them (whole characters only); the pieces joined are
     /// what <see cref="GenerateAsync"/> would return.</summary>
     [AlwaysInterleave]
+    [Alias("StreamAsync")]
     IAsyncEnumerable<string> StreamAsync(InferenceRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Counts <paramref name="text"/>'s tokens with a decoder model's tokenizer, so a prompt can be fitted to
     /// its context before it is sent.</summary>
     [AlwaysInterleave]
+    [Alias("CountTokensAsync")]
     Task<TokenCount> CountTokensAsync(string text);
 
     /// <summary>Unit-length embeddings of <paramref name="texts"/> (in order) from an encoder model: their dot product
     /// is their cosine similarity.</summary>
     [AlwaysInterleave]
+    [Alias("EmbedAsync")]
     Task<float[][]> EmbedAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken = default);
 }

@@ -51,49 +51,63 @@ public sealed record KbQuestion(
 [Alias("cg.IKnowledgeBaseGrain")]
 public interface IKnowledgeBaseGrain : IGrainWithStringKey
 {
+    [Alias("AddEntryAsync")]
     Task<KbEntry> AddEntryAsync(KbEntryInput input, string source, string author);
 
     [ReadOnly]
+    [Alias("GetEntryAsync")]
     Task<KbEntry?> GetEntryAsync(string entryId);
 
+    [Alias("UpdateEntryAsync")]
     Task<KbEntry?> UpdateEntryAsync(string entryId, KbEntryInput input);
 
+    [Alias("DeleteEntryAsync")]
     Task<bool> DeleteEntryAsync(string entryId);
 
     /// <summary>Adds entries in one transaction: all of them or, when one is invalid, none. An entry whose question and
     /// answer are there already is skipped, so importing a file again changes nothing. Returns how many were added.</summary>
+    [Alias("ImportAsync")]
     Task<int> ImportAsync(IReadOnlyList<KbEntryInput> entries, string author);
 
     [ReadOnly]
+    [Alias("ExportAsync")]
     Task<IReadOnlyList<KbEntry>> ExportAsync();
 
     /// <summary>The best-matching entries for <paramref name="text"/>, best first.</summary>
     [ReadOnly]
+    [Alias("SearchAsync")]
     Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit);
 
+    [Alias("AskAsync")]
     Task<AskResult> AskAsync(string question, string askedBy);
 
     /// <summary>Sends the question to the seniors; only an asker (<paramref name="by"/> asked it) or a
     /// <paramref name="privileged"/> caller may.</summary>
+    [Alias("EscalateAsync")]
     Task<KbQuestion> EscalateAsync(string questionId, string by, bool privileged);
 
     /// <summary>A senior's answer joins the knowledge base as a new entry. With <paramref name="question"/> (the
     /// question in the knowledge base's words), the asker's wording becomes an alias of the entry.</summary>
+    [Alias("AnswerAsync")]
     Task<KbQuestion> AnswerAsync(string questionId, string answer, IReadOnlyList<string>? tags, string author, string? question = null);
 
     /// <summary>The asker picked <paramref name="entryId"/> among the similar questions offered: the question is
     /// answered by it, and its wording becomes an alias of the entry, answered outright next time. Only an entry an ask
     /// offered for the question, and only by an asker or a <paramref name="privileged"/> caller.</summary>
+    [Alias("PickAsync")]
     Task<KbQuestion> PickAsync(string questionId, string entryId, string by, bool privileged);
 
     /// <summary>Makes a reply suggestion that an agent accepted or edited a knowledge-base entry (source
     /// accepted-reply): by default the customer's message as the question and the reply as sent as the answer, with
     /// personal data masked; <paramref name="changes"/> replaces what it gives. Once per suggestion.</summary>
+    [Alias("PromoteReplyAsync")]
     Task<KbEntry> PromoteReplyAsync(string suggestionId, KbEntryInput changes, string author);
 
     [ReadOnly]
+    [Alias("GetQuestionAsync")]
     Task<KbQuestion?> GetQuestionAsync(string questionId);
 
     [ReadOnly]
+    [Alias("ListQuestionsAsync")]
     Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status, string? askedBy = null);
 }

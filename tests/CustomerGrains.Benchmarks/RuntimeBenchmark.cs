@@ -17,6 +17,7 @@ namespace CustomerGrains.Benchmarks;
 [Alias("bench.IBenchGrain")]
 public interface IBenchGrain : IGrainWithStringKey
 {
+    [Alias("AddAsync")]
     Task<int> AddAsync(int amount);
 }
 
@@ -32,6 +33,7 @@ public sealed class BenchGrain : Grain, IBenchGrain
 [Alias("bench.IPersistedBenchGrain")]
 public interface IPersistedBenchGrain : IGrainWithStringKey
 {
+    [Alias("AddAsync")]
     Task<int> AddAsync(int amount);
 }
 
