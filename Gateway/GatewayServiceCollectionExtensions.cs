@@ -73,6 +73,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<GetConversation, CustomerGrains.Grains.ConversationPage>, GetConversationHandler>();
         services.AddTransient<IRequestHandler<SendReply, (ReplyView, string)>, SendReplyHandler>();
         services.AddTransient<IRequestHandler<GetReply, ReplyView>, GetReplyHandler>();
+        services.AddTransient<IRequestHandler<GetSuggestionReport, SuggestionReport>, GetSuggestionReportHandler>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);

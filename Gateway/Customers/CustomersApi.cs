@@ -143,6 +143,16 @@ public static class CustomersApi
             .RequireRoles(Roles.Agent, Roles.Senior, Roles.Admin)
             .WithSummary("A reply's delivery: queued, sent (with the CRM's message id) or failed (with why)");
 
+        app.MapGet("/v1/reports/suggestions", async Task<Ok<Replies.SuggestionReport>> (DateTimeOffset? from, DateTimeOffset? to, HttpContext http, IMediator mediator, TimeProvider time) =>
+                TypedResults.Ok(await mediator.Send(new Replies.GetSuggestionReport(ApiKeyFilter.CallerOf(http), from, to, time.GetUtcNow()), http.RequestAborted)))
+            .WithTags("Reports")
+            .AddEndpointFilter<ApiKeyFilter>()
+            .RequireRoles(Roles.Admin)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("How agents use suggestions, from what they sent (default: the last 30 days): per tenant and per agent, the share of replies " +
+                         "sent from a suggestion as it was, edited (with the mean share of words changed), or written without one");
+
         app.MapPost("/v1/suggestions/{suggestionId}/feedback", async (string suggestionId, SuggestionFeedback feedback, HttpContext http, IMediator mediator) =>
             {
                 await mediator.Send(new RecordFeedback(ApiKeyFilter.CallerOf(http), suggestionId, feedback), http.RequestAborted);

@@ -218,4 +218,61 @@ public sealed class ReplyTests : IAsyncLifetime
         Assert.True(sentNote.Private);
         Assert.True(_crm.Sent("chatwoot").Last().Body!["private"]!.GetValue<bool>());
     }
+
+    private async Task<SuggestionReport> ReportAsync(DateTimeOffset from)
+    {
+        using var admin = _cluster.Silos[0].CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", GatewayTestOptions.AcmeAdmin);
+        return (await admin.GetFromJsonAsync<SuggestionReport>(
+            $"/v1/reports/suggestions?from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(1).ToString("O"))}", GatewayCluster.Json))!;
+    }
+
+    [Fact]
+    public async Task The_report_counts_replies_sent_as_suggested_edited_or_written_without_one_by_agent_including_those_typed_in_the_crm()
+    {
+        using var senior = _cluster.Silos[0].CreateClient();
+        senior.DefaultRequestHeaders.Authorization = new("Bearer", GatewayTestOptions.AcmeSenior);
+        (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        // The CRM's own messages carry their own times (the test payloads' are in late November): a window around them.
+        var from = DateTimeOffset.UtcNow.AddDays(-60);
+        var before = await ReportAsync(from);
+        var (customer, customerWrites, echoOf) = Conversation("zendesk");
+        await customerWrites();
+        using var agent = Agent();
+        Assert.True(await Eventually.TrueAsync(async () => (await agent.GetAsync($"/v1/customers/{customer}/context")).IsSuccessStatusCode, TimeSpan.FromSeconds(20)));
+        using var asked = await agent.PostAsJsonAsync($"/v1/customers/{customer}/suggestions", new { message = "How do I return an item and get my refund?", count = 2 });
+        var result = await asked.Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        var suggested = result!.Suggestions;
+        Assert.True(suggested.Count >= 2, $"{asked.StatusCode}: {result.Reason}");
+        Assert.True(suggested.Count >= 2, $"{suggested.Count} suggestions to send");
+
+        // As suggested, edited, and the agent's own; then one an agent typed in Zendesk itself.
+        foreach (var body in new object[]
+                 {
+                     new { text = suggested[0].Text, suggestionId = suggested[0].Id },
+                     new { text = suggested[1].Text.Replace("Tracking", "Tracking today", StringComparison.Ordinal) + " Thanks!", suggestionId = suggested[1].Id },
+                     new { text = "Let me check with the courier." },
+                 })
+        {
+            using var sent = await ReplyAsync(agent, customer, body, Guid.NewGuid().ToString());
+            await WaitForAsync(agent, sent.Headers.Location!, ReplyStatus.Sent);
+        }
+
+        await echoOf("777000", "Typed in Zendesk by hand.");
+        Assert.True(await Eventually.TrueAsync(
+            async () => await _cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status = 'pending'") == 0, TimeSpan.FromSeconds(20)));
+
+        var after = await ReportAsync(from);
+        SuggestionUsage Delta(string agent) => after.Agents.Single(a => a.Agent == agent) is var now && before.Agents.SingleOrDefault(a => a.Agent == agent) is { } was
+            ? now with { Replies = now.Replies - was.Replies, AsSuggested = now.AsSuggested - was.AsSuggested, Edited = now.Edited - was.Edited, Written = now.Written - was.Written }
+            : now;
+        var byKey = Delta(after.Agents.Single(a => a.Agent!.StartsWith("key:", StringComparison.Ordinal)).Agent!);
+        var inZendesk = Delta("Kim (agent)");
+
+        Assert.Equal((3, 1, 1, 1), (byKey.Replies, byKey.AsSuggested, byKey.Edited, byKey.Written));
+        Assert.InRange(after.Agents.Single(a => a.Agent == byKey.Agent).MeanEditDistance!.Value, 0.01, 0.5);
+        Assert.Equal((1, 1), (inZendesk.Replies, inZendesk.Written));
+        Assert.Equal(before.Tenant.Replies + 4, after.Tenant.Replies);
+        Assert.Equal(HttpStatusCode.Forbidden, (await agent.GetAsync("/v1/reports/suggestions")).StatusCode);
+    }
 }
