@@ -206,6 +206,69 @@ public sealed class ClusterTests
     }
 
     [Fact]
+    public async Task Replies_queued_on_a_silo_killed_while_the_crm_is_down_are_each_sent_once_by_the_others_when_it_is_back()
+    {
+        await using var crm = await FakeCrm.StartAsync();
+        crm.FailAll = 503;
+        var configuration = new Dictionary<string, string?>(Tenants)
+        {
+            ["Tenants:acme:Connections:crm1:Options:ReplyUrl"] = $"{crm.BaseUrl.TrimEnd('/')}/reply",
+            ["Replies:PollInterval"] = "00:00:00.200",
+            ["Replies:ClaimTimeout"] = "00:00:20",
+            ["Replies:MaxAttempts"] = "12",
+        };
+        await using var database = await TestDatabase.CreateAsync();
+        await using var doomed = await SiloProcess.StartAsync(database, configuration);
+        await using var survivor = await SiloProcess.StartAsync(database, configuration);
+        using var toDoomed = Agent(doomed);
+        using var toSurvivor = Agent(survivor);
+        var body = Payloads.Standard("killed-replies", "kr-1", "Where is my parcel?");
+        using (var webhook = new HttpRequestMessage(HttpMethod.Post, "/webhooks/standard/crm1") { Content = new StringContent(body, Encoding.UTF8, "application/json") })
+        {
+            foreach (var (name, value) in Signing.Standard(body, "wh-kr-1", DateTimeOffset.UtcNow))
+            {
+                webhook.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var client = doomed.CreateClient();
+            (await client.SendAsync(webhook)).EnsureSuccessStatusCode();
+        }
+
+        Assert.True(await Eventually.TrueAsync(async () => (await toDoomed.GetAsync("/v1/customers/standard:killed-replies/context")).IsSuccessStatusCode, TimeSpan.FromSeconds(20)));
+        var locations = new List<Uri>();
+        for (var i = 0; i < 10; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/customers/standard:killed-replies/replies") { Content = JsonContent.Create(new { text = $"Reply {i}" }) };
+            request.Headers.Add("Idempotency-Key", $"killed-{i}");
+            using var accepted = await toDoomed.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            locations.Add(accepted.Headers.Location!);
+        }
+
+        // The silo has tried them against the CRM that is down; then it dies, and the CRM comes back.
+        Assert.True(await Eventually.TrueAsync(() => crm.Received.Count(r => r.Status == 503) >= 10, TimeSpan.FromSeconds(20)), "the doomed silo never tried");
+        await doomed.KillAsync();
+        crm.FailAll = null;
+
+        var sent = await Eventually.TrueAsync(async () =>
+        {
+            foreach (var location in locations)
+            {
+                var reply = await toSurvivor.GetFromJsonAsync<JsonElement>(location);
+                if (reply.GetProperty("status").GetString() != "sent")
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
+        Assert.True(sent, "not every reply was sent by the survivor");
+        var delivered = crm.Received.Where(r => r.Status == 200).Select(r => r.Body!["reply"]!["text"]!.GetValue<string>()).ToList();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"Reply {i}").Order(), delivered.Order()); // each once
+    }
+
+    [Fact]
     public async Task SIGTERM_answers_what_it_accepted_leaves_the_cluster_and_exits_0_within_30_s()
     {
         await using var database = await TestDatabase.CreateAsync();

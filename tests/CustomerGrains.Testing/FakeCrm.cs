@@ -27,13 +27,20 @@ public sealed class FakeCrm : IAsyncDisposable
 
     private FakeCrm(WebApplication app) => _app = app;
 
-    public sealed record Request(string Vendor, string Method, string Path, JsonNode? Body, DateTimeOffset At);
+    public sealed record Request(string Vendor, string Method, string Path, JsonNode? Body, DateTimeOffset At)
+    {
+        /// <summary>What the fake answered.</summary>
+        public int Status { get; set; }
+    }
 
     /// <summary>Every request that reached a vendor's endpoint, answered or not, in order.</summary>
     public ConcurrentQueue<Request> Received { get; } = new();
 
     /// <summary>Statuses to answer the next requests with, before answering normally again.</summary>
     public ConcurrentQueue<int> Failures { get; } = new();
+
+    /// <summary>A status to answer every request with (the CRM down), until set back to null.</summary>
+    public int? FailAll { get; set; }
 
     /// <summary>HubSpot messages to serve by id, as the webhook's fetch reads them.</summary>
     public ConcurrentDictionary<string, string> HubSpotMessages { get; } = new();
@@ -85,7 +92,8 @@ public sealed class FakeCrm : IAsyncDisposable
         using var reader = new StreamReader(http.Request.Body);
         var text = await reader.ReadToEndAsync();
         var body = text.Length == 0 ? null : JsonNode.Parse(text);
-        Received.Enqueue(new Request(vendor, http.Request.Method, http.Request.Path, body, DateTimeOffset.UtcNow));
+        var received = new Request(vendor, http.Request.Method, http.Request.Path, body, DateTimeOffset.UtcNow);
+        Received.Enqueue(received);
         if (vendor == "standard")
         {
             var headers = http.Request.Headers;
@@ -95,11 +103,14 @@ public sealed class FakeCrm : IAsyncDisposable
 
         if (authorized != true)
         {
+            received.Status = 401;
             return Results.StatusCode(401);
         }
 
-        if (Failures.TryDequeue(out var status))
+        if (FailAll is { } always || Failures.TryDequeue(out always))
         {
+            var status = always;
+            received.Status = status;
             if (status == 429)
             {
                 http.Response.Headers.RetryAfter = "1";
@@ -108,6 +119,7 @@ public sealed class FakeCrm : IAsyncDisposable
             return Results.Json(new { error = $"failing as told ({status})" }, statusCode: status);
         }
 
+        received.Status = 200;
         return Results.Content(answer(Interlocked.Increment(ref _nextId)).ToJsonString(), "application/json");
     }
 
