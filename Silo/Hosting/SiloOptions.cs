@@ -45,8 +45,8 @@ public sealed class OrleansSettings
     public string ServiceId { get; set; } = "customergrains";
 
     /// <summary>Silo-to-silo TCP port. 0 (default): for a public port P of 8080-9079, 11111 + (P - 8080), so that silos
-    /// started with <c>run.sh --port P</c> on one machine never clash; for any other public port, a free port chosen
-    /// at start. Either way the membership table advertises the port the silo listens on, and a port already taken on
+    /// started with <c>run.sh --port P</c> on one machine never clash; for any other public port, a free port of
+    /// 12111-32110 chosen at start (<see cref="SiloPorts.FreeRange"/>). Either way the membership table advertises the port the silo listens on, and a port already taken on
     /// this host stops the start (<see cref="SiloPorts"/>).</summary>
     public int SiloPort { get; set; }
 

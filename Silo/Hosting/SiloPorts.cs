@@ -28,7 +28,7 @@ internal static class SiloPorts
             failures.Add($"Silo:ManagementPort {silo.ManagementPort} is already in use on {host}: set Silo:ManagementPort to a free port.");
         }
 
-        var siloPort = orleans.SiloPortFor(silo.Port) ?? FreePort(host);
+        var siloPort = orleans.SiloPortFor(silo.Port) ?? FreePort(host, silo.Port);
         if (!IsFree(host, siloPort))
         {
             failures.Add(orleans.SiloPort != 0
@@ -60,10 +60,25 @@ internal static class SiloPorts
         }
     }
 
-    private static int FreePort(IPAddress host)
+    /// <summary>A free port of <see cref="FreeRange"/>, looked for from a point the public port decides. Not the OS's
+    /// ephemeral range (32768 and up on Linux): a port from there can be handed to another program's connection or
+    /// listener between this check and Orleans' bind.</summary>
+    private static int FreePort(IPAddress host, int publicPort)
     {
-        using var listener = new Socket(host.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(host, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+        for (var i = 0; i < FreeRange.Count; i++)
+        {
+            var port = FreeRange.First + (publicPort * 7919 + i) % FreeRange.Count;
+            if (IsFree(host, port))
+            {
+                return port;
+            }
+        }
+
+        throw new OptionsValidationException(OrleansSettings.SectionName, typeof(OrleansSettings),
+            [$"No port of {FreeRange.First}-{FreeRange.First + FreeRange.Count - 1} is free on {host} for the silo: set Orleans:SiloPort."]);
     }
+
+    /// <summary>Where silo ports are chosen when they cannot be derived: above the derived ones (11111-12110), below
+    /// the OS's ephemeral ports.</summary>
+    public static readonly (int First, int Count) FreeRange = (12111, 20000);
 }
