@@ -7,9 +7,10 @@ public sealed record SuggestionRequest(string? Message = null, int Count = 3, in
 
 /// <summary>A suggested reply. Kind: generated (by the model) or retrieved (a knowledge-base answer or a past accepted
 /// reply as it stands). Sources: the knowledge-base entry ids (kb_...) and past reply ids (sg_...) it rests on;
-/// <see cref="Unverified"/> when it cites none.</summary>
+/// <see cref="Unverified"/> when it cites none. <see cref="Language"/>: the language a retrieved answer is written in
+/// when it is not the customer's (none was in theirs): the agent sees it before sending it.</summary>
 [GenerateSerializer, Immutable, Alias("cg.Suggestion")]
-public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified);
+public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified, string? Language = null);
 
 /// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).
 /// Score: how well it matches, weighed by feedback; AcceptanceRate: the share of suggestions resting on it that agents

@@ -68,13 +68,32 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         var prompt = BuildPrompt(context, masker, maskedMessage, sources, assistant, language, RecentTurns, summary: true);
 
         // The retrieved answers, fitted to the customer: shown at once when streaming, and what stands alone when the
-        // model cannot answer. Only answers in the customer's language.
-        var retrieved = sources
-            .Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : TextLanguage.WrittenIn(s.Text, language))
+        // model cannot answer. Answers in the customer's language; when none is, those in the language the message is
+        // written in, else in any: marked with their language, for the agent to see before sending (a Portuguese
+        // speaker writing in English is better served by the English answer than by nothing).
+        var (retrievedFrom, retrievedIn) = (InLanguage(sources, language), language);
+        foreach (var fallback in new[] { TextLanguage.Detect(message), null })
+        {
+            if (retrievedFrom.Count > 0)
+            {
+                break;
+            }
+
+            (retrievedFrom, retrievedIn) = fallback is null
+                ? (sources, null)
+                : (InLanguage(sources, fallback), fallback);
+        }
+
+        var retrieved = retrievedFrom
             .OrderByDescending(s => s.Score)
             .Take(request.Count)
-            .Select(s => new Suggestion(
-                NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, language, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4), Unverified: false))
+            .Select(s =>
+            {
+                var written = retrievedIn ?? s.Language ?? TextLanguage.Detect(s.Text);
+                return new Suggestion(
+                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, written, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4),
+                    Unverified: false, Language: string.Equals(written, language, StringComparison.OrdinalIgnoreCase) ? null : written);
+            })
             .ToList();
         events?.TryWrite(new SuggestionEvent("retrieved", Suggestions: retrieved));
 
@@ -147,9 +166,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         {
             // Degraded: the retrieved answers stand alone.
             suggestions = retrieved;
-            if (suggestions.Count == 0)
+            if (suggestions.Count == 0 || retrievedIn != language)
             {
-                reason += $" No knowledge-base answer in {LanguageName(language)} matches the message.";
+                reason += $" No knowledge-base answer in {LanguageName(language)} matches the message"
+                          + (suggestions.Count == 0 ? "." : $"; these are in {(retrievedIn is null ? "other languages" : LanguageName(retrievedIn))}, marked so.");
             }
         }
         else
@@ -166,6 +186,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         events?.TryWrite(new SuggestionEvent("result", Result: result));
         return result;
     }
+
+    private static List<Source> InLanguage(IReadOnlyList<Source> sources, string language) =>
+        [.. sources.Where(s => s.Language is { } known ? string.Equals(known, language, StringComparison.OrdinalIgnoreCase) : TextLanguage.WrittenIn(s.Text, language))];
 
     private static async Task<string> GenerateTextAsync(IInferenceGrain model, InferenceRequest draft, CancellationToken cancellationToken) =>
         (await model.GenerateAsync(draft, cancellationToken)).Text;
@@ -360,6 +383,9 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         "uk" => "Ukrainian",
         "fr" => "French",
         "es" => "Spanish",
+        "pt" => "Portuguese",
+        "it" => "Italian",
+        "pl" => "Polish",
         var other => other,
     };
 

@@ -129,4 +129,20 @@ public sealed class SuggestionLearningTests : IAsyncLifetime
         var forAnnAgain = await SuggestAsync(agent, "standard:ann-lee", message);
         Assert.Contains(forAnnAgain.Sources, s => s.Text.Contains("Baker", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_customer_who_prefers_a_language_no_entry_is_in_gets_the_answer_in_the_language_they_wrote_marked_as_such()
+    {
+        using var agent = Client(GatewayTestOptions.AcmeAgent);
+        (await agent.PostAsJsonAsync("/v1/customers/standard:joao-pt/interactions", new { eventId = "pt-1", text = "Hi", customer = new { name = "João Silva", language = "pt" } }))
+            .EnsureSuccessStatusCode();
+
+        var result = await SuggestAsync(agent, "standard:joao-pt", "How do I return an item and get my refund?");
+
+        Assert.Equal("pt", result.Language);
+        Assert.NotEmpty(result.Suggestions);
+        Assert.All(result.Suggestions, s => Assert.Equal(("retrieved", "en"), (s.Kind, s.Language)));
+        Assert.StartsWith("Hello, João Silva!", result.Suggestions[0].Text, StringComparison.Ordinal); // fitted in the answer's language
+        Assert.Contains("No knowledge-base answer in Portuguese matches the message; these are in English", result.Reason, StringComparison.Ordinal);
+    }
 }

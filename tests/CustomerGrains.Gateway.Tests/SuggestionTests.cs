@@ -156,12 +156,14 @@ public sealed class SuggestionTests : IAsyncLifetime
         });
         Assert.All(anna.Suggestions.Skip(2), s => Assert.Equal("retrieved", s.Kind)); // the retrieved answers back them up
 
-        // The model writes English and Oleg reads Russian: its drafts never reach his agent, and neither do the English
-        // entries the English question found.
+        // The model writes English and Oleg reads Russian: its drafts never reach his agent. No entry is in Russian, so
+        // the English ones the English question found are offered, marked as English for the agent to see.
         Assert.True(oleg!.Degraded);
         Assert.Contains("not usable text", oleg.Reason, StringComparison.Ordinal);
-        Assert.Contains("No knowledge-base answer in Russian", oleg.Reason, StringComparison.Ordinal);
-        Assert.Empty(oleg.Suggestions);
+        Assert.Contains("No knowledge-base answer in Russian matches the message; these are in English", oleg.Reason, StringComparison.Ordinal);
+        Assert.NotEmpty(oleg.Suggestions);
+        Assert.All(oleg.Suggestions, s => Assert.Equal(("retrieved", "en"), (s.Kind, s.Language)));
+        Assert.All(anna.Suggestions, s => Assert.Equal(s.Kind == "retrieved" ? "en" : null, s.Language)); // the entries are English, Anna reads German
 
         Assert.Equal(("de", "ru"), (anna!.Language, oleg!.Language));
     }

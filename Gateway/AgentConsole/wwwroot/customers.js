@@ -285,7 +285,8 @@ function suggestionCard(s, final, customer) {
     h("div.meta", {},
       s.kind === "generated" ? t("generated") : t("retrieved"),
       ` · ${t("confidence")}: ${Math.round(s.confidence * 100)}%`,
-      s.unverified && [" ", h("span.badge.warn", {}, t("unverified"))]),
+      s.unverified && [" ", h("span.badge.warn", {}, t("unverified"))],
+      s.language && [" ", h("span.badge.warn", {}, `${t("inLanguage")}: ${s.language}`)]),
     s.sources?.length > 0 && h("div.meta", {}, `${t("sources")}: `,
       s.sources.map((source, i) => [i ? ", " : "", source.startsWith("kb_")
         ? h("a", { href: `#/kb/${encodeURIComponent(source)}` }, source)
