@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CustomerGrains.Testing;
 
@@ -45,16 +40,13 @@ public sealed class FakeCrm : IAsyncDisposable
     /// <summary>HubSpot messages to serve by id, as the webhook's fetch reads them.</summary>
     public ConcurrentDictionary<string, string> HubSpotMessages { get; } = new();
 
-    public string BaseUrl => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    public string BaseUrl => Loopback.BaseUrlOf(_app);
 
     public IEnumerable<Request> Sent(string vendor) => Received.Where(r => r.Vendor == vendor && r.Method != "GET");
 
     public static async Task<FakeCrm> StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = Loopback.CreateApp();
         var fake = new FakeCrm(app);
 
         app.MapPost("/api/v1/accounts/{account}/conversations/{conversation}/messages", (string account, string conversation, HttpContext http) =>

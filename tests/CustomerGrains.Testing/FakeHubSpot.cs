@@ -1,11 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CustomerGrains.Testing;
 
@@ -23,14 +18,11 @@ public sealed class FakeHubSpot : IAsyncDisposable
 
     private int _requests;
 
-    public string BaseUrl => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    public string BaseUrl => Loopback.BaseUrlOf(_app);
 
     public static async Task<FakeHubSpot> StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = Loopback.CreateApp();
         var fake = new FakeHubSpot(app);
         app.MapGet("/conversations/v3/conversations/threads/{thread}/messages/{message}", (string thread, string message, HttpContext http) =>
         {

@@ -1,11 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace CustomerGrains.Testing;
 
@@ -25,16 +20,13 @@ public sealed class RecordingReceiver : IAsyncDisposable
 
     public int FailFirst { get; set; }
 
-    public string BaseUrl => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    public string BaseUrl => Loopback.BaseUrlOf(_app);
 
     public string Url => BaseUrl + "/hook";
 
     public static async Task<RecordingReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
+        var app = Loopback.CreateApp();
         var receiver = new RecordingReceiver(app);
         app.MapPost("/{**path}", async (HttpContext http) =>
         {
