@@ -114,9 +114,7 @@ public static class RateLimits
             return RateLimitPartition.GetNoLimiter((string.Empty, RateLimited.Suggestions));
         }
 
-        var header = http.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        if (!http.RequestServices.GetRequiredService<TenantRegistry>().TryAuthenticate(key, out var caller))
+        if (ApiKeyFilter.Authenticate(http, http.RequestServices.GetRequiredService<TenantRegistry>()) is not { } caller)
         {
             return RateLimitPartition.GetNoLimiter((string.Empty, limited));
         }

@@ -76,7 +76,8 @@ public sealed class SendReplyHandler(CustomerResolver customers, ReplyStore stor
             ?? throw new ConflictException(input.ConversationId is { } named
                 ? $"The customer is not in conversation '{named}'."
                 : "The customer is in no CRM conversation yet: nothing they wrote or were written came through a connection.");
-        var (provider, connectionId) = (conversation.Source[..conversation.Source.IndexOf(':', StringComparison.Ordinal)], conversation.Source[(conversation.Source.IndexOf(':', StringComparison.Ordinal) + 1)..]);
+        var source = conversation.Source.Split(':', 2); // {provider}:{connection}, as webhooks store it
+        var (provider, connectionId) = (source[0], source[1]);
         if (!tenants.TryGetConnection(provider, connectionId, out var connection) || connection.TenantId != caller.TenantId)
         {
             throw new ConflictException($"The conversation came through connection '{connectionId}', which is no longer configured.");

@@ -16,20 +16,39 @@ public sealed class RequiresRoleAttribute(params string[] roles) : Attribute
 public sealed class ApiKeyFilter(TenantRegistry tenants) : IEndpointFilter
 {
     private const string CallerItem = "CustomerGrains.Caller";
+    private const string AuthenticatedItem = "CustomerGrains.Authenticated";
 
     public static Caller CallerOf(HttpContext context) =>
         context.Items[CallerItem] as Caller ?? throw new InvalidOperationException("The endpoint has no ApiKeyFilter.");
 
+    /// <summary>The caller the request's bearer key names, or null when it names none. The key is hashed and looked up
+    /// once per request: the rate limiter asks before this filter does.</summary>
+    public static Caller? Authenticate(HttpContext http, TenantRegistry tenants)
+    {
+        if (http.Items.TryGetValue(AuthenticatedItem, out var known))
+        {
+            return known as Caller;
+        }
+
+        var caller = tenants.TryAuthenticate(KeyOf(http), out var found) ? found : null;
+        http.Items[AuthenticatedItem] = caller;
+        return caller;
+    }
+
+    private static string? KeyOf(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+    }
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var header = http.Request.Headers.Authorization.ToString();
-        var key = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-        if (!tenants.TryAuthenticate(key, out var caller))
+        if (Authenticate(http, tenants) is not { } caller)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
-                detail: key is null ? "Send the API key as 'Authorization: Bearer <key>'." : "The API key is not valid.");
+                detail: KeyOf(http) is null ? "Send the API key as 'Authorization: Bearer <key>'." : "The API key is not valid.");
         }
 
         var required = http.GetEndpoint()?.Metadata.GetMetadata<RequiresRoleAttribute>();

@@ -71,28 +71,20 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         // model cannot answer. Answers in the customer's language; when none is, those in the language the message is
         // written in, else in any: marked with their language, for the agent to see before sending (a Portuguese
         // speaker writing in English is better served by the English answer than by nothing).
-        var (retrievedFrom, retrievedIn) = (InLanguage(sources, language), language);
-        foreach (var fallback in new[] { TextLanguage.Detect(message), null })
-        {
-            if (retrievedFrom.Count > 0)
-            {
-                break;
-            }
-
-            (retrievedFrom, retrievedIn) = fallback is null
-                ? (sources, null)
-                : (InLanguage(sources, fallback), fallback);
-        }
+        var written = TextLanguage.Detect(message);
+        var (retrievedFrom, retrievedIn) = InLanguage(sources, language) is { Count: > 0 } theirs ? (theirs, language)
+            : InLanguage(sources, written) is { Count: > 0 } asWritten ? (asWritten, written)
+            : (sources, (string?)null);
 
         var retrieved = retrievedFrom
             .OrderByDescending(s => s.Score)
             .Take(request.Count)
             .Select(s =>
             {
-                var written = retrievedIn ?? s.Language ?? TextLanguage.Detect(s.Text);
+                var answerLanguage = retrievedIn ?? s.Language ?? TextLanguage.Detect(s.Text);
                 return new Suggestion(
-                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, written, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4),
-                    Unverified: false, Language: string.Equals(written, language, StringComparison.OrdinalIgnoreCase) ? null : written);
+                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, answerLanguage, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4),
+                    Unverified: false, Language: string.Equals(answerLanguage, language, StringComparison.OrdinalIgnoreCase) ? null : answerLanguage);
             })
             .ToList();
         events?.TryWrite(new SuggestionEvent("retrieved", Suggestions: retrieved));
