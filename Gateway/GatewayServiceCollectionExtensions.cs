@@ -1,6 +1,7 @@
 using CustomerGrains.Gateway;
 using CustomerGrains.Gateway.AgentConsole;
 using CustomerGrains.Gateway.Customers;
+using CustomerGrains.Gateway.History;
 using CustomerGrains.Gateway.Inbox;
 using CustomerGrains.Gateway.Knowledge;
 using CustomerGrains.Gateway.Mediation;
@@ -52,6 +53,16 @@ public static class GatewayServiceCollectionExtensions
         services.AddHttpClient<IReplySender, StandardReplies>(http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<ReplyDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ReplyDispatcher>());
+        services.AddOptionsWithValidateOnStart<HistoryOptions>().Bind(configuration.GetSection(HistoryOptions.SectionName))
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.LeaseTimeout >= TimeSpan.FromSeconds(15) && o.Concurrency >= 1 && o.MaxAttempts >= 1 && o.ReconcileFirstWindow > TimeSpan.Zero,
+                "History:PollInterval and History:ReconcileFirstWindow must be positive, History:LeaseTimeout at least 15 s, History:Concurrency and History:MaxAttempts at least 1.");
+        services.AddSingleton<HistoryStore>();
+        services.AddHttpClient<IHistoryReader, ChatwootHistory>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHttpClient<IHistoryReader, ZendeskHistory>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHttpClient<IHistoryReader, IntercomHistory>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddHttpClient<IHistoryReader, HubSpotHistory>(http => http.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<HistoryImporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<HistoryImporter>());
         services.AddScoped<CustomerResolver>();
         services.AddScoped<ApiKeyFilter>();
 
@@ -74,6 +85,9 @@ public static class GatewayServiceCollectionExtensions
         services.AddTransient<IRequestHandler<SendReply, (ReplyView, string)>, SendReplyHandler>();
         services.AddTransient<IRequestHandler<GetReply, ReplyView>, GetReplyHandler>();
         services.AddTransient<IRequestHandler<GetSuggestionReport, SuggestionReport>, GetSuggestionReportHandler>();
+        services.AddTransient<IRequestHandler<ListConnections, IReadOnlyList<ConnectionView>>, ConnectionHandlers>();
+        services.AddTransient<IRequestHandler<GetImport, HistoryRun>, ConnectionHandlers>();
+        services.AddTransient<IRequestHandler<StartImport, HistoryRun>, ConnectionHandlers>();
         AddKnowledgeHandler<CreateEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<GetEntry, CustomerGrains.Grains.KbEntry>(services);
         AddKnowledgeHandler<UpdateEntry, CustomerGrains.Grains.KbEntry>(services);
@@ -121,6 +135,7 @@ public static class GatewayServiceCollectionExtensions
         app.MapWebhooksApi();
         app.MapCustomersApi();
         app.MapKnowledgeApi();
+        app.MapConnectionsApi();
         app.MapHealthApi();
         app.MapOpenApi();
         return app;

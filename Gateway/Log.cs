@@ -49,4 +49,10 @@ internal static partial class Log
 
     [LoggerMessage(2020, LogLevel.Warning, "Writing the audit record failed for {Action} by {Actor}")]
     public static partial void AuditFailed(ILogger logger, string action, string actor, Exception exception);
+
+    [LoggerMessage(2060, LogLevel.Information, "{Kind} of connection {ConnectionId} ended: {Conversations} conversation(s), {Messages} message(s), {Queued} new; {Error}")]
+    public static partial void HistoryRunEnded(ILogger logger, History.HistoryKind kind, string connectionId, int conversations, int messages, int queued, string error);
+
+    [LoggerMessage(2061, LogLevel.Warning, "Running history imports failed; trying again")]
+    public static partial void HistoryPollFailed(ILogger logger, Exception exception);
 }

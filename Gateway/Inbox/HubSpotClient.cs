@@ -29,7 +29,13 @@ public sealed class HubSpotClient(HttpClient http)
         }
 
         using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        var root = document.RootElement;
+        return Map(document.RootElement, connection, message);
+    }
+
+    /// <summary>A conversation message as HubSpot's API returns it (fetched alone, or in a thread's page of messages
+    /// during a history import), as the payload to deliver; null for what is not the conversation.</summary>
+    public static InboxPayload? Map(JsonElement root, Connection connection, HubSpotMessageRef message)
+    {
         if (root.String("type") == "COMMENT")
         {
             return null;

@@ -1,3 +1,4 @@
+using CustomerGrains.Gateway.Crm;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Grains;
 using Microsoft.Extensions.Hosting;
@@ -95,7 +96,7 @@ public sealed class ReplyDispatcher(
         {
             messageId = await senders.First(s => s.Provider == reply.Provider).SendAsync(connection, reply, cancellationToken);
         }
-        catch (ReplySendException ex)
+        catch (CrmApiException ex)
         {
             var retry = ex.RetryAfter is not { } after || reply.Attempts + 1 >= options.Value.MaxAttempts
                 ? (TimeSpan?)null

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using CustomerGrains.Gateway.Crm;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
 
@@ -17,69 +18,8 @@ public interface IReplySender
     IReadOnlyList<string> Missing(Connection connection);
 
     /// <summary>Sends the reply and returns the CRM's id for the message, in the form its webhook echo carries, so
-    /// the echo is recognised as this reply. Throws <see cref="ReplySendException"/> when the CRM does not take it.</summary>
+    /// the echo is recognised as this reply. Throws <see cref="CrmApiException"/> when the CRM does not take it.</summary>
     Task<string> SendAsync(Connection connection, OutboxReply reply, CancellationToken cancellationToken);
-}
-
-/// <summary>A send the CRM did not take. <see cref="RetryAfter"/>: null when trying again cannot help (the CRM refused
-/// the request itself), zero to try again after the outbox's back-off, more when the CRM said how long to wait.</summary>
-public sealed class ReplySendException(string message, TimeSpan? retryAfter) : Exception(message)
-{
-    public TimeSpan? RetryAfter { get; } = retryAfter;
-}
-
-/// <summary>What the vendors' APIs share: a JSON request, and a refusal read as permanent or to retry.</summary>
-internal static class CrmApi
-{
-    public static async Task<JsonElement> SendAsync(HttpClient http, HttpRequestMessage request, string vendor, TimeProvider time, CancellationToken cancellationToken)
-    {
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            throw new ReplySendException($"{vendor} did not answer: {ex.Message}", TimeSpan.Zero);
-        }
-
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (response.IsSuccessStatusCode)
-            {
-                return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
-            }
-
-            var retryAfter = (int)response.StatusCode switch
-            {
-                // Retry-After in seconds or as a date (Zendesk, HubSpot), else Intercom's X-RateLimit-Reset (Unix seconds).
-                429 => response.Headers.RetryAfter?.Delta
-                       ?? (response.Headers.RetryAfter?.Date is { } date ? (TimeSpan?)(date - time.GetUtcNow()) : null)
-                       ?? (response.Headers.TryGetValues("X-RateLimit-Reset", out var reset) && long.TryParse(reset.First(), out var unix)
-                           ? DateTimeOffset.FromUnixTimeSeconds(unix) - time.GetUtcNow()
-                           : TimeSpan.FromSeconds(10)),
-                408 or >= 500 => TimeSpan.Zero,
-                _ => (TimeSpan?)null,
-            };
-            throw new ReplySendException(
-                $"{vendor} answered {(int)response.StatusCode} {response.ReasonPhrase}: {(body.Length <= 300 ? body : body[..300])}",
-                retryAfter is { } wait && wait < TimeSpan.Zero ? TimeSpan.Zero : retryAfter);
-        }
-    }
-
-    public static string Option(this Connection connection, string name, string? fallback = null) =>
-        connection.Options.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value) ? value.TrimEnd('/') : fallback ?? "";
-
-    public static IReadOnlyList<string> MissingOf(Connection connection, params string[] names) =>
-        [.. names.Where(name => connection.Option(name).Length == 0).Select(name => $"Options:{name}")];
-
-    public static JsonContent Json(object body) => JsonContent.Create(body);
-
-    public static string Id(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("id", out var id)
-            ? id.ValueKind == JsonValueKind.Number ? id.GetRawText() : id.GetString() ?? ""
-            : "";
 }
 
 /// <summary>Chatwoot: <c>POST {ApiBaseUrl}/api/v1/accounts/{AccountId}/conversations/{id}/messages</c> with the
@@ -125,7 +65,7 @@ internal sealed class ZendeskReplies(HttpClient http, TimeProvider time) : IRepl
         return answer.TryGetProperty("audit", out var audit) && audit.TryGetProperty("events", out var events) && events.ValueKind == JsonValueKind.Array
                && events.EnumerateArray().FirstOrDefault(e => e.TryGetProperty("type", out var type) && type.GetString() == "Comment") is { ValueKind: JsonValueKind.Object } comment
             ? CrmApi.Id(comment)
-            : throw new ReplySendException("Zendesk took the comment but named no Comment event in its audit.", null);
+            : throw new CrmApiException("Zendesk took the comment but named no Comment event in its audit.", null);
     }
 }
 
@@ -149,7 +89,7 @@ internal sealed class IntercomReplies(HttpClient http, TimeProvider time) : IRep
         return conversation.TryGetProperty("conversation_parts", out var parts) && parts.TryGetProperty("conversation_parts", out var list)
                && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0
             ? $"{reply.ConversationId}:{CrmApi.Id(list[list.GetArrayLength() - 1])}"
-            : throw new ReplySendException("Intercom took the reply but returned no conversation part.", null);
+            : throw new CrmApiException("Intercom took the reply but returned no conversation part.", null);
     }
 }
 

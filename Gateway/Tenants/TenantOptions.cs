@@ -63,7 +63,8 @@ public sealed class ConnectionOptions
     /// <c>ApiBaseUrl</c> (to fetch message text), Standard <c>IdentityProvider</c>; and what sending replies needs
     /// (README, "Sending replies into the CRM"): <c>ApiBaseUrl</c>, <c>AccessToken</c>, Chatwoot <c>AccountId</c>,
     /// Zendesk <c>Email</c> and <c>ApiToken</c>, Intercom <c>AdminId</c>, HubSpot <c>SenderActorId</c>, Standard
-    /// <c>ReplyUrl</c>.</summary>
+    /// <c>ReplyUrl</c>; and for reading history (README, "Importing history"): <c>RequestsPerMinute</c> (the pace of
+    /// the CRM's API, default per vendor) and <c>ReconcileEvery</c> (a time span; off when absent).</summary>
     public Dictionary<string, string> Options { get; set; } = [];
 }
 
@@ -155,6 +156,18 @@ internal sealed partial class TenantsValidator
                 if (connection.Provider == Providers.HubSpot && !connection.Options.ContainsKey("AccessToken"))
                 {
                     yield return $"{at}:Options:AccessToken is needed: HubSpot webhooks carry no message text, which is fetched with it.";
+                }
+
+                var options = new Dictionary<string, string>(connection.Options, StringComparer.OrdinalIgnoreCase);
+                if (options.TryGetValue("ReconcileEvery", out var every)
+                    && (!TimeSpan.TryParse(every, System.Globalization.CultureInfo.InvariantCulture, out var interval) || interval < TimeSpan.FromMinutes(1)))
+                {
+                    yield return $"{at}:Options:ReconcileEvery '{every}' is not a time span of at least a minute (e.g. 00:15:00).";
+                }
+
+                if (options.TryGetValue("RequestsPerMinute", out var rate) && (!int.TryParse(rate, out var perMinute) || perMinute < 1))
+                {
+                    yield return $"{at}:Options:RequestsPerMinute '{rate}' is not a positive whole number.";
                 }
             }
         }

@@ -89,7 +89,7 @@ internal sealed class ChatwootProvider : IWebhookProvider
     }
 
     /// <summary>Chatwoot channel class names (<c>Channel::WebWidget</c>) to channel names.</summary>
-    private static string ChannelOf(string? channel) => channel switch
+    internal static string ChannelOf(string? channel) => channel switch
     {
         "Channel::WebWidget" => "web",
         "Channel::Email" => "email",

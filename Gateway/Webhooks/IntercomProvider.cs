@@ -54,22 +54,29 @@ internal sealed class IntercomProvider : IWebhookProvider
         }
 
         var item = root.Object("data").Object("item");
+        var app = root.String("app_id") ?? "0";
+        return MapConversation(item, connection, topic == "conversation.user.created", request.Now, partId => $"intercom:{app}:{item.String("id")}:{partId}");
+    }
+
+    /// <summary>A conversation's customer-facing messages: its first message (when <paramref name="withFirst"/> and a
+    /// customer wrote it) and its comment parts; each under the id history imports and webhooks share.</summary>
+    internal static List<InboxEvent> MapConversation(JsonElement item, Connection connection, bool withFirst, DateTimeOffset now, Func<string, string> dedupeKey)
+    {
         var conversationId = item.Required("id", "The conversation");
         var contacts = item.Object("contacts");
         var contact = contacts.TryGetProperty("contacts", out var list) && list.ValueKind == JsonValueKind.Array && list.GetArrayLength() > 0
             ? list[0]
-            : throw new WebhookPayloadException("The conversation names no contact (data.item.contacts.contacts).");
+            : throw new WebhookPayloadException("The conversation names no contact (contacts.contacts).");
         var contactId = contact.Required("id", "The contact");
-        var app = root.String("app_id") ?? "0";
         var identities = new List<ExternalIdentity> { connection.Contact(contactId) };
         var source = $"{Providers.Intercom}:{connection.Id}";
         var events = new List<InboxEvent>();
 
-        if (topic == "conversation.user.created" && item.Object("source") is { ValueKind: JsonValueKind.Object } first
+        if (withFirst && item.Object("source") is { ValueKind: JsonValueKind.Object } first
             && CustomerAuthors.Contains(first.Object("author").String("type") ?? "user"))
         {
             var id = first.String("id") ?? "first";
-            AddEvent(id, Webhook.TextOf(first.String("body")), item.Time("created_at", request.Now), first.String("delivered_as") ?? "chat", first.Object("author"));
+            AddEvent(id, Webhook.TextOf(first.String("body")), item.Time("created_at", now), first.String("delivered_as") ?? "chat", first.Object("author"));
         }
 
         if (item.Object("conversation_parts") is { ValueKind: JsonValueKind.Object } parts
@@ -80,7 +87,7 @@ internal sealed class IntercomProvider : IWebhookProvider
                 var author = part.Object("author");
                 if (part.String("part_type") == "comment" && (CustomerAuthors.Contains(author.String("type") ?? "") || Agents.Contains(author.String("type") ?? "")))
                 {
-                    AddEvent(part.Required("id", "The conversation part"), Webhook.TextOf(part.String("body")), part.Time("created_at", request.Now), "chat", author);
+                    AddEvent(part.Required("id", "The conversation part"), Webhook.TextOf(part.String("body")), part.Time("created_at", now), "chat", author);
                 }
             }
         }
@@ -99,7 +106,7 @@ internal sealed class IntercomProvider : IWebhookProvider
                 ? new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Inbound, text, at, conversationId)
                 : new Interaction(source, $"{conversationId}:{partId}", channel, InteractionDirection.Outbound, text, at, conversationId,
                     Author: author.String("name") ?? author.String("id"), FromBot: type == "bot");
-            events.Add(new InboxEvent($"intercom:{app}:{conversationId}:{partId}", identities[0].ToString(), new InboxPayload(identities, CustomerFacts.None, interaction)));
+            events.Add(new InboxEvent(dedupeKey(partId), identities[0].ToString(), new InboxPayload(identities, CustomerFacts.None, interaction)));
         }
     }
 }

@@ -135,6 +135,12 @@ internal static class Webhook
             ? value
             : default;
 
+    /// <summary>The items of an array property; none when it is missing or not an array.</summary>
+    public static IEnumerable<JsonElement> Items(this JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Array
+            ? value.EnumerateArray()
+            : [];
+
     public static bool Bool(this JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.True;
 
