@@ -20,6 +20,9 @@ public sealed class ConsoleSite : IAsyncLifetime
     public FakeCrm Crm { get; private set; } = null!;
     private IPlaywright _playwright = null!;
 
+    /// <summary>Chatwoot's history API for connection cw1, which the admin page imports from.</summary>
+    public FakeCrmHistory History { get; private set; } = null!;
+
     public TestCluster Cluster { get; private set; } = null!;
 
     public IBrowser Browser { get; private set; } = null!;
@@ -36,7 +39,12 @@ public sealed class ConsoleSite : IAsyncLifetime
         });
         _hubSpot = await FakeHubSpot.StartAsync();
         Crm = await FakeCrm.StartAsync();
+        History = await FakeCrmHistory.StartAsync();
         var options = GatewayTestOptions.Create(_hubSpot.BaseUrl);
+        options.Configuration["Tenants:acme:Connections:cw1:Options:ApiBaseUrl"] = History.BaseUrl;
+        options.Configuration["Tenants:acme:Connections:cw1:Options:AccessToken"] = FakeCrmHistory.Token;
+        options.Configuration["Tenants:acme:Connections:cw1:Options:AccountId"] = "1";
+        options.Configuration["History:PollInterval"] = "00:00:00.200";
         options.Configuration["Tenants:acme:Connections:crm1:Options:ReplyUrl"] = $"{Crm.BaseUrl.TrimEnd('/')}/reply";
         options.Configuration["Replies:PollInterval"] = "00:00:00.200";
         options.Configuration["Inference:Models:default:Path"] = model;
@@ -66,6 +74,7 @@ public sealed class ConsoleSite : IAsyncLifetime
         await Cluster.DisposeAsync();
         await _hubSpot.DisposeAsync();
         await Crm.DisposeAsync();
+        await History.DisposeAsync();
     }
 
     /// <summary>A fresh browser context (its own tab storage, so its own sign-in) at the given size, in English.</summary>

@@ -200,6 +200,37 @@ public sealed class ConsoleTests(ConsoleSite site) : IClassFixture<ConsoleSite>
         await ConsoleSite.ScreenshotAsync(agent, "agent-refused-entries");
     }
 
+    [Fact]
+    public async Task An_admin_imports_a_connections_history_from_the_admin_page_and_reads_how_agents_use_suggestions()
+    {
+        var contact = Random.Shared.Next(1_000_000, 9_000_000);
+        var at = DateTimeOffset.UtcNow.AddDays(-2);
+        site.History.Add(new FakeCrmHistory.Conversation(contact, contact, "Olga Admin-Test", null,
+        [
+            new(contact * 10L + 1, FakeCrmHistory.Kind.Customer, $"Is my subscription renewed? {Tag}", at),
+            new(contact * 10L + 2, FakeCrmHistory.Kind.Agent, "Yes, until next March.", at.AddMinutes(2), "Kim (agent)"),
+        ]));
+        var page = await site.OpenAsync();
+        await ConsoleSite.SignInAsync(page, GatewayTestOptions.AcmeAdmin);
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "Admin" }).ClickAsync();
+
+        await Assertions.Expect(page.GetByRole(AriaRole.Table, new() { Name = "Replies sent in the period, by agent" })
+            .GetByRole(AriaRole.Rowheader, new() { Name = "All agents" })).ToBeVisibleAsync();
+        var connections = page.GetByRole(AriaRole.Table, new() { Name = "History imports and reconciliation" });
+        await Assertions.Expect(connections.Locator("tr[data-connection=cw2]")).ToContainTextAsync("Needs: Options:ApiBaseUrl");
+        await connections.GetByRole(AriaRole.Button, new() { Name = "Import history of cw1" }).ClickAsync();
+        await Assertions.Expect(connections.Locator("tr[data-connection=cw1] td.import-status")).ToContainTextAsync("Done", new() { Timeout = 30_000 });
+        await Assertions.Expect(connections.Locator("tr[data-connection=cw1] td.import-status")).ToContainTextAsync("2 messages");
+        await AssertAccessibleAsync(page);
+        await ConsoleSite.ScreenshotAsync(page, "admin-import");
+
+        // Both sides are in the customer's conversation.
+        await page.GotoAsync($"/#/customers/chatwoot@cw1:{contact}");
+        var messages = page.GetByRole(AriaRole.List, new() { Name = "Conversation" }).GetByRole(AriaRole.Listitem);
+        await Assertions.Expect(messages).ToHaveCountAsync(2);
+        await Assertions.Expect(messages.Last).ToContainTextAsync("Yes, until next March.");
+    }
+
     [Theory]
     [InlineData("ru-RU", "Войти", "API-ключ")]
     [InlineData("uk-UA", "Увійти", "API-ключ")]

@@ -1,10 +1,11 @@
 // The console's shell: sign-in, navigation by role, and the router (#/customers, #/customers/{id}, #/knowledge,
-// #/queue, #/kb, #/kb/{entryId}). Each view renders into <main> and returns a cleanup for when the route changes.
+// #/queue, #/kb, #/kb/{entryId}, #/admin). Each view renders into <main> and returns a cleanup for when the route changes.
 import { get, session } from "./api.js";
 import { h, field, errorText } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { customerList, customerView } from "./customers.js";
 import { askView, queueView, entriesView, entryView } from "./knowledge.js";
+import { adminView } from "./admin.js";
 
 document.documentElement.lang = lang;
 for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
@@ -19,6 +20,7 @@ export const can = {
   answer: () => ["senior", "admin"].includes(me?.role),
   manageKb: () => ["senior", "admin"].includes(me?.role),
   dashboard: () => me?.role === "admin",
+  administer: () => me?.role === "admin",
   me: () => me,
 };
 
@@ -28,6 +30,7 @@ function navigation(current) {
     can.work() && ["#/knowledge", t("knowledge"), "knowledge"],
     can.answer() && ["#/queue", t("queue"), "queue"],
     can.manageKb() && ["#/kb", t("entries"), "kb"],
+    can.administer() && ["#/admin", t("admin"), "admin"],
   ].filter(Boolean);
   const header = document.getElementById("top");
   header.replaceChildren(...[
@@ -89,6 +92,7 @@ async function render() {
       case "knowledge": cleanup = await askView(main); break;
       case "queue": cleanup = await queueView(main); break;
       case "kb": cleanup = id ? await entryView(main, id) : await entriesView(main); break;
+      case "admin": cleanup = await adminView(main); break;
       default: main.append(h("p", {}, `${me.tenantId} · ${me.role}`));
     }
   } catch (error) {
