@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs one benchmark suite in Release: ./bench.sh <suite>   (suites: runtime, ingest, inference, suggestions, retrieval,
-# and drill: the scaling drill on real silo processes)
+# replies, and drill: the scaling drill on real silo processes)
 # Prints the suite's figures and a final "RESULT suite=..." line; writes the same as JSON to bench-results/.
 set -euo pipefail
 cd "$(dirname "$0")"
-[ $# -eq 1 ] || { echo "usage: ./bench.sh <suite>   (suites: runtime, ingest, inference, suggestions, retrieval, drill)" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: ./bench.sh <suite>   (suites: runtime, ingest, inference, suggestions, retrieval, replies, drill)" >&2; exit 2; }
 
 source deploy/scripts/postgres.sh
 ensure_postgres

@@ -38,8 +38,11 @@ public sealed class ReplyDispatcher(
     TimeProvider time,
     ILogger<ReplyDispatcher> logger) : BackgroundService
 {
-    private const int Batch = 32;
+    // Replies in flight at once per silo: a CRM's answer takes tens of milliseconds, so sending one at a time (or a
+    // batch at a time, waiting for its slowest) leaves the outbox growing behind 32 agents (bench.sh replies).
+    private const int Senders = 32;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly SemaphoreSlim _slots = new(Senders, Senders);
 
     /// <summary>Looks for due replies now (one was just written).</summary>
     public void Wake()
@@ -62,13 +65,25 @@ public sealed class ReplyDispatcher(
             {
                 try
                 {
-                    List<OutboxReply> due;
-                    do
+                    // Claim as many as there are free senders; while every sender is busy, wait for one and claim again.
+                    while (true)
                     {
-                        due = await store.ClaimDueAsync(Batch, options.Value.ClaimTimeout, stoppingToken);
-                        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = stoppingToken }, DeliverAsync);
+                        var free = _slots.CurrentCount;
+                        var due = free == 0 ? [] : await store.ClaimDueAsync(free, options.Value.ClaimTimeout, stoppingToken);
+                        foreach (var reply in due)
+                        {
+                            await _slots.WaitAsync(stoppingToken);
+                            _ = SendAsync(reply, stoppingToken);
+                        }
+
+                        if (free > 0 && due.Count < free)
+                        {
+                            break; // nothing more is due now
+                        }
+
+                        await _slots.WaitAsync(stoppingToken);
+                        _slots.Release();
                     }
-                    while (due.Count == Batch);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -81,9 +96,34 @@ public sealed class ReplyDispatcher(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+
+        // Let the sends in flight finish (each is bounded by its HTTP client's timeout); what they leave is re-claimed.
+        for (var i = 0; i < Senders; i++)
+        {
+            await _slots.WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
+        }
     }
 
-    private async ValueTask DeliverAsync(OutboxReply reply, CancellationToken cancellationToken)
+    private async Task SendAsync(OutboxReply reply, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DeliverAsync(reply, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.ReplyPollFailed(logger, ex); // its claim expires, and a silo sends it then
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task DeliverAsync(OutboxReply reply, CancellationToken cancellationToken)
     {
         if (!tenants.TryGetConnection(reply.Provider, reply.ConnectionId, out var connection))
         {

@@ -9,6 +9,7 @@ var suites = new Dictionary<string, Func<Task<BenchmarkResult>>>(StringComparer.
     ["inference"] = InferenceBenchmark.RunAsync,
     ["suggestions"] = SuggestionsBenchmark.RunAsync,
     ["retrieval"] = RetrievalBenchmark.RunAsync,
+    ["replies"] = RepliesBenchmark.RunAsync,
     ["drill"] = async () =>
     {
         // The scaling drill (tests/CustomerGrains.Testing/ScalingDrill.cs): 20 s per phase, on real silo processes.

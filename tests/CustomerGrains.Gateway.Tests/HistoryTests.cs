@@ -194,9 +194,21 @@ public sealed class HistoryTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task An_import_the_CRM_stops_fails_with_its_answer_and_resumes_from_its_cursor_storing_each_message_once()
+    /// <summary>The path of each vendor's list of conversations.</summary>
+    private static readonly Dictionary<string, string> ListPaths = new()
     {
+        ["chatwoot"] = "/api/v1/accounts/1/conversations", ["zendesk"] = "/api/v2/incremental/tickets/cursor.json",
+        ["intercom"] = "/conversations", ["hubspot"] = "/conversations/v3/conversations/threads",
+    };
+
+    [Theory]
+    [InlineData("chatwoot")]
+    [InlineData("zendesk")]
+    [InlineData("intercom")]
+    [InlineData("hubspot")]
+    public async Task An_import_the_CRM_stops_fails_with_its_answer_and_resumes_from_its_cursor_storing_each_message_once(string provider)
+    {
+        var connection = Connections[provider];
         var since = DateTimeOffset.UtcNow.AddDays(-1);
         _crm.ConversationsPerPage = 2;
         var contacts = Seed(6, since);
@@ -205,28 +217,29 @@ public sealed class HistoryTests : IAsyncLifetime
         using var admin = Client(cluster.Silos[0].PublicUrl, GatewayTestOptions.AcmeAdmin);
         using var agent = Client(cluster.Silos[0].PublicUrl, GatewayTestOptions.AcmeAgent);
 
-        (await admin.PostAsJsonAsync("/v1/connections/cw1/import", new { since })).EnsureSuccessStatusCode();
-        await WaitForAsync(admin, "cw1", r => r.Conversations >= 3);
+        (await admin.PostAsJsonAsync($"/v1/connections/{connection}/import", new { since })).EnsureSuccessStatusCode();
+        await WaitForAsync(admin, connection, r => r.Conversations >= 3);
         _crm.FailAll = 401; // the token revoked mid-way
-        var failed = await WaitForAsync(admin, "cw1", r => r.Status != HistoryStatus.Running);
+        var failed = await WaitForAsync(admin, connection, r => r.Status != HistoryStatus.Running);
         Assert.Equal(HistoryStatus.Failed, failed.Status);
         Assert.Contains("401", failed.Error, StringComparison.Ordinal);
         Assert.InRange(failed.Conversations, 3, 5);
 
         _crm.FailAll = null;
-        var listedBefore = _crm.Requests.Count(p => p.EndsWith("/conversations", StringComparison.Ordinal));
-        var resumed = await admin.PostAsJsonAsync("/v1/connections/cw1/import", new { });
+        var listedBefore = _crm.Requests.Count(p => p == ListPaths[provider]);
+        var resumed = await admin.PostAsJsonAsync($"/v1/connections/{connection}/import", new { });
         Assert.Equal(HttpStatusCode.Accepted, resumed.StatusCode);
-        var done = await WaitForAsync(admin, "cw1", r => r.Status != HistoryStatus.Running);
+        var done = await WaitForAsync(admin, connection, r => r.Status != HistoryStatus.Running);
         Assert.True(done.Status == HistoryStatus.Done, done.Error);
         Assert.Equal(6, done.Conversations); // counted on from where it stopped, not from the start
         Assert.Equal(6 * 4, done.Messages);
         Assert.Equal(6 * 4, done.Queued);
-        var listedAfter = _crm.Requests.Count(p => p.EndsWith("/conversations", StringComparison.Ordinal)) - listedBefore;
-        Assert.True(listedAfter <= 2, $"the resumed import listed {listedAfter} pages of 3: it started over");
+        var listedAfter = _crm.Requests.Count(p => p == ListPaths[provider]) - listedBefore;
+        var whole = 3 + (provider == "chatwoot" ? 1 : 0); // Chatwoot's list ends with an empty page
+        Assert.True(listedAfter < whole, $"the resumed import listed {listedAfter} pages of {whole}: it started over");
         foreach (var contact in contacts)
         {
-            Assert.Equal(4, (await HistoryOfAsync(agent, $"chatwoot@cw1:{contact}", 4)).Count);
+            Assert.Equal(4, (await HistoryOfAsync(agent, $"{provider}@{connection}:{contact}", 4)).Count);
         }
     }
 
