@@ -5,14 +5,36 @@ namespace CustomerGrains.Grains.Suggestions;
 /// <summary>
 /// Makes a reply out of a retrieved answer when no model writes one: the answer as it stands, fitted to the customer.
 /// A greeting by name in their language (formal, or by first name when they prefer a casual tone), the order they
-/// mentioned, and a closing. Only answers written in the customer's language are used: an agent is never offered a
-/// reply in a language the customer did not write in.
+/// mentioned, and a closing. Answers in the customer's language come first; others are marked with their language.
 /// </summary>
 public static partial class RetrievedReply
 {
     /// <summary>The customer's language: their preference, their profile's, else guessed from their message's letters.</summary>
     public static string LanguageOf(string? preferred, string? profile, string message) =>
         (preferred ?? profile)?.ToLowerInvariant() ?? TextLanguage.Detect(message);
+
+    /// <summary>Whether the agents already told the customer this: most of its words (80%, of three or more letters)
+    /// are in one of the replies they sent. Such an answer is not offered again.</summary>
+    public static bool AlreadySent(string answer, IReadOnlyList<string> sent)
+    {
+        if (sent.Count == 0)
+        {
+            return false;
+        }
+
+        var words = WordsOf(answer);
+        return words.Count >= 3 && sent.Any(reply =>
+        {
+            var theirs = WordsOf(reply);
+            return words.Count(theirs.Contains) >= 0.8 * words.Count;
+        });
+    }
+
+    private static HashSet<string> WordsOf(string text) =>
+        [.. Word().Matches(text).Select(m => m.Value.ToLowerInvariant())];
+
+    [GeneratedRegex(@"[\p{L}\p{N}]{3,}")]
+    private static partial Regex Word();
 
     /// <summary>The answer, greeted and closed for this customer.</summary>
     public static string Fit(string answer, string? name, string language, string? tone, string message)

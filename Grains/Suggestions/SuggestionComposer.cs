@@ -76,7 +76,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             : InLanguage(sources, written) is { Count: > 0 } asWritten ? (asWritten, written)
             : (sources, (string?)null);
 
+        // What the agents already told the customer is not offered again (the prompt asks the model the same).
+        var sentByAgents = context.Recent.Where(t => t.Direction == InteractionDirection.Outbound && !t.FromBot).Select(t => t.Text).ToList();
         var retrieved = retrievedFrom
+            .Where(s => !RetrievedReply.AlreadySent(s.Text, sentByAgents))
             .OrderByDescending(s => s.Score)
             .Take(request.Count)
             .Select(s =>
@@ -129,10 +132,10 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                 });
                 var texts = await Task.WhenAll(drafts).WaitAsync(remaining, time);
                 var generated = texts.Select(text => Generated(text, masker, sources)).ToList();
-                suggestions = generated.Where(s => Usable(s.Text, language)).ToList();
+                suggestions = generated.Where(s => Usable(s.Text, language) && !RetrievedReply.AlreadySent(s.Text, sentByAgents)).ToList();
                 if (suggestions.Count == 0)
                 {
-                    reason = $"The model's {generated.Count} draft(s) were not usable text (empty, broken characters, or not in {LanguageName(language)}).";
+                    reason = $"The model's {generated.Count} draft(s) were not usable text (empty, broken characters, not in {LanguageName(language)}, or what the agents already sent).";
                 }
             }
             catch (TimeoutException)

@@ -263,6 +263,16 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.Equal("Hello!\n\nStart a return under Orders > Return within 30 days; we email a prepaid label.\n\nIf there is anything else, just reply to this message and we will help.", result.Suggestions[0].Text);
         Assert.All(result.Suggestions, s => Assert.Equal("retrieved", s.Kind));
 
+        // Once an agent has sent that answer (in their own words around it), it is not offered again.
+        (await agent.PostAsJsonAsync("/v1/customers/standard:nomodel/interactions", new
+        {
+            eventId = Guid.NewGuid().ToString(), direction = "outbound", author = "Kim (agent)",
+            text = "Hi! Start a return under Orders > Return within 30 days; we email a prepaid label. Kim",
+        })).EnsureSuccessStatusCode();
+        await IngestAsync(agent, "standard:nomodel", "How do I return an item? I still have it.");
+        var after = await (await agent.PostAsJsonAsync("/v1/customers/standard:nomodel/suggestions", new { count = 3 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.DoesNotContain(after!.Suggestions, s => s.Text.Contains("prepaid label", StringComparison.Ordinal));
+
         // Fitted to the customer: their name and tone, the order they mention, their language only.
         await IngestAsync(agent, "standard:oleg-nomodel", "Привет", new { name = "Oleg Petrov", language = "ru" });
         await agent.PatchAsJsonAsync("/v1/customers/standard:oleg-nomodel/preferences", new { tone = "casual" });
