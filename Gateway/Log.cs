@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(2060, LogLevel.Information, "{Kind} of connection {ConnectionId} ended: {Conversations} conversation(s), {Messages} message(s), {Queued} new; {Error}")]
     public static partial void HistoryRunEnded(ILogger logger, History.HistoryKind kind, string connectionId, int conversations, int messages, int queued, string error);
 
+    [LoggerMessage(2062, LogLevel.Warning, "Conversation {ConversationId} of connection {ConnectionId} was passed over: {Reason}")]
+    public static partial void HistoryConversationSkipped(ILogger logger, string conversationId, string connectionId, string reason);
+
     [LoggerMessage(2061, LogLevel.Warning, "Running history imports failed; trying again")]
     public static partial void HistoryPollFailed(ILogger logger, Exception exception);
 }

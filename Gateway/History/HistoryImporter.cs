@@ -152,11 +152,24 @@ public sealed class HistoryImporter(
                 var conversations = await reader.ConversationsAsync(api, connection, page, run.Since, lost.Token);
                 for (var i = done; i < conversations.Conversations.Count; i++)
                 {
-                    var events = await reader.MessagesAsync(api, connection, conversations.Conversations[i], run.Since, lost.Token);
-                    var written = await inbox.WriteAsync(connection, events, lost.Token);
+                    IReadOnlyList<InboxEvent> events;
+                    InboxRow[] written;
+                    var skipped = 0;
+                    try
+                    {
+                        events = await reader.MessagesAsync(api, connection, conversations.Conversations[i], run.Since, lost.Token);
+                        written = await inbox.WriteAsync(connection, events, lost.Token);
+                    }
+                    catch (WebhookPayloadException ex)
+                    {
+                        // One conversation whose data cannot be read (or stored) must not stop the others.
+                        Log.HistoryConversationSkipped(logger, conversations.Conversations[i].Id, run.ConnectionId, ex.Message);
+                        (events, written, skipped) = ([], [], 1);
+                    }
+
                     dispatcher.Enqueue(written);
                     var (requests, throttled) = (api.Requests - reported, api.Throttled - throttledReported);
-                    if (!await store.ProgressAsync(run, _owner, settings.LeaseTimeout, page, i + 1, 1, events.Count, written.Length, requests, throttled, lost.Token))
+                    if (!await store.ProgressAsync(run, _owner, settings.LeaseTimeout, page, i + 1, 1, events.Count, written.Length, skipped, requests, throttled, lost.Token))
                     {
                         return; // another silo took the run over
                     }
@@ -170,7 +183,7 @@ public sealed class HistoryImporter(
                 }
 
                 (page, done) = (conversations.Next, 0);
-                if (!await store.ProgressAsync(run, _owner, settings.LeaseTimeout, page, 0, 0, 0, 0, 0, 0, lost.Token))
+                if (!await store.ProgressAsync(run, _owner, settings.LeaseTimeout, page, 0, 0, 0, 0, 0, 0, 0, lost.Token))
                 {
                     return;
                 }
@@ -185,7 +198,7 @@ public sealed class HistoryImporter(
                 await store.ReleaseAsync(run, _owner, CancellationToken.None); // stopping: another silo goes on from the cursor
             }
         }
-        catch (Exception ex) when (ex is CrmApiException or WebhookPayloadException)
+        catch (Exception ex) when (ex is CrmApiException or WebhookPayloadException) // the CRM refused, or its list cannot be read
         {
             await FinishAsync(run, ex.Message, api, reported, throttledReported);
         }

@@ -22,9 +22,11 @@ public enum HistoryStatus
 /// <param name="Page">The CRM's token of the page of conversations being read; null for the first.</param>
 /// <param name="PageDone">Conversations of that page already stored.</param>
 /// <param name="Queued">Messages that were new to the inbox (the rest it already had, from webhooks or a run before).</param>
+/// <param name="Skipped">Conversations passed over because the CRM's data for them could not be read (the silo's log
+/// says why, event 2062).</param>
 public sealed record HistoryRun(
     string TenantId, string ConnectionId, HistoryKind Kind, string Provider, HistoryStatus Status, DateTimeOffset Since, string? Page, int PageDone,
-    int Conversations, int Messages, int Queued, long Requests, int Throttled, string? Error, string? StartedBy,
+    int Conversations, int Messages, int Queued, int Skipped, long Requests, int Throttled, string? Error, string? StartedBy,
     DateTimeOffset StartedAt, DateTimeOffset UpdatedAt, DateTimeOffset? FinishedAt);
 
 /// <summary>The <c>history_runs</c> table (Gateway/Sql/002_history_runs.sql): its one owner. A run is held by one
@@ -33,10 +35,10 @@ public sealed record HistoryRun(
 public sealed class HistoryStore(NpgsqlDataSource database)
 {
     private const string Columns =
-        "tenant_id, connection_id, kind, provider, status, since, page, page_done, conversations, messages, queued, requests, throttled, error, started_by, started_at, updated_at, finished_at";
+        "tenant_id, connection_id, kind, provider, status, since, page, page_done, conversations, messages, queued, skipped, requests, throttled, error, started_by, started_at, updated_at, finished_at";
 
     private const string Restart =
-        "status = 'running', page = NULL, page_done = 0, conversations = 0, messages = 0, queued = 0, requests = 0, throttled = 0, error = NULL, " +
+        "status = 'running', page = NULL, page_done = 0, conversations = 0, messages = 0, queued = 0, skipped = 0, requests = 0, throttled = 0, error = NULL, " +
         "started_at = now(), updated_at = now(), finished_at = NULL, lease_owner = NULL, lease_until = '-infinity'";
 
     /// <summary>Starts an import from <paramref name="since"/>, unless one is running: then returns that one, and false.</summary>
@@ -61,7 +63,7 @@ public sealed class HistoryStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue(startedBy);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return (Read(reader), reader.GetBoolean(18));
+        return (Read(reader), reader.GetBoolean(19));
     }
 
     /// <summary>Takes a failed import up again from its cursor; null when the connection has no failed import.</summary>
@@ -113,12 +115,12 @@ public sealed class HistoryStore(NpgsqlDataSource database)
     /// <summary>Stores the cursor after a conversation and adds to the counts; false when the run is no longer this
     /// silo's (its lease lapsed and another took it) and it must stop.</summary>
     public async Task<bool> ProgressAsync(HistoryRun run, string owner, TimeSpan lease, string? page, int pageDone, int conversations, int messages, int queued,
-        long requests, int throttled, CancellationToken cancellationToken)
+        int skipped, long requests, int throttled, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             """
             UPDATE history_runs SET page = $4, page_done = $5, conversations = conversations + $6, messages = messages + $7, queued = queued + $8,
-                requests = requests + $9, throttled = throttled + $10, updated_at = now(), lease_until = now() + $11
+                requests = requests + $9, throttled = throttled + $10, updated_at = now(), lease_until = now() + $11, skipped = skipped + $13
             WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 AND lease_owner = $12 AND status = 'running'
             """);
         command.Parameters.AddWithValue(run.TenantId);
@@ -133,6 +135,7 @@ public sealed class HistoryStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue(throttled);
         command.Parameters.AddWithValue(lease);
         command.Parameters.AddWithValue(owner);
+        command.Parameters.AddWithValue(skipped);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -193,7 +196,7 @@ public sealed class HistoryStore(NpgsqlDataSource database)
     private static HistoryRun Read(NpgsqlDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2) == "import" ? HistoryKind.Import : HistoryKind.Reconcile, reader.GetString(3),
         Enum.Parse<HistoryStatus>(reader.GetString(4), ignoreCase: true), reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-        reader.GetInt32(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11), reader.GetInt32(12),
-        reader.IsDBNull(13) ? null : reader.GetString(13), reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetFieldValue<DateTimeOffset>(15),
-        reader.GetFieldValue<DateTimeOffset>(16), reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17));
+        reader.GetInt32(7), reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt32(11), reader.GetInt64(12), reader.GetInt32(13),
+        reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetString(15), reader.GetFieldValue<DateTimeOffset>(16),
+        reader.GetFieldValue<DateTimeOffset>(17), reader.IsDBNull(18) ? null : reader.GetFieldValue<DateTimeOffset>(18));
 }

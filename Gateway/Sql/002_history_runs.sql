@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS history_runs (
     conversations int         NOT NULL DEFAULT 0,
     messages      int         NOT NULL DEFAULT 0, -- read since the start date, both sides
     queued        int         NOT NULL DEFAULT 0, -- of those, new to the inbox (the rest it had already)
+    skipped       int         NOT NULL DEFAULT 0, -- conversations whose data could not be mapped (logged, event 2062)
     requests      bigint      NOT NULL DEFAULT 0,
     throttled     int         NOT NULL DEFAULT 0, -- 429s the CRM answered
     error         text,

@@ -54,7 +54,11 @@ public static class RetrievalBenchmark
         var result = new BenchmarkResult("retrieval").Add("entries", entries.Count).Add("queries", queries.Count);
         Report("project", queries, project, result);
         Report("peer", queries, peer, result);
-        return result;
+
+        // Throughput of one tenant's knowledge base: 16 agents asking at once, through the grain.
+        var asks = await Throughput.MeasureAsync("asks of one tenant", 16, n => kb.AskAsync(queries[n % queries.Count].Text, $"agent-{n % 16}"),
+            TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
+        return result.Add("asks_per_s", asks);
     }
 
     /// <summary>What a user would build with PostgreSQL alone: ts_rank over the question and answer in each of the
