@@ -1,4 +1,5 @@
 using CustomerGrains.Gateway.Mediation;
+using CustomerGrains.Grains;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -14,12 +15,10 @@ internal sealed class ProblemMapping(IProblemDetailsService problems, Microsoft.
         {
             RequestValidationException invalid => new ValidationProblemDetails(invalid.Errors) { Status = StatusCodes.Status400BadRequest, Title = "The request is invalid." },
             BadHttpRequestException bad => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
-            Replies.ConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
+            ConflictException conflict => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
             UnauthorizedAccessException forbidden => new ProblemDetails { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = forbidden.Message },
-            KeyNotFoundException notFound => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = notFound.Message },
+            NotFoundException notFound => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = notFound.Message },
             ArgumentException argument => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Bad request", Detail = argument.Message },
-            InvalidOperationException conflict when conflict.GetType() == typeof(InvalidOperationException) =>
-                new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = conflict.Message },
             Grains.StorageUnavailableException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException => new ProblemDetails { Status = StatusCodes.Status503ServiceUnavailable, Title = "Temporarily unavailable", Detail = exception.Message },
             TimeoutException => new ProblemDetails { Status = StatusCodes.Status504GatewayTimeout, Title = "Timed out", Detail = exception.Message },
             _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Title = "Internal error" },

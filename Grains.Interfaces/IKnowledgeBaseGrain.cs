@@ -31,12 +31,32 @@ public sealed record KbMatch(string EntryId, string Question, string Answer, dou
 [GenerateSerializer, Immutable, Alias("cg.AskResult")]
 public sealed record AskResult(string QuestionId, KbMatch? Match, IReadOnlyList<KbMatch> Related, IReadOnlyList<KbMatch> Similar);
 
-/// <summary>A question an employee asked. Status: Unanswered, AwaitingSenior, AddedToKb or Faq.</summary>
+/// <summary>Where an employee's question stands. Serialised by these names (the API's and the console's since the start).</summary>
+public enum KbQuestionStatus
+{
+    /// <summary>Asked, and nothing answered it.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("Unanswered")]
+    Unanswered,
+
+    /// <summary>Escalated: a senior's answer is awaited.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("AwaitingSenior")]
+    AwaitingSenior,
+
+    /// <summary>Answered by an entry (found, picked, or the senior's answer added).</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("AddedToKb")]
+    AddedToKb,
+
+    /// <summary>Answered, and asked often enough to be a frequently asked question.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("Faq")]
+    Faq,
+}
+
+/// <summary>A question an employee asked.</summary>
 [GenerateSerializer, Immutable, Alias("cg.KbQuestion")]
 public sealed record KbQuestion(
     string QuestionId,
     string Question,
-    string Status,
+    KbQuestionStatus Status,
     string? EntryId,
     string? Answer,
     int TimesAsked,
@@ -109,5 +129,5 @@ public interface IKnowledgeBaseGrain : IGrainWithStringKey
 
     [ReadOnly]
     [Alias("ListQuestionsAsync")]
-    Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(string? status, string? askedBy = null);
+    Task<IReadOnlyList<KbQuestion>> ListQuestionsAsync(KbQuestionStatus? status, string? askedBy = null);
 }

@@ -5,12 +5,21 @@ namespace CustomerGrains.Grains;
 [GenerateSerializer, Immutable, Alias("cg.SuggestionRequest")]
 public sealed record SuggestionRequest(string? Message = null, int Count = 3, int DeadlineMs = 1500, string RequestedBy = "");
 
-/// <summary>A suggested reply. Kind: generated (by the model) or retrieved (a knowledge-base answer or a past accepted
-/// reply as it stands). Sources: the knowledge-base entry ids (kb_...) and past reply ids (sg_...) it rests on;
+/// <summary>Where a suggested reply comes from; serialised as <c>generated</c> and <c>retrieved</c>.</summary>
+public enum SuggestionKind
+{
+    /// <summary>Written by the model, grounded in the sources it cites.</summary>
+    Generated,
+
+    /// <summary>A knowledge-base answer or a past accepted reply as it stands, fitted to the customer.</summary>
+    Retrieved,
+}
+
+/// <summary>A suggested reply. Sources: the knowledge-base entry ids (kb_...) and past reply ids (sg_...) it rests on;
 /// <see cref="Unverified"/> when it cites none. <see cref="Language"/>: the language a retrieved answer is written in
 /// when it is not the customer's (none was in theirs): the agent sees it before sending it.</summary>
 [GenerateSerializer, Immutable, Alias("cg.Suggestion")]
-public sealed record Suggestion(string Id, string Text, string Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified, string? Language = null);
+public sealed record Suggestion(string Id, string Text, SuggestionKind Kind, IReadOnlyList<string> Sources, double Confidence, bool Unverified, string? Language = null);
 
 /// <summary>A source the suggestions were grounded in: a knowledge-base entry (kb_...) or a past accepted reply (sg_...).
 /// Score: how well it matches, weighed by feedback; AcceptanceRate: the share of suggestions resting on it that agents

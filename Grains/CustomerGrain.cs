@@ -348,5 +348,5 @@ public sealed class CustomerGrain(
 
     private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private KeyNotFoundException NotFound() => new($"No customer '{_customerId}'.");
+    private NotFoundException NotFound() => new($"No customer '{_customerId}'.");
 }

@@ -31,8 +31,8 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
     public Embedder Embedder(string model) =>
         _embedders.TryGetValue(model, out var embedder) ? embedder : throw NotLoaded(model, "an encoder", _embedders.Keys);
 
-    private static InvalidOperationException NotLoaded(string model, string kind, IReadOnlyCollection<string> loaded) =>
-        new(loaded.Count == 0
+    private static ModelNotLoadedException NotLoaded(string model, string kind, IReadOnlyCollection<string> loaded) =>
+        new(model, loaded.Count == 0
             ? $"No model '{model}' is loaded on this silo as {kind}; configure Inference:Models:{model}:Path."
             : $"No model '{model}' is loaded on this silo as {kind}; loaded: {string.Join(", ", loaded)}.");
 
@@ -98,3 +98,9 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 
 /// <summary>A model this silo serves: a decoder (generation pool) or an encoder (embeddings), and where it runs.</summary>
 public sealed record LoadedModel(string Name, string Kind, string Path, string Provider, string RuntimeVersion);
+
+/// <summary>The silo has no model of that name (and kind) loaded: it is not configured, or configured as another kind.</summary>
+public sealed class ModelNotLoadedException(string model, string message) : InvalidOperationException(message)
+{
+    public string Model { get; } = model;
+}

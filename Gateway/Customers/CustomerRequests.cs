@@ -39,7 +39,7 @@ public sealed class CustomerResolver(IGrainFactory grains, TenantRegistry tenant
     public async Task<ICustomerGrain> FindAsync(Caller caller, string id) =>
         await grains.GetGrain<ICustomerDirectoryGrain>(caller.TenantId).FindAsync(Parse(caller.TenantId, id)) is { } customerId
             ? Found(caller, customerId)
-            : throw new KeyNotFoundException($"No customer '{id}'.");
+            : throw new NotFoundException($"No customer '{id}'.");
 
     private ICustomerGrain Found(Caller caller, string customerId)
     {
@@ -295,7 +295,7 @@ public sealed class RecordFeedbackHandler(Npgsql.NpgsqlDataSource database) : IR
         exists.Parameters.AddWithValue(request.Caller.TenantId);
         exists.Parameters.AddWithValue(request.SuggestionId);
         return await exists.ExecuteScalarAsync(cancellationToken) is string outcome
-            ? throw new InvalidOperationException($"Suggestion {request.SuggestionId} was {outcome} already.")
-            : throw new KeyNotFoundException($"No suggestion '{request.SuggestionId}'.");
+            ? throw new ConflictException($"Suggestion {request.SuggestionId} was {outcome} already.")
+            : throw new NotFoundException($"No suggestion '{request.SuggestionId}'.");
     }
 }

@@ -1,6 +1,7 @@
 using CustomerGrains.Gateway.Mediation;
 using CustomerGrains.Gateway.Replies;
 using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -62,7 +63,7 @@ public sealed class ConnectionHandlers(TenantRegistry tenants, HistoryStore stor
     {
         var connection = ConnectionOf(request.Caller, request.ConnectionId);
         return (await store.GetAsync(connection.TenantId, connection.Id, cancellationToken)).FirstOrDefault(r => r.Kind == HistoryKind.Import)
-            ?? throw new KeyNotFoundException($"Connection '{connection.Id}' has not imported its history yet: POST to this path with {{\"since\": ...}} to start.");
+            ?? throw new NotFoundException($"Connection '{connection.Id}' has not imported its history yet: POST to this path with {{\"since\": ...}} to start.");
     }
 
     public async Task<HistoryRun> Handle(StartImport request, CancellationToken cancellationToken)
@@ -97,7 +98,7 @@ public sealed class ConnectionHandlers(TenantRegistry tenants, HistoryStore stor
     /// <summary>The caller's tenant's connection; an unknown id and another tenant's are alike not found.</summary>
     private Connection ConnectionOf(Caller caller, string connectionId) =>
         tenants.Connections.FirstOrDefault(c => c.Id == connectionId && c.TenantId == caller.TenantId)
-            ?? throw new KeyNotFoundException($"No connection '{connectionId}'.");
+            ?? throw new NotFoundException($"No connection '{connectionId}'.");
 }
 
 /// <summary><c>/v1/connections</c>: the tenant's CRM connections, their history imports and reconciliation (admins).</summary>

@@ -38,7 +38,7 @@ public sealed record GetEntry(Caller Caller, string EntryId) : KnowledgeRequest<
     public override string Target => EntryId;
 
     public override async Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) =>
-        await knowledge.GetEntryAsync(EntryId) ?? throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+        await knowledge.GetEntryAsync(EntryId) ?? throw new NotFoundException($"No knowledge-base entry '{EntryId}'.");
 }
 
 public sealed record UpdateEntry(Caller Caller, string EntryId, KbEntryInput Input) : KnowledgeRequest<KbEntry>(Caller)
@@ -48,7 +48,7 @@ public sealed record UpdateEntry(Caller Caller, string EntryId, KbEntryInput Inp
     public override string Target => EntryId;
 
     public override async Task<KbEntry> RunAsync(IKnowledgeBaseGrain knowledge) =>
-        await knowledge.UpdateEntryAsync(EntryId, Input) ?? throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+        await knowledge.UpdateEntryAsync(EntryId, Input) ?? throw new NotFoundException($"No knowledge-base entry '{EntryId}'.");
 }
 
 public sealed record DeleteEntry(Caller Caller, string EntryId) : KnowledgeRequest<bool>(Caller)
@@ -58,7 +58,7 @@ public sealed record DeleteEntry(Caller Caller, string EntryId) : KnowledgeReque
     public override string Target => EntryId;
 
     public override async Task<bool> RunAsync(IKnowledgeBaseGrain knowledge) =>
-        await knowledge.DeleteEntryAsync(EntryId) ? true : throw new KeyNotFoundException($"No knowledge-base entry '{EntryId}'.");
+        await knowledge.DeleteEntryAsync(EntryId) ? true : throw new NotFoundException($"No knowledge-base entry '{EntryId}'.");
 }
 
 public sealed record ImportEntries(Caller Caller, IReadOnlyList<KbEntryInput> Entries) : KnowledgeRequest<int>(Caller), IValidatedRequest
@@ -110,7 +110,7 @@ public sealed record GetQuestion(Caller Caller, string QuestionId) : KnowledgeRe
     public override string Target => QuestionId;
 
     public override async Task<KbQuestion> RunAsync(IKnowledgeBaseGrain knowledge) =>
-        await knowledge.GetQuestionAsync(QuestionId) ?? throw new KeyNotFoundException($"No question '{QuestionId}'.");
+        await knowledge.GetQuestionAsync(QuestionId) ?? throw new NotFoundException($"No question '{QuestionId}'.");
 }
 
 /// <param name="Mine">Only the questions the caller's key asked.</param>
@@ -118,7 +118,12 @@ public sealed record ListQuestions(Caller Caller, string? Status, bool Mine = fa
 {
     public override string Action => "kb.question.list";
 
-    public override Task<IReadOnlyList<KbQuestion>> RunAsync(IKnowledgeBaseGrain knowledge) => knowledge.ListQuestionsAsync(Status, Mine ? $"key:{Caller.KeyId}" : null);
+    public override Task<IReadOnlyList<KbQuestion>> RunAsync(IKnowledgeBaseGrain knowledge) =>
+        knowledge.ListQuestionsAsync(
+            Status is null ? null
+            : Enum.TryParse<KbQuestionStatus>(Status, ignoreCase: true, out var status) && Enum.IsDefined(status) ? status
+            : throw new ArgumentException($"Status '{Status}' is not one of {string.Join(", ", Enum.GetNames<KbQuestionStatus>())}."),
+            Mine ? $"key:{Caller.KeyId}" : null);
 }
 
 public sealed record Escalate(Caller Caller, string QuestionId) : KnowledgeRequest<KbQuestion>(Caller)

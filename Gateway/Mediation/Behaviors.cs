@@ -68,7 +68,7 @@ public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database
         }
         catch (Exception ex)
         {
-            outcome = ex is KeyNotFoundException ? "not-found" : ex is RequestValidationException or ArgumentException ? "invalid" : "error";
+            outcome = ex is Grains.NotFoundException ? "not-found" : ex is RequestValidationException or ArgumentException ? "invalid" : "error";
             throw;
         }
         finally

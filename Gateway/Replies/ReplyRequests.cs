@@ -1,6 +1,7 @@
 using CustomerGrains.Gateway.Customers;
 using CustomerGrains.Gateway.Mediation;
 using CustomerGrains.Gateway.Tenants;
+using CustomerGrains.Grains;
 using MediatR;
 
 namespace CustomerGrains.Gateway.Replies;
@@ -23,9 +24,6 @@ public sealed record ReplyView(
         reply.ReplyId, reply.Status, reply.Provider, reply.ConnectionId, reply.ConversationId, reply.Private, reply.SuggestionId,
         reply.Attempts, reply.MessageId, reply.LastError, reply.CreatedAt, reply.SentAt);
 }
-
-/// <summary>A request the state of things refuses (answered 409 with the reason).</summary>
-public sealed class ConflictException(string message) : Exception(message);
 
 public sealed record SendReply(Caller Caller, string CustomerId, ReplyInput Input, string? IdempotencyKey)
     : IRequest<(ReplyView Reply, string CustomerId)>, IValidatedRequest, IAuditedRequest
@@ -115,6 +113,6 @@ public sealed class GetReplyHandler(CustomerResolver customers, ReplyStore store
         await customers.FindAsync(request.Caller, request.CustomerId);
         return await store.GetAsync(request.Caller.TenantId, customers.Resolved!, request.ReplyId, cancellationToken) is { } reply
             ? ReplyView.Of(reply)
-            : throw new KeyNotFoundException($"No reply '{request.ReplyId}' to this customer.");
+            : throw new NotFoundException($"No reply '{request.ReplyId}' to this customer.");
     }
 }

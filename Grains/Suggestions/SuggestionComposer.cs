@@ -86,7 +86,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             {
                 var answerLanguage = retrievedIn ?? s.Language ?? TextLanguage.Detect(s.Text);
                 return new Suggestion(
-                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, answerLanguage, context.Preferences.Tone, message), "retrieved", [s.Id], Math.Round(s.Score, 4),
+                    NewId(), RetrievedReply.Fit(s.Text, context.Profile.Name, answerLanguage, context.Preferences.Tone, message), SuggestionKind.Retrieved, [s.Id], Math.Round(s.Score, 4),
                     Unverified: false, Language: string.Equals(answerLanguage, language, StringComparison.OrdinalIgnoreCase) ? null : answerLanguage);
             })
             .ToList();
@@ -146,7 +146,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or SiloUnavailableException
                                        or Inference.Generation.PoolRejectedException)
             {
-                reason = ex.Message.StartsWith("No model ", StringComparison.Ordinal)
+                reason = ex is Inference.ModelNotLoadedException
                     ? $"No generative model '{assistant.Model}' is configured (Inference:Models:{assistant.Model}:Path): these are knowledge-base answers fitted to the customer."
                     : $"The model could not answer: {ex.Message}";
                 suggestions = [];
@@ -229,7 +229,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             .Select(i => sources[i])
             .ToList();
         var confidence = cited.Count > 0 ? cited.Average(s => s.Score) : 0.2;
-        return new Suggestion(NewId(), masker.Restore(Printable(text)), "generated", cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
+        return new Suggestion(NewId(), masker.Restore(Printable(text)), SuggestionKind.Generated, cited.Select(s => s.Id).ToList(), Math.Round(confidence, 4), Unverified: cited.Count == 0);
     }
 
     /// <summary>Whether a draft may be shown to an agent: text, with no character the model left broken (U+FFFD, a
@@ -464,7 +464,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             insert.Parameters.AddWithValue(request.RequestedBy);
             insert.Parameters.AddWithValue((object?)model ?? DBNull.Value);
             insert.Parameters.AddWithValue(promptHash);
-            insert.Parameters.AddWithValue(suggestion.Kind);
+            insert.Parameters.AddWithValue(suggestion.Kind == SuggestionKind.Generated ? "generated" : "retrieved");
             insert.Parameters.AddWithValue(suggestion.Sources.ToArray());
             insert.Parameters.AddWithValue(maskedMessage);
             insert.Parameters.AddWithValue(suggestion.Text);

@@ -100,7 +100,7 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
 
         // "None of these": escalated, and a Standard Webhooks-signed notification reaches the configured listener.
         var escalated = await (await agent.PostAsync($"/v1/kb/questions/{first.QuestionId}/escalate", null)).Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
-        Assert.Equal("AwaitingSenior", escalated!.Status);
+        Assert.Equal(KbQuestionStatus.AwaitingSenior, escalated!.Status);
         Assert.Contains(first.QuestionId, (await agent.GetFromJsonAsync<List<KbQuestion>>("/v1/kb/questions?status=AwaitingSenior", GatewayCluster.Json))!.Select(q => q.QuestionId));
         ReceivedRequest? notification = null;
         Assert.True(await Testing.Eventually.TrueAsync(
@@ -121,7 +121,7 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
         using var senior = gateway.Agent(GatewayCluster.AcmeSenior);
         var answered = await (await senior.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/answer", new { answer = "Yes: choose Split payment at checkout.", tags = new[] { "billing" } }))
             .Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
-        Assert.Equal("AddedToKb", answered!.Status);
+        Assert.Equal(KbQuestionStatus.AddedToKb, answered!.Status);
         Assert.Equal("Yes: choose Split payment at checkout.", (await agent.GetFromJsonAsync<KbQuestion>($"/v1/kb/questions/{first.QuestionId}", GatewayCluster.Json))!.Answer);
         Assert.Equal(HttpStatusCode.Conflict, (await agent.PostAsync($"/v1/kb/questions/{first.QuestionId}/escalate", null)).StatusCode);
 
@@ -147,7 +147,7 @@ public sealed class QuestionFlowTests(GatewayCluster gateway) : IClassFixture<Ga
         Assert.NotEqual(entry!.EntryId, first!.Match?.EntryId);
         Assert.Contains(first.Related.Concat(first.Similar), m => m.EntryId == entry.EntryId); // offered: only an offered entry can be picked
         var picked = await (await agent.PostAsJsonAsync($"/v1/kb/questions/{first.QuestionId}/pick", new { entryId = entry.EntryId })).Content.ReadFromJsonAsync<KbQuestion>(GatewayCluster.Json);
-        Assert.Equal(("AddedToKb", entry.EntryId, entry.Answer), (picked!.Status, picked.EntryId, picked.Answer));
+        Assert.Equal((KbQuestionStatus.AddedToKb, entry.EntryId, entry.Answer), (picked!.Status, picked.EntryId, picked.Answer));
 
         // The same wording, another form of it and a typo in it are answered outright now.
         foreach (var asked in new[] { wording, "Could my parcels be delivered to Tenerife", "Can my parcel be deliverd to Tenerif?" })

@@ -141,7 +141,7 @@ public sealed class SuggestionLearningTests : IAsyncLifetime
 
         Assert.Equal("pt", result.Language);
         Assert.NotEmpty(result.Suggestions);
-        Assert.All(result.Suggestions, s => Assert.Equal(("retrieved", "en"), (s.Kind, s.Language)));
+        Assert.All(result.Suggestions, s => Assert.Equal((SuggestionKind.Retrieved, "en"), (s.Kind, s.Language)));
         Assert.StartsWith("Hello, João Silva!", result.Suggestions[0].Text, StringComparison.Ordinal); // fitted in the answer's language
         Assert.Contains("No knowledge-base answer in Portuguese matches the message; these are in English", result.Reason, StringComparison.Ordinal);
     }

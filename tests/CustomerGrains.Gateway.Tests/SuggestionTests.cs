@@ -147,14 +147,14 @@ public sealed class SuggestionTests : IAsyncLifetime
         // Anna's drafts are the model's, citing the source they rest on.
         Assert.False(anna!.Degraded, anna.Reason);
         Assert.Equal("default", anna.Model);
-        Assert.Equal(["generated", "generated"], anna.Suggestions.Take(2).Select(s => s.Kind)); // the drafts lead
+        Assert.Equal([SuggestionKind.Generated, SuggestionKind.Generated], anna.Suggestions.Take(2).Select(s => s.Kind)); // the drafts lead
         Assert.All(anna.Suggestions.Take(2), s =>
         {
             Assert.Equal(Script, s.Text);
             Assert.Equal([anna.Sources[0].Id], s.Sources);
             Assert.False(s.Unverified);
         });
-        Assert.All(anna.Suggestions.Skip(2), s => Assert.Equal("retrieved", s.Kind)); // the retrieved answers back them up
+        Assert.All(anna.Suggestions.Skip(2), s => Assert.Equal(SuggestionKind.Retrieved, s.Kind)); // the retrieved answers back them up
 
         // The model writes English and Oleg reads Russian: its drafts never reach his agent. No entry is in Russian, so
         // the English ones the English question found are offered, marked as English for the agent to see.
@@ -162,8 +162,8 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.Contains("not usable text", oleg.Reason, StringComparison.Ordinal);
         Assert.Contains("No knowledge-base answer in Russian matches the message; these are in English", oleg.Reason, StringComparison.Ordinal);
         Assert.NotEmpty(oleg.Suggestions);
-        Assert.All(oleg.Suggestions, s => Assert.Equal(("retrieved", "en"), (s.Kind, s.Language)));
-        Assert.All(anna.Suggestions, s => Assert.Equal(s.Kind == "retrieved" ? "en" : null, s.Language)); // the entries are English, Anna reads German
+        Assert.All(oleg.Suggestions, s => Assert.Equal((SuggestionKind.Retrieved, "en"), (s.Kind, s.Language)));
+        Assert.All(anna.Suggestions, s => Assert.Equal(s.Kind == SuggestionKind.Retrieved ? "en" : null, s.Language)); // the entries are English, Anna reads German
 
         Assert.Equal(("de", "ru"), (anna!.Language, oleg!.Language));
     }
@@ -230,7 +230,7 @@ public sealed class SuggestionTests : IAsyncLifetime
             Assert.Contains("deadline of 300 ms", result.Reason, StringComparison.Ordinal);
             Assert.True(result.LatencyMs < 1500, $"took {result.LatencyMs} ms");
             var first = result.Suggestions[0];
-            Assert.Equal("retrieved", first.Kind);
+            Assert.Equal(SuggestionKind.Retrieved, first.Kind);
             Assert.StartsWith("Здравствуйте!", first.Text, StringComparison.Ordinal); // the customer's language only
             Assert.Contains("Отслеживайте", first.Text, StringComparison.Ordinal);
             Assert.All(result.Suggestions, s => Assert.DoesNotMatch("[A-Za-z]{4,}", s.Text));
@@ -261,7 +261,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.True(result!.Degraded);
         Assert.Contains("No generative model 'default' is configured", result.Reason, StringComparison.Ordinal);
         Assert.Equal("Hello!\n\nStart a return under Orders > Return within 30 days; we email a prepaid label.\n\nIf there is anything else, just reply to this message and we will help.", result.Suggestions[0].Text);
-        Assert.All(result.Suggestions, s => Assert.Equal("retrieved", s.Kind));
+        Assert.All(result.Suggestions, s => Assert.Equal(SuggestionKind.Retrieved, s.Kind));
 
         // Once an agent has sent that answer (in their own words around it), it is not offered again.
         (await agent.PostAsJsonAsync("/v1/customers/standard:nomodel/interactions", new
@@ -380,7 +380,7 @@ public sealed class SuggestionTests : IAsyncLifetime
         Assert.NotEmpty(result.Suggestions);
         Assert.All(result.Suggestions, s =>
         {
-            Assert.Equal("retrieved", s.Kind);
+            Assert.Equal(SuggestionKind.Retrieved, s.Kind);
             Assert.StartsWith("Hello, Ann Lee!\n\nAbout your order 1234:", s.Text, StringComparison.Ordinal);
             Assert.DoesNotContain('\uFFFD', s.Text);
             Assert.DoesNotMatch("\\p{IsCyrillic}", s.Text);

@@ -146,7 +146,7 @@ public sealed class EncoderTests : IDisposable
         var grains = cluster.Silos[0].GrainFactory;
 
         var vectors = await grains.GetGrain<IInferenceGrain>("embeddings").EmbedAsync(["Where is my order?"]);
-        var wrongKind = await Assert.ThrowsAsync<InvalidOperationException>(() => grains.GetGrain<IInferenceGrain>("default").EmbedAsync(["hi"]));
+        var wrongKind = await Assert.ThrowsAsync<ModelNotLoadedException>(() => grains.GetGrain<IInferenceGrain>("default").EmbedAsync(["hi"]));
         var generated = await grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest("Hi", MaxNewTokens: 4));
 
         Assert.Equal(1f, TensorPrimitives.Dot(_model.Embed(["Where is my order?"])[0], vectors[0]), 4);

@@ -28,7 +28,7 @@ public sealed class InferenceGrainTests
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 12))));
         var invalid = await Assert.ThrowsAsync<ArgumentException>(() => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest("", Temperature: -1)));
-        var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => grains.GetGrain<IInferenceGrain>("gpt-9").GenerateAsync(new InferenceRequest("Hi")));
+        var unknown = await Assert.ThrowsAsync<ModelNotLoadedException>(() => grains.GetGrain<IInferenceGrain>("gpt-9").GenerateAsync(new InferenceRequest("Hi")));
 
         Assert.All(results, r => Assert.Equal(("default", "cpu"), (r.Model, r.ExecutionProvider)));
         Assert.All(results, r => Assert.True(r.Tokens is > 0 and <= 12));

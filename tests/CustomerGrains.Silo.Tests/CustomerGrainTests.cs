@@ -72,7 +72,7 @@ public sealed class CustomerGrainTests : IAsyncLifetime
     public async Task An_unknown_customer_is_not_found_and_an_erased_one_leaves_no_state()
     {
         var unknown = _cluster.Client.GetGrain<ICustomerGrain>(CustomerKey.Of("acme", "nobody"));
-        await Assert.ThrowsAsync<KeyNotFoundException>(unknown.GetContextAsync);
+        await Assert.ThrowsAsync<NotFoundException>(unknown.GetContextAsync);
 
         var customer = _cluster.Client.GetGrain<ICustomerGrain>(CustomerKey.Of("acme", "th-erase"));
         await customer.AppendAsync(Message("e-9", "Please forget me", new CustomerFacts(Name: "Eve Gone")));
@@ -80,6 +80,6 @@ public sealed class CustomerGrainTests : IAsyncLifetime
 
         Assert.Equal(0L, await _database.ScalarAsync<long>("SELECT count(*) FROM OrleansStorage WHERE GrainIdExtensionString = 'acme/th-erase'"));
         Assert.Equal(0L, await _database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions WHERE customer_id = 'th-erase'"));
-        await Assert.ThrowsAsync<KeyNotFoundException>(customer.GetContextAsync);
+        await Assert.ThrowsAsync<NotFoundException>(customer.GetContextAsync);
     }
 }

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace CustomerGrains.Grains.Knowledge;
+
+/// <summary>
+/// Finds a tenant's entries for a question. Matching needs no model: the question's stemmed terms (English, Russian,
+/// unstemmed) are OR-ed against each entry's weighted search vector, and trigram similarity with the entry's question
+/// (and its aliases) catches typos; the score mixes both. Where an encoder is configured, the candidates are reranked
+/// by the cosine of their embeddings.
+/// </summary>
+internal sealed class KnowledgeSearch(
+    NpgsqlDataSource database, string tenantId, KnowledgeOptions options, Inference.InferenceOptions inference, IGrainFactory grains, TimeProvider time, ILogger logger)
+{
+    /// <summary>How long a search waits for embeddings before it keeps the lexical order.</summary>
+    private static readonly TimeSpan EmbeddingTimeout = TimeSpan.FromSeconds(1);
+
+    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+
+        // Query terms come from the stemming configurations only, which drop stop words ("how", "do", "как"): a shared
+        // "how do I" is no evidence. A match needs close overall similarity (typos) or shared content words (forms).
+        await using var command = database.CreateCommand(
+            """
+            WITH words AS (
+                SELECT DISTINCT lower(token) AS word FROM ts_debug('simple', $2) WHERE alias NOT IN ('blank', 'space')),
+            content AS (
+                -- Each stemmer keeps the other language's stop words ("как" in English, "how" in Russian): a word
+                -- counts only when neither drops it.
+                SELECT word FROM words WHERE length(to_tsvector('english', word)) > 0 AND length(to_tsvector('russian', word)) > 0),
+            terms AS (
+                SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', word) || to_tsvector('russian', word))) AS lexeme FROM content),
+            q AS (
+                SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
+                       (SELECT count(*) FROM terms)::float8 AS terms),
+            -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
+            -- its best-matching one.
+            phrasings AS (
+                SELECT e.entry_id, lower(e.question) AS text, e.search FROM kb_entries e WHERE e.tenant_id = $1
+                UNION ALL
+                SELECT a.entry_id, lower(a.alias), a.search || e.search
+                FROM kb_aliases a JOIN kb_entries e ON e.tenant_id = a.tenant_id AND e.entry_id = a.entry_id
+                WHERE a.tenant_id = $1),
+            scored AS (
+                SELECT p.entry_id,
+                       similarity(p.text, q.text) AS whole,
+                       word_similarity(q.text, p.text) AS words,
+                       -- The share of the question's content words the entry has (in its question, alias or answer): one
+                       -- shared word out of six is weak evidence, all of them strong.
+                       CASE WHEN q.terms = 0 THEN 0
+                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(p.search))) / q.terms END AS coverage
+                FROM phrasings p, q
+                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text),
+            best AS (
+                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * coverage)) AS score FROM scored GROUP BY entry_id)
+            SELECT e.entry_id, e.question, e.answer, b.score, e.language, CASE WHEN e.embedding_model = $4 THEN e.embedding END
+            FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
+            ORDER BY b.score DESC, e.entry_id LIMIT $3
+            """);
+        // An encoder scores only the languages it was trained on: other queries keep the lexical order.
+        var model = options.EmbeddingModel is { Length: > 0 } configured
+                    && (!inference.Models.TryGetValue(configured, out var encoder) || encoder.Covers(TextLanguage.Detect(text)))
+            ? configured
+            : null;
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(text.Length <= KnowledgeStore.MaxQuestionLength ? text : text[..KnowledgeStore.MaxQuestionLength]);
+        command.Parameters.AddWithValue(model is null ? limit : Math.Max(limit * 3, 20)); // reranking needs candidates to reorder
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
+        var candidates = new List<(KbMatch Match, float[]? Embedding)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var match = new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4), reader.IsDBNull(4) ? null : reader.GetString(4));
+                candidates.Add((match, reader.IsDBNull(5) ? null : reader.GetFieldValue<float[]>(5)));
+            }
+        }
+
+        if (model is null || candidates.Count == 0)
+        {
+            return candidates.Take(limit).Select(c => c.Match).ToList();
+        }
+
+        try
+        {
+            return (await RerankAsync(text, model, candidates)).Take(limit).ToList();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The model is absent, failing or slow: the lexical order is still an answer.
+            Log.RerankFailed(logger, tenantId, model, ex);
+            return candidates.Take(limit).Select(c => c.Match).ToList();
+        }
+    }
+
+    /// <summary>Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings,
+    /// embedding (and storing) entries that have none from this model yet in the same call as the question.</summary>
+    private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates)
+    {
+        var missing = candidates.Where(c => c.Embedding is null).Select(c => c.Match).ToList();
+        var vectors = await grains.GetGrain<IInferenceGrain>(model)
+            .EmbedAsync([text, .. missing.Select(m => $"{m.Question}\n{m.Answer}")])
+            .WaitAsync(EmbeddingTimeout, time);
+        var computed = missing.Select((m, i) => (m.EntryId, Vector: vectors[i + 1])).ToDictionary(x => x.EntryId, x => x.Vector);
+        if (computed.Count > 0)
+        {
+            await using var batch = database.CreateBatch();
+            foreach (var (entryId, vector) in computed)
+            {
+                var update = new NpgsqlBatchCommand("UPDATE kb_entries SET embedding = $3, embedding_model = $4 WHERE tenant_id = $1 AND entry_id = $2");
+                update.Parameters.AddWithValue(tenantId);
+                update.Parameters.AddWithValue(entryId);
+                update.Parameters.AddWithValue(vector);
+                update.Parameters.AddWithValue(model);
+                batch.BatchCommands.Add(update);
+            }
+
+            await batch.ExecuteNonQueryAsync();
+        }
+
+        var question = vectors[0];
+        var weight = options.EmbeddingWeight;
+        return candidates
+            .Select(c =>
+            {
+                var entry = c.Embedding ?? computed[c.Match.EntryId];
+                var cosine = entry.Length == question.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(question, entry) : 0f;
+                var score = (1 - weight) * c.Match.Score + weight * Math.Max(0, cosine);
+                return c.Match with { Score = Math.Round(score, 4), Lexical = c.Match.Score, Semantic = Math.Round(cosine, 4) };
+            })
+            .OrderByDescending(m => m.Score)
+            .ThenBy(m => m.EntryId, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// A list an asker picks from, <paramref name="count"/> long when the knowledge base holds that many: the entries
+    /// matched by words, and the entries whose letters are nearest the question's (Cyrillic read in Latin letters,
+    /// Sql/008_kb_letters.sql; over the question and the answer), the best by score. Letters find the same topic
+    /// asked in other words or in another language often enough to be worth offering; they never answer. Such an entry
+    /// scores half its letter similarity (weaker evidence than words) and has no Lexical part. It reads every entry of
+    /// the tenant (trigram indexes cannot order by similarity without a threshold), which is cheap at a knowledge
+    /// base's size, and only an ask pays it: suggestions search by words alone.
+    /// </summary>
+    public async Task<IReadOnlyList<KbMatch>> FillAsync(string text, List<KbMatch> listed, string[] exclude, int count)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT e.entry_id, e.question, e.answer, e.language,
+                   greatest(similarity(kb_latin(e.question), l.text), word_similarity(l.text, kb_latin(e.question || ' ' || e.answer)))
+            FROM kb_entries e, (SELECT kb_latin($2) AS text) l
+            WHERE e.tenant_id = $1 AND e.entry_id <> ALL ($3)
+            ORDER BY 5 DESC, e.entry_id LIMIT $4
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(text);
+        command.Parameters.AddWithValue(listed.Select(m => m.EntryId).Concat(exclude).ToArray());
+        command.Parameters.AddWithValue(count);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var letters = reader.GetFloat(4);
+            listed.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(0.5 * letters, 4), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return listed.OrderByDescending(m => m.Score).Take(count).ToList();
+    }
+
+}
