@@ -5,12 +5,12 @@ namespace CustomerGrains.Grains;
 /// <summary>An interaction as stored: <see cref="Seq"/> is its place in the order interactions were stored (rising,
 /// with gaps), what a live view remembers to ask for what it missed.</summary>
 [GenerateSerializer, Immutable, Alias("cg.StoredInteraction")]
-public sealed record StoredInteraction(long Seq, Interaction Interaction);
+public sealed record StoredInteraction([property: Id(0)] long Seq, [property: Id(1)] Interaction Interaction);
 
 /// <summary>A page of a customer's conversation, newest first; <see cref="Before"/> asks for the next older page
 /// (null: there is none).</summary>
 [GenerateSerializer, Immutable, Alias("cg.ConversationPage")]
-public sealed record ConversationPage(IReadOnlyList<StoredInteraction> Items, string? Before)
+public sealed record ConversationPage([property: Id(0)] IReadOnlyList<StoredInteraction> Items, [property: Id(1)] string? Before)
 {
     /// <summary>At most this many interactions per page.</summary>
     public const int MaxLimit = 200;
@@ -19,12 +19,12 @@ public sealed record ConversationPage(IReadOnlyList<StoredInteraction> Items, st
 /// <summary>A customer as the directory lists them.</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerListing")]
 public sealed record CustomerListing(
-    string CustomerId,
-    string? Name,
-    IReadOnlyList<string> Emails,
-    IReadOnlyList<string> Phones,
-    IReadOnlyList<ExternalIdentity> Identities,
-    DateTimeOffset LastActiveAt);
+    [property: Id(0)] string CustomerId,
+    [property: Id(1)] string? Name,
+    [property: Id(2)] IReadOnlyList<string> Emails,
+    [property: Id(3)] IReadOnlyList<string> Phones,
+    [property: Id(4)] IReadOnlyList<ExternalIdentity> Identities,
+    [property: Id(5)] DateTimeOffset LastActiveAt);
 
 /// <summary>A page of the directory, most recently active first; <see cref="Cursor"/> asks for the next page.</summary>
 public sealed record CustomerListPage(IReadOnlyList<CustomerListing> Items, string? Cursor);

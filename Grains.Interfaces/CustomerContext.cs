@@ -3,21 +3,21 @@ namespace CustomerGrains.Grains;
 /// <summary>The customer's profile, as merged from every source.</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerProfile")]
 public sealed record CustomerProfile(
-    string? Name,
-    IReadOnlyList<string> Emails,
-    IReadOnlyList<string> Phones,
-    string? Language,
-    string? Timezone,
-    IReadOnlyDictionary<string, string> Attributes);
+    [property: Id(0)] string? Name,
+    [property: Id(1)] IReadOnlyList<string> Emails,
+    [property: Id(2)] IReadOnlyList<string> Phones,
+    [property: Id(3)] string? Language,
+    [property: Id(4)] string? Timezone,
+    [property: Id(5)] IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>How the customer wants to be addressed.</summary>
 [GenerateSerializer, Immutable, Alias("cg.Preferences")]
 public sealed record Preferences(
-    string? Channel,
-    string? Tone,
-    string? Language,
-    bool DoNotContact,
-    IReadOnlyList<string> Topics)
+    [property: Id(0)] string? Channel,
+    [property: Id(1)] string? Tone,
+    [property: Id(2)] string? Language,
+    [property: Id(3)] bool DoNotContact,
+    [property: Id(4)] IReadOnlyList<string> Topics)
 {
     public static readonly Preferences Default = new(null, null, null, false, []);
 }
@@ -25,21 +25,21 @@ public sealed record Preferences(
 /// <summary>A change to <see cref="Preferences"/>: null fields stay as they are.</summary>
 [GenerateSerializer, Immutable, Alias("cg.PreferencesPatch")]
 public sealed record PreferencesPatch(
-    string? Channel = null,
-    string? Tone = null,
-    string? Language = null,
-    bool? DoNotContact = null,
-    IReadOnlyList<string>? Topics = null);
+    [property: Id(0)] string? Channel = null,
+    [property: Id(1)] string? Tone = null,
+    [property: Id(2)] string? Language = null,
+    [property: Id(3)] bool? DoNotContact = null,
+    [property: Id(4)] IReadOnlyList<string>? Topics = null);
 
 /// <summary>Activity figures derived from the history.</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerStats")]
 public sealed record CustomerStats(
-    int Interactions,
-    int InteractionsLast30Days,
-    DateTimeOffset? FirstSeen,
-    DateTimeOffset? LastSeen,
-    double? AverageSentiment,
-    decimal? LifetimeValue);
+    [property: Id(0)] int Interactions,
+    [property: Id(1)] int InteractionsLast30Days,
+    [property: Id(2)] DateTimeOffset? FirstSeen,
+    [property: Id(3)] DateTimeOffset? LastSeen,
+    [property: Id(4)] double? AverageSentiment,
+    [property: Id(5)] decimal? LifetimeValue);
 
 /// <summary>
 /// Everything a reply generator needs about one customer, bounded in size: the recent turns verbatim (each
@@ -47,24 +47,24 @@ public sealed record CustomerStats(
 /// </summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerContext")]
 public sealed record CustomerContext(
-    string TenantId,
-    string CustomerId,
-    CustomerProfile Profile,
-    IReadOnlyList<ExternalIdentity> Identities,
-    string Segment,
-    Preferences Preferences,
-    CustomerStats Stats,
-    IReadOnlyList<Interaction> Recent,
-    string Summary,
-    string? SegmentReason = null);
+    [property: Id(0)] string TenantId,
+    [property: Id(1)] string CustomerId,
+    [property: Id(2)] CustomerProfile Profile,
+    [property: Id(3)] IReadOnlyList<ExternalIdentity> Identities,
+    [property: Id(4)] string Segment,
+    [property: Id(5)] Preferences Preferences,
+    [property: Id(6)] CustomerStats Stats,
+    [property: Id(7)] IReadOnlyList<Interaction> Recent,
+    [property: Id(8)] string Summary,
+    [property: Id(9)] string? SegmentReason = null);
 
 /// <summary>All that is stored about one customer (right of access).</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerExport")]
 public sealed record CustomerExport(
-    CustomerContext Context,
-    IReadOnlyList<Interaction> History,
-    IReadOnlyList<InboxRecord> InboxRecords);
+    [property: Id(0)] CustomerContext Context,
+    [property: Id(1)] IReadOnlyList<Interaction> History,
+    [property: Id(2)] IReadOnlyList<InboxRecord> InboxRecords);
 
 /// <summary>A webhook delivery kept in the inbox for this customer.</summary>
 [GenerateSerializer, Immutable, Alias("cg.InboxRecord")]
-public sealed record InboxRecord(long Id, string Provider, string ConnectionId, string Status, DateTimeOffset ReceivedAt, string? Payload);
+public sealed record InboxRecord([property: Id(0)] long Id, [property: Id(1)] string Provider, [property: Id(2)] string ConnectionId, [property: Id(3)] string Status, [property: Id(4)] DateTimeOffset ReceivedAt, [property: Id(5)] string? Payload);

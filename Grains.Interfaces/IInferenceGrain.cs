@@ -4,25 +4,25 @@ namespace CustomerGrains.Grains;
 /// <param name="Deadline">If the request is still queued at this moment it is rejected, not run late.</param>
 [GenerateSerializer, Immutable, Alias("cg.InferenceRequest")]
 public sealed record InferenceRequest(
-    string Prompt,
-    int MaxNewTokens = 128,
-    float Temperature = 0,
-    int TopK = 0,
-    float TopP = 1,
-    float RepetitionPenalty = 1,
-    int? Seed = null,
-    IReadOnlyList<string>? StopStrings = null,
-    bool Background = false,
-    DateTimeOffset? Deadline = null,
-    string? Tenant = null);
+    [property: Id(0)] string Prompt,
+    [property: Id(1)] int MaxNewTokens = 128,
+    [property: Id(2)] float Temperature = 0,
+    [property: Id(3)] int TopK = 0,
+    [property: Id(4)] float TopP = 1,
+    [property: Id(5)] float RepetitionPenalty = 1,
+    [property: Id(6)] int? Seed = null,
+    [property: Id(7)] IReadOnlyList<string>? StopStrings = null,
+    [property: Id(8)] bool Background = false,
+    [property: Id(9)] DateTimeOffset? Deadline = null,
+    [property: Id(10)] string? Tenant = null);
 
 /// <param name="FinishReason">endOfSequence, length or stopString.</param>
 [GenerateSerializer, Immutable, Alias("cg.InferenceResult")]
-public sealed record InferenceResult(string Text, int Tokens, string FinishReason, string Model, string ExecutionProvider, double QueuedMs, double TotalMs);
+public sealed record InferenceResult([property: Id(0)] string Text, [property: Id(1)] int Tokens, [property: Id(2)] string FinishReason, [property: Id(3)] string Model, [property: Id(4)] string ExecutionProvider, [property: Id(5)] double QueuedMs, [property: Id(6)] double TotalMs);
 
 /// <summary>How many tokens a text is to a decoder model, and how many its context holds (prompt and reply).</summary>
 [GenerateSerializer, Immutable, Alias("cg.TokenCount")]
-public sealed record TokenCount(int Tokens, int Context);
+public sealed record TokenCount([property: Id(0)] int Tokens, [property: Id(1)] int Context);
 
 /// <summary>
 /// A model (key: its name in configuration, e.g. "default"): a decoder's generation pool or an encoder's embedder,

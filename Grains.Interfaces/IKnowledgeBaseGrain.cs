@@ -3,33 +3,33 @@ namespace CustomerGrains.Grains;
 /// <summary>What a knowledge-base entry is made from. <paramref name="Aliases"/>: other wordings of the question that
 /// it answers (learned from askers, or given); null leaves an entry's aliases as they are.</summary>
 [GenerateSerializer, Immutable, Alias("cg.KbEntryInput")]
-public sealed record KbEntryInput(string? Question, string? Answer, IReadOnlyList<string>? Tags = null, string? Language = null, IReadOnlyList<string>? Aliases = null);
+public sealed record KbEntryInput([property: Id(0)] string? Question, [property: Id(1)] string? Answer, [property: Id(2)] IReadOnlyList<string>? Tags = null, [property: Id(3)] string? Language = null, [property: Id(4)] IReadOnlyList<string>? Aliases = null);
 
 /// <summary>A knowledge-base entry. Source: article, senior-answer or accepted-reply. Aliases: other wordings of the
 /// question it answers, matched as the question is (learned from askers' picks and seniors' answers).</summary>
 [GenerateSerializer, Immutable, Alias("cg.KbEntry")]
 public sealed record KbEntry(
-    string EntryId,
-    string Question,
-    string Answer,
-    IReadOnlyList<string> Tags,
-    string? Language,
-    string Source,
-    string? Author,
-    int TimesAsked,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt,
-    IReadOnlyList<string>? Aliases = null);
+    [property: Id(0)] string EntryId,
+    [property: Id(1)] string Question,
+    [property: Id(2)] string Answer,
+    [property: Id(3)] IReadOnlyList<string> Tags,
+    [property: Id(4)] string? Language,
+    [property: Id(5)] string Source,
+    [property: Id(6)] string? Author,
+    [property: Id(7)] int TimesAsked,
+    [property: Id(8)] DateTimeOffset CreatedAt,
+    [property: Id(9)] DateTimeOffset UpdatedAt,
+    [property: Id(10)] IReadOnlyList<string>? Aliases = null);
 
 /// <summary>An entry found for a question, with how well it matches (0 to 1). With an embedding model configured, the
 /// score blends the lexical match and the cosine similarity of the texts' embeddings, both given beside it.</summary>
 [GenerateSerializer, Immutable, Alias("cg.KbMatch")]
-public sealed record KbMatch(string EntryId, string Question, string Answer, double Score, string? Language = null, double? Lexical = null, double? Semantic = null);
+public sealed record KbMatch([property: Id(0)] string EntryId, [property: Id(1)] string Question, [property: Id(2)] string Answer, [property: Id(3)] double Score, [property: Id(4)] string? Language = null, [property: Id(5)] double? Lexical = null, [property: Id(6)] double? Semantic = null);
 
 /// <summary>The answer to <c>POST /v1/kb/ask</c>: the best entry when confident, plus related ones; otherwise the most
 /// similar questions to choose from (or to escalate).</summary>
 [GenerateSerializer, Immutable, Alias("cg.AskResult")]
-public sealed record AskResult(string QuestionId, KbMatch? Match, IReadOnlyList<KbMatch> Related, IReadOnlyList<KbMatch> Similar);
+public sealed record AskResult([property: Id(0)] string QuestionId, [property: Id(1)] KbMatch? Match, [property: Id(2)] IReadOnlyList<KbMatch> Related, [property: Id(3)] IReadOnlyList<KbMatch> Similar);
 
 /// <summary>Where an employee's question stands. Serialised by these names (the API's and the console's since the start).</summary>
 public enum KbQuestionStatus
@@ -54,14 +54,14 @@ public enum KbQuestionStatus
 /// <summary>A question an employee asked.</summary>
 [GenerateSerializer, Immutable, Alias("cg.KbQuestion")]
 public sealed record KbQuestion(
-    string QuestionId,
-    string Question,
-    KbQuestionStatus Status,
-    string? EntryId,
-    string? Answer,
-    int TimesAsked,
-    string AskedBy,
-    DateTimeOffset CreatedAt);
+    [property: Id(0)] string QuestionId,
+    [property: Id(1)] string Question,
+    [property: Id(2)] KbQuestionStatus Status,
+    [property: Id(3)] string? EntryId,
+    [property: Id(4)] string? Answer,
+    [property: Id(5)] int TimesAsked,
+    [property: Id(6)] string AskedBy,
+    [property: Id(7)] DateTimeOffset CreatedAt);
 
 /// <summary>
 /// One tenant's knowledge base (key: tenant id): entries, retrieval that needs no model (full-text search stemmed in

@@ -21,20 +21,20 @@ public enum InteractionDirection
 /// <param name="FromBot">An outbound message a bot wrote, not a person.</param>
 [GenerateSerializer, Immutable, Alias("cg.Interaction")]
 public sealed record Interaction(
-    string Source,
-    string EventId,
-    string Channel,
-    InteractionDirection Direction,
-    string Text,
-    DateTimeOffset OccurredAt,
-    string? ConversationId = null,
-    double? Sentiment = null,
-    string? Author = null,
-    bool FromBot = false);
+    [property: Id(0)] string Source,
+    [property: Id(1)] string EventId,
+    [property: Id(2)] string Channel,
+    [property: Id(3)] InteractionDirection Direction,
+    [property: Id(4)] string Text,
+    [property: Id(5)] DateTimeOffset OccurredAt,
+    [property: Id(6)] string? ConversationId = null,
+    [property: Id(7)] double? Sentiment = null,
+    [property: Id(8)] string? Author = null,
+    [property: Id(9)] bool FromBot = false);
 
 /// <summary>An id of the customer in another system: <c>chatwoot:42</c>, <c>hubspot:901</c>, <c>email:ann@example.com</c>.</summary>
 [GenerateSerializer, Immutable, Alias("cg.ExternalIdentity")]
-public sealed record ExternalIdentity(string Provider, string ExternalId)
+public sealed record ExternalIdentity([property: Id(0)] string Provider, [property: Id(1)] string ExternalId)
 {
     public override string ToString() => Provider + ":" + ExternalId;
 }
@@ -42,12 +42,12 @@ public sealed record ExternalIdentity(string Provider, string ExternalId)
 /// <summary>What an event says about its customer; null fields say nothing.</summary>
 [GenerateSerializer, Immutable, Alias("cg.CustomerFacts")]
 public sealed record CustomerFacts(
-    string? Name = null,
-    string? Email = null,
-    string? Phone = null,
-    string? Language = null,
-    string? Timezone = null,
-    IReadOnlyDictionary<string, string>? Attributes = null)
+    [property: Id(0)] string? Name = null,
+    [property: Id(1)] string? Email = null,
+    [property: Id(2)] string? Phone = null,
+    [property: Id(3)] string? Language = null,
+    [property: Id(4)] string? Timezone = null,
+    [property: Id(5)] IReadOnlyDictionary<string, string>? Attributes = null)
 {
     public static readonly CustomerFacts None = new();
 }
@@ -55,8 +55,8 @@ public sealed record CustomerFacts(
 /// <summary>What the customer grain receives for one interaction.</summary>
 /// <param name="InboxId">The inbox row it came from, marked done with the append; null for direct ingestion.</param>
 [GenerateSerializer, Immutable, Alias("cg.AppendRequest")]
-public sealed record AppendRequest(Interaction Interaction, CustomerFacts Facts, IReadOnlyList<ExternalIdentity> Identities, long? InboxId = null);
+public sealed record AppendRequest([property: Id(0)] Interaction Interaction, [property: Id(1)] CustomerFacts Facts, [property: Id(2)] IReadOnlyList<ExternalIdentity> Identities, [property: Id(3)] long? InboxId = null);
 
 /// <summary>Whether an append added the interaction (false: it was there already).</summary>
 [GenerateSerializer, Immutable, Alias("cg.AppendResult")]
-public sealed record AppendResult(bool Added, int Interactions);
+public sealed record AppendResult([property: Id(0)] bool Added, [property: Id(1)] int Interactions);
