@@ -1,7 +1,22 @@
 namespace CustomerGrains.Grains;
 
+/// <summary>Who says a turn of a chat prompt.</summary>
+public enum PromptRole
+{
+    System,
+    User,
+    Assistant,
+}
+
+/// <summary>One turn of a chat prompt.</summary>
+[GenerateSerializer, Immutable, Alias("cg.PromptMessage")]
+public sealed record PromptMessage([property: Id(0)] PromptRole Role, [property: Id(1)] string Content);
+
 /// <summary>A text generation request to a loaded model (sampling as in Hugging Face: temperature 0 is greedy).</summary>
+/// <param name="Prompt">Raw text to continue; ignored when <paramref name="Messages"/> are given.</param>
 /// <param name="Deadline">If the request is still queued at this moment it is rejected, not run late.</param>
+/// <param name="Messages">A chat prompt: the model renders it in its own chat format (an ONNX model's, or the model
+/// server's), with special-token markers removed from the turns' text.</param>
 [GenerateSerializer, Immutable, Alias("cg.InferenceRequest")]
 public sealed record InferenceRequest(
     [property: Id(0)] string Prompt,
@@ -14,7 +29,8 @@ public sealed record InferenceRequest(
     [property: Id(7)] IReadOnlyList<string>? StopStrings = null,
     [property: Id(8)] bool Background = false,
     [property: Id(9)] DateTimeOffset? Deadline = null,
-    [property: Id(10)] string? Tenant = null);
+    [property: Id(10)] string? Tenant = null,
+    [property: Id(11)] IReadOnlyList<PromptMessage>? Messages = null);
 
 /// <param name="FinishReason">endOfSequence, length or stopString.</param>
 [GenerateSerializer, Immutable, Alias("cg.InferenceResult")]
@@ -47,6 +63,12 @@ public interface IInferenceGrain : IGrainWithStringKey
     [AlwaysInterleave]
     [Alias("CountTokensAsync")]
     Task<TokenCount> CountTokensAsync(string text);
+
+    /// <summary>Counts a chat prompt's tokens as the model will see it (rendered in its chat format; estimated for a
+    /// model server, whose tokenizer is not known here), with the context it must fit.</summary>
+    [AlwaysInterleave]
+    [Alias("CountPromptAsync")]
+    Task<TokenCount> CountPromptAsync(IReadOnlyList<PromptMessage> messages);
 
     /// <summary>Unit-length embeddings of <paramref name="texts"/> (in order) from an encoder model: their dot product
     /// is their cosine similarity.</summary>

@@ -16,16 +16,21 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 {
     private readonly Dictionary<string, InferencePool> _pools = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Embedder> _embedders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Chat.ChatEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly List<LoadedModel> _loaded = [];
 
-    public IReadOnlyCollection<string> Models => [.. _pools.Keys, .. _embedders.Keys];
+    public IReadOnlyCollection<string> Models => [.. _pools.Keys, .. _embedders.Keys, .. _endpoints.Keys];
 
     /// <summary>Every loaded model, with what it is and the provider it really runs on.</summary>
     public IReadOnlyList<LoadedModel> Loaded => _loaded;
 
     /// <summary>The pool of decoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public InferencePool Pool(string model) =>
-        _pools.TryGetValue(model, out var pool) ? pool : throw NotLoaded(model, "a decoder", _pools.Keys);
+        _pools.TryGetValue(model, out var pool) ? pool : throw NotLoaded(model, "a decoder", [.. _pools.Keys, .. _endpoints.Keys]);
+
+    /// <summary>The model server that serves <paramref name="model"/>, where one is configured for it instead of a folder.</summary>
+    public bool TryGetEndpoint(string model, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Chat.ChatEndpoint? endpoint) =>
+        _endpoints.TryGetValue(model, out endpoint);
 
     /// <summary>The embedder of encoder <paramref name="model"/>; a clear error when no such model is loaded on this silo.</summary>
     public Embedder Embedder(string model) =>
@@ -47,6 +52,15 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
         var logger = loggers.CreateLogger<InferencePool>();
         foreach (var (name, model) in settings.Models)
         {
+            if (model.Endpoint is { Length: > 0 })
+            {
+                var endpoint = _endpoints[name] = new Chat.ChatEndpoint(name, model);
+                var served = new LoadedModel(name, "chat-endpoint", endpoint.Endpoint.GetLeftPart(UriPartial.Path), "remote", endpoint.ModelId);
+                _loaded.Add(served);
+                Log.ModelLoaded(logger, served.Kind, name, served.Path, served.Provider, served.RuntimeVersion);
+                continue;
+            }
+
             foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
             {
                 if (!File.Exists(Path.Combine(model.Path!, file)))
@@ -90,13 +104,21 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             embedder.Model.Dispose();
         }
 
+        foreach (var endpoint in _endpoints.Values)
+        {
+            endpoint.Dispose();
+        }
+
         _pools.Clear();
         _embedders.Clear();
+        _endpoints.Clear();
         _loaded.Clear();
     }
 }
 
-/// <summary>A model this silo serves: a decoder (generation pool) or an encoder (embeddings), and where it runs.</summary>
+/// <summary>A model this silo serves: a decoder (generation pool), an encoder (embeddings), or a chat endpoint (a model
+/// server's; then <see cref="Path"/> is its URL, <see cref="Provider"/> <c>remote</c> and <see cref="RuntimeVersion"/>
+/// the server's model id), and where it runs.</summary>
 public sealed record LoadedModel(string Name, string Kind, string Path, string Provider, string RuntimeVersion);
 
 /// <summary>The silo has no model of that name (and kind) loaded: it is not configured, or configured as another kind.</summary>

@@ -40,7 +40,22 @@ public sealed class InferenceOptions
 
 public sealed class ModelOptions
 {
+    /// <summary>An ONNX model folder (optimum layout) served by this silo's pool. Either this or <see cref="Endpoint"/>.</summary>
     public string? Path { get; set; }
+
+    /// <summary>The base URL of an OpenAI-compatible chat-completions server that serves the model instead (vLLM,
+    /// llama.cpp's server, Ollama, a hosted API), e.g. <c>http://vllm:8000/v1</c>. Either this or <see cref="Path"/>.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>The key the server asks for (sent as a bearer token); local servers often ask for none.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>The server's name for the model; default: the name it has here.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>The server model's context in tokens, which prompts are fitted to (an endpoint's tokenizer is not
+    /// known here: prompts are measured at a token per three characters).</summary>
+    public int ContextTokens { get; set; } = 8192;
 
     /// <summary><c>cpu</c> or <c>cuda</c> for this model; unset: <see cref="InferenceOptions.Provider"/>.</summary>
     public string? Provider { get; set; }
@@ -66,9 +81,20 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
 
         foreach (var (model, settings) in options.Models)
         {
-            if (string.IsNullOrWhiteSpace(settings.Path))
+            if (string.IsNullOrWhiteSpace(settings.Path) == string.IsNullOrWhiteSpace(settings.Endpoint))
             {
-                failures.Add($"Inference:Models:{model}:Path must name a model folder.");
+                failures.Add($"Inference:Models:{model} needs exactly one of Path (an ONNX model folder) and Endpoint (an OpenAI-compatible server's URL).");
+            }
+
+            if (!string.IsNullOrWhiteSpace(settings.Endpoint)
+                && (!Uri.TryCreate(settings.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https")))
+            {
+                failures.Add($"Inference:Models:{model}:Endpoint '{settings.Endpoint}' is not an absolute http(s) URL.");
+            }
+
+            if (settings.ContextTokens < 256)
+            {
+                failures.Add($"Inference:Models:{model}:ContextTokens must be at least 256.");
             }
 
             if (settings.Provider is { } provider && !IsProvider(provider))

@@ -118,14 +118,15 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
                 var drafts = Enumerable.Range(0, request.Count).Select(i =>
                 {
                     var draft = new InferenceRequest(
-                        prompt,
+                        "",
                         MaxNewTokens,
                         Temperature: i == 0 ? 0 : 0.8f,
                         TopP: 0.95f,
                         Seed: i,
-                        StopStrings: ["<|im_end|>"],
+                        StopStrings: [Inference.Chat.ChatMl.EndOfTurn],
                         Deadline: time.GetUtcNow() + remaining,
-                        Tenant: context.TenantId);
+                        Tenant: context.TenantId,
+                        Messages: prompt);
                     return events is null
                         ? GenerateTextAsync(model, draft, drafting.Token)
                         : StreamDraftAsync(model, draft, i, language, events, drafting.Token);
@@ -174,7 +175,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
 
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
         GrainTelemetry.SuggestionDuration.Record(latency / 1000, new("degraded", reason is not null), new("streamed", events is not null));
-        var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(prompt)));
+        var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', prompt.Select(m => $"{m.Role}: {m.Content}")))));
         await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
         var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();
         var result = new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
@@ -271,14 +272,14 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
     /// then the weakest sources (one stays), then the summary; a message too long even then is refused (the caller
     /// degrades). Returns the sources the prompt numbers, which citations refer to.
     /// </summary>
-    private static async Task<(string Prompt, List<Source> Sources)> FitAsync(
+    private static async Task<(IReadOnlyList<PromptMessage> Prompt, List<Source> Sources)> FitAsync(
         IInferenceGrain model, AssistantSettings assistant, CustomerContext context, PiiMasker masker, string maskedMessage, List<Source> sources, string? language)
     {
         var (turns, kept, summary) = (RecentTurns, sources, true);
         while (true)
         {
             var prompt = BuildPrompt(context, masker, maskedMessage, kept, assistant, language, turns, summary);
-            var count = await model.CountTokensAsync(prompt);
+            var count = await model.CountPromptAsync(prompt);
             if (count.Tokens + MaxNewTokens <= count.Context)
             {
                 return (prompt, kept);
@@ -304,13 +305,12 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
     }
 
-    /// <summary>The prompt in ChatML (the format of the instruction-tuned models this targets, e.g. Qwen2): system
-    /// instructions with the tenant's tone and brand rules, the customer's context and the numbered sources; the
-    /// recent conversation and the message. Everything in it is masked.</summary>
-    internal static string BuildPrompt(CustomerContext context, PiiMasker masker, string maskedMessage, IReadOnlyList<Source> sources, AssistantSettings assistant, string? language, int turns, bool summary)
+    /// <summary>The prompt as chat turns, which the model renders in its own format: the system turn with the tenant's
+    /// tone and brand rules, the customer's context and the numbered sources; the user turn with the recent conversation
+    /// (both sides) and the message. Everything in it is masked.</summary>
+    internal static IReadOnlyList<PromptMessage> BuildPrompt(CustomerContext context, PiiMasker masker, string maskedMessage, IReadOnlyList<Source> sources, AssistantSettings assistant, string? language, int turns, bool summary)
     {
         var prompt = new StringBuilder();
-        prompt.Append("<|im_start|>system\n");
         prompt.Append($"You draft replies for {context.TenantId}'s support agents. Tone: {assistant.Tone}.");
         if (assistant.BrandRules.Length > 0)
         {
@@ -359,14 +359,15 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
             prompt.Append("(none)\n");
         }
 
-        prompt.Append("<|im_end|>\n<|im_start|>user\n");
+        var system = prompt.ToString();
+        prompt.Clear();
         foreach (var turn in context.Recent.TakeLast(turns))
         {
             prompt.Append($"{(turn.Direction == InteractionDirection.Inbound ? "customer" : turn.FromBot ? "bot" : "agent")}: {masker.Mask(turn.Text)}\n");
         }
 
-        prompt.Append($"Message to answer: {maskedMessage}\n<|im_end|>\n<|im_start|>assistant\n");
-        return prompt.ToString();
+        prompt.Append($"Message to answer: {maskedMessage}\n");
+        return [new PromptMessage(PromptRole.System, system), new PromptMessage(PromptRole.User, prompt.ToString())];
     }
 
     private static string LanguageName(string? language) => language?.ToLowerInvariant() switch

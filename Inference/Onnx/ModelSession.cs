@@ -10,7 +10,7 @@ namespace CustomerGrains.Inference.Onnx;
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
-    /// <summary>What the CUDA execution provider of ONNX Runtime 1.31 loads: CUDA 13 (driver, runtime, cuBLAS,
+    /// <summary>What the CUDA execution provider of ONNX Runtime 1.32 loads: CUDA 13 (driver, runtime, cuBLAS,
     /// cuRAND) and cuDNN 9, as readelf and the cuDNN frontend inside libonnxruntime_providers_cuda.so name them.</summary>
     private static readonly string[] CudaLibraries =
         ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9"];
@@ -30,7 +30,7 @@ public sealed class ModelSession : IDisposable
 
     public IReadOnlyDictionary<string, NodeMetadata> Outputs => Session.OutputMetadata;
 
-    /// <summary>The ONNX Runtime version this process loaded, e.g. 1.31.1.</summary>
+    /// <summary>The ONNX Runtime version this process loaded, e.g. 1.32.0.</summary>
     public static string RuntimeVersion => OrtEnv.Instance().GetVersionString();
 
     /// <summary>Opens <paramref name="modelPath"/>; a <see cref="ModelLoadException"/> says why it cannot be.</summary>

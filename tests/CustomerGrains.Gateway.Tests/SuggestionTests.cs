@@ -215,6 +215,43 @@ public sealed class SuggestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_model_on_its_own_server_drafts_suggestions_from_masked_chat_turns_and_its_failure_degrades_to_retrieval()
+    {
+        await using var server = await FakeModelServer.StartAsync();
+        server.Reply = "You can start the return under Orders > Return; we email a prepaid label [S1].";
+        var options = Options(model: null);
+        options.Configuration["Inference:Models:default:Endpoint"] = server.BaseUrl;
+        options.Configuration["Inference:Models:default:ApiKey"] = FakeModelServer.ApiKey;
+        options.Configuration["Inference:Models:default:ModelId"] = "qwen2.5-7b-instruct";
+        await using var remote = await TestCluster.StartAsync(1, options);
+        using (var senior = Client(GatewayTestOptions.AcmeSenior, remote))
+        {
+            (await senior.PostAsync("/v1/kb/import", new StringContent(File.ReadAllText(Fixtures.Path("kb", "support-kb.json")), Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        }
+
+        using var agent = Client(GatewayTestOptions.AcmeAgent, remote);
+        await IngestAsync(agent, "standard:remote", "How do I return an item? Write to ann.lee@example.com", new { name = "Ann Lee", email = "ann.lee@example.com" });
+        var result = await (await agent.PostAsJsonAsync("/v1/customers/standard:remote/suggestions", new { count = 2 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+
+        Assert.True(!result!.Degraded, result.Reason);
+        Assert.Equal([SuggestionKind.Generated, SuggestionKind.Generated], result.Suggestions.Take(2).Select(s => s.Kind));
+        Assert.Equal(server.Reply, result.Suggestions[0].Text);
+        Assert.False(result.Suggestions[0].Unverified); // it cites [S1], the return entry
+        var sent = server.Requests.Last();
+        Assert.Equal("qwen2.5-7b-instruct", sent["model"]!.GetValue<string>());
+        Assert.DoesNotContain("ann.lee@example.com", sent.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("[EMAIL_1]", sent["messages"]![1]!["content"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The server down: the knowledge base's answers stand alone, with the server's answer as the reason.
+        server.FailWith = 503;
+        var degraded = await (await agent.PostAsJsonAsync("/v1/customers/standard:remote/suggestions", new { count = 2 })).Content.ReadFromJsonAsync<SuggestionResult>(GatewayCluster.Json);
+        Assert.True(degraded!.Degraded);
+        Assert.Contains("503", degraded.Reason, StringComparison.Ordinal);
+        Assert.NotEmpty(degraded.Suggestions);
+        Assert.All(degraded.Suggestions, s => Assert.Equal(SuggestionKind.Retrieved, s.Kind));
+    }
+
+    [Fact]
     public async Task A_model_slower_than_the_deadline_gives_retrieval_suggestions_marked_degraded()
     {
         using var agent = Client(GatewayTestOptions.AcmeAgent);

@@ -39,9 +39,9 @@ public sealed class ModelSessionTests : IDisposable
     }
 
     [Fact]
-    public void The_runtime_is_ONNX_Runtime_1_31_from_its_package()
+    public void The_runtime_is_ONNX_Runtime_1_32_from_its_package()
     {
-        Assert.StartsWith("1.31.", ModelSession.RuntimeVersion, StringComparison.Ordinal);
+        Assert.StartsWith("1.32.", ModelSession.RuntimeVersion, StringComparison.Ordinal);
     }
 
     [Fact]
