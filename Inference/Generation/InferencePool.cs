@@ -164,6 +164,13 @@ public sealed class InferencePool : IAsyncDisposable
             throw new ArgumentException($"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} exceeds the model's context of {_model.Config.MaxPositions} tokens.");
         }
 
+        // A request bigger than the whole batch may hold would wait in the queue forever: refused now, with the reason.
+        if (prompt.Length + request.MaxNewTokens > _options.MaxTokensInFlight)
+        {
+            throw new ArgumentException(
+                $"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} is more than the batch holds at once (Inference:MaxTokensInFlight {_options.MaxTokensInFlight}); it could never run.");
+        }
+
         var pending = new Pending(request, prompt, _time.GetTimestamp(), streaming);
         lock (_lock)
         {

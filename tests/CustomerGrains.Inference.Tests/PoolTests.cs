@@ -140,6 +140,17 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_bigger_than_the_batch_holds_is_refused_at_once_not_left_waiting_forever()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 4, MaxTokensInFlight: 64));
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => pool.GenerateAsync(new GenerationRequest("Hello there", MaxNewTokens: 100)).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Contains("Inference:MaxTokensInFlight 64", refused.Message, StringComparison.Ordinal);
+        Assert.True((await pool.GenerateAsync(new GenerationRequest("Hello there", MaxNewTokens: 8)).WaitAsync(TimeSpan.FromSeconds(20))).Tokens.Count > 0); // one that fits runs
+    }
+
+    [Fact]
     public async Task An_idle_pool_runs_a_request_its_pace_says_cannot_finish_and_stops_it_at_its_deadline()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
