@@ -20,13 +20,25 @@ public sealed record DecoderConfig(int VocabSize, int Heads, int KvHeads, int He
         var hidden = Int("hidden_size");
         var kvHeads = root.TryGetProperty("num_key_value_heads", out var kv) ? kv.GetInt32() : heads; // GPT-2: no GQA
         var headDim = root.TryGetProperty("head_dim", out var hd) ? hd.GetInt32() : hidden / heads;
-        var eos = root.TryGetProperty("eos_token_id", out var e)
-            ? e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().Select(x => x.GetInt32()).ToHashSet() : [e.GetInt32()]
-            : new HashSet<int>();
+        // The end-of-sequence ids of config.json and of generation_config.json together: Phi-3.5's end of turn (32007)
+        // is only in the latter, Llama 3's config.json lists three.
+        var eos = EosIds(root);
+        var generation = Path.Combine(Path.GetDirectoryName(path) ?? ".", "generation_config.json");
+        if (File.Exists(generation))
+        {
+            using var generationDocument = JsonDocument.Parse(File.ReadAllBytes(generation));
+            eos.UnionWith(EosIds(generationDocument.RootElement));
+        }
+
         var positions = root.TryGetProperty("max_position_embeddings", out var mp) ? mp.GetInt32() : root.TryGetProperty("n_positions", out var np) ? np.GetInt32() : 2048;
         var layers = root.TryGetProperty("num_hidden_layers", out var nl) ? nl.GetInt32() : Int("n_layer");
         return new DecoderConfig(Int("vocab_size"), heads, kvHeads, headDim, layers, positions, eos);
     }
+
+    private static HashSet<int> EosIds(JsonElement root) =>
+        root.TryGetProperty("eos_token_id", out var e)
+            ? e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().Select(x => x.GetInt32()).ToHashSet() : e.ValueKind == JsonValueKind.Number ? [e.GetInt32()] : []
+            : [];
 }
 
 /// <summary>

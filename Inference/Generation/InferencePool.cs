@@ -500,6 +500,22 @@ public sealed class InferencePool : IAsyncDisposable
                 return;
             }
 
+            // A stop string that is a special token never shows in decoded text (decoding leaves special tokens out):
+            // it stops at its id, and stays out of the reply like an end of sequence.
+            if (Request.StopStrings is { Count: > 0 } stops && stops.Any(stop => model.Tokenizer.SpecialTokens.TryGetValue(stop, out var id) && id == token))
+            {
+                Sequence.Generated.RemoveAt(Sequence.Generated.Count - 1);
+                Finished = FinishReason.StopString;
+                _text = model.Tokenizer.Decode(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Sequence.Generated));
+                if (Stream is not null && _text.Length > _emitted)
+                {
+                    Stream.Writer.TryWrite(_text[_emitted..]);
+                    _emitted = _text.Length;
+                }
+
+                return;
+            }
+
             if (Sequence.Generated.Count >= Request.MaxNewTokens)
             {
                 Finished = FinishReason.Length;

@@ -14,14 +14,19 @@ public sealed class TextTokenizer : IDisposable
 {
     private readonly Tokenizer _tokenizer;
 
-    private TextTokenizer(Tokenizer tokenizer, int vocabularySize)
+    private TextTokenizer(Tokenizer tokenizer, int vocabularySize, IReadOnlyDictionary<string, int> specialTokens)
     {
         _tokenizer = tokenizer;
         VocabularySize = vocabularySize;
+        SpecialTokens = specialTokens;
     }
 
     /// <summary>Ids the tokenizer can produce: the model's vocabulary and its added tokens.</summary>
     public int VocabularySize { get; }
+
+    /// <summary>The special tokens (<c>added_tokens</c> marked special: <c>&lt;|im_end|&gt;</c>, <c>&lt;|eot_id|&gt;</c>,
+    /// <c>&lt;end_of_turn&gt;</c>) by their text. Decoding leaves them out, so a stop at one is a stop at its id.</summary>
+    public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
     /// <summary>Loads <paramref name="path"/>; a <see cref="FormatException"/> says why it cannot be.</summary>
     public static TextTokenizer Load(string path)
@@ -32,10 +37,17 @@ public sealed class TextTokenizer : IDisposable
         }
 
         int vocabularySize;
+        Dictionary<string, int> special;
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
             vocabularySize = VocabularySizeOf(document.RootElement);
+            special = document.RootElement.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array
+                ? added.EnumerateArray()
+                    .Where(token => token.TryGetProperty("special", out var isSpecial) && isSpecial.ValueKind == JsonValueKind.True)
+                    .GroupBy(token => token.GetProperty("content").GetString()!, StringComparer.Ordinal)
+                    .ToDictionary(group => group.Key, group => group.First().GetProperty("id").GetInt32(), StringComparer.Ordinal)
+                : [];
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
@@ -44,7 +56,7 @@ public sealed class TextTokenizer : IDisposable
 
         try
         {
-            return new TextTokenizer(new Tokenizer(path), vocabularySize);
+            return new TextTokenizer(new Tokenizer(path), vocabularySize, special);
         }
         catch (TokenizerException ex)
         {
