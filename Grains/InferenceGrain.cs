@@ -54,7 +54,8 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
         }
     }
 
-    /// <summary>Tells the observers the prompt as text: a chat prompt rendered in ChatML.</summary>
+    /// <summary>Tells the observers the prompt as text: a chat prompt as the model reads it (rendered in ChatML for a
+    /// model server, which renders it itself).</summary>
     private async Task ObservePromptAsync(InferenceRequest request)
     {
         foreach (var observer in observers)
@@ -71,7 +72,7 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
         }
 
         var model = host.Pool(this.GetPrimaryKeyString()).Model;
-        return Task.FromResult(new TokenCount(model.Tokenizer.Encode(text).Length, model.Config.MaxPositions));
+        return Task.FromResult(new TokenCount(model.EncodePrompt(text).Length, model.Config.MaxPositions));
     }
 
     public Task<TokenCount> CountPromptAsync(IReadOnlyList<PromptMessage> messages)
@@ -79,7 +80,7 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
         var turns = TurnsOf(messages);
         return host.TryGetEndpoint(this.GetPrimaryKeyString(), out var endpoint)
             ? Task.FromResult(new TokenCount(ChatEndpoint.EstimateTokens(turns), endpoint.ContextTokens))
-            : CountTokensAsync(ChatMl.Render(turns));
+            : CountTokensAsync(host.Pool(this.GetPrimaryKeyString()).Model.RenderChat(turns));
     }
 
     private static List<ChatTurn> TurnsOf(IReadOnlyList<PromptMessage> messages) =>
@@ -89,13 +90,17 @@ public sealed class InferenceGrain(InferenceHost host, IEnumerable<IInferenceObs
     private static List<ChatTurn> TurnsOf(InferenceRequest request) =>
         request.Messages is { } messages ? TurnsOf(messages) : [new ChatTurn(ChatTurnRole.User, request.Prompt)];
 
-    /// <summary>The text an ONNX model continues: a chat prompt rendered in ChatML, or the raw prompt.</summary>
-    private static string PromptOf(InferenceRequest request) => request.Messages is { } messages ? ChatMl.Render(TurnsOf(messages)) : request.Prompt;
+    /// <summary>The text an ONNX model continues: a chat prompt rendered in its own template (ChatML without one), or the
+    /// raw prompt.</summary>
+    private string PromptOf(InferenceRequest request) =>
+        request.Messages is not { } messages ? request.Prompt
+        : host.TryGetEndpoint(this.GetPrimaryKeyString(), out _) ? ChatMl.Render(TurnsOf(messages))
+        : host.Pool(this.GetPrimaryKeyString()).Model.RenderChat(TurnsOf(messages));
 
     private static EndpointSampling SamplingOf(InferenceRequest request) =>
         new(request.MaxNewTokens, request.Temperature, request.TopP, request.Seed, request.StopStrings?.Where(s => ChatMl.WithoutMarkers(s).Length > 0).ToList());
 
-    private static GenerationRequest ToGeneration(InferenceRequest request) => new(
+    private GenerationRequest ToGeneration(InferenceRequest request) => new(
         PromptOf(request),
         request.MaxNewTokens,
         new SamplingOptions(request.Temperature, request.TopK, request.TopP, request.RepetitionPenalty, request.Seed),

@@ -48,9 +48,10 @@ public sealed record DecoderConfig(int VocabSize, int Heads, int KvHeads, int He
 /// </summary>
 public sealed class DecoderModel : IDisposable
 {
-    private DecoderModel(string folder, DecoderConfig config, TextTokenizer tokenizer, ModelSession session)
+    private DecoderModel(string folder, DecoderConfig config, TextTokenizer tokenizer, ModelSession session, Chat.ChatTemplate? template)
     {
         Folder = folder;
+        Template = template;
         Config = config;
         Tokenizer = tokenizer;
         Session = session;
@@ -66,6 +67,21 @@ public sealed class DecoderModel : IDisposable
     public TextTokenizer Tokenizer { get; }
 
     public ModelSession Session { get; }
+
+    /// <summary>The model's own chat format (tokenizer_config.json's <c>chat_template</c>); null: ChatML.</summary>
+    public Chat.ChatTemplate? Template { get; }
+
+    /// <summary>A chat prompt as this model reads it: in its own template, else in ChatML.</summary>
+    public string RenderChat(IReadOnlyList<Chat.ChatTurn> turns) => Template?.Render(turns) ?? Chat.ChatMl.Render(turns);
+
+    /// <summary>The prompt's ids; a BOS the template wrote and the tokenizer's post-processor added again is kept once.</summary>
+    public int[] EncodePrompt(string prompt)
+    {
+        var ids = Tokenizer.Encode(prompt);
+        return ids.Length >= 2 && ids[0] == ids[1] && Template?.BosToken is { Length: > 0 } bos && Tokenizer.SpecialTokens.TryGetValue(bos, out var bosId) && ids[0] == bosId
+            ? ids[1..]
+            : ids;
+    }
 
     /// <summary>Whether the model takes position_ids (Llama, Qwen2 and GPT-2 exports do; some older ones do not).</summary>
     public bool HasPositionIds { get; }
@@ -96,7 +112,19 @@ public sealed class DecoderModel : IDisposable
             var config = DecoderConfig.Read(Path.Combine(folder, "config.json"));
             CheckLayout(session, config, folder);
             var tokenizer = TextTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
-            return new DecoderModel(folder, config, tokenizer, session);
+            Chat.ChatTemplate? template;
+            try
+            {
+                // Rendered once now, so a template that cannot be rendered here stops the load, not the first request.
+                template = Chat.ChatTemplate.Load(Path.Combine(folder, "tokenizer_config.json"));
+                template?.Render([new Chat.ChatTurn(Chat.ChatTurnRole.System, "You help."), new Chat.ChatTurn(Chat.ChatTurnRole.User, "Hello?")]);
+            }
+            catch (Chat.ChatTemplateException ex)
+            {
+                throw new ModelLayoutException($"{Path.Combine(folder, "tokenizer_config.json")}: {ex.Message}");
+            }
+
+            return new DecoderModel(folder, config, tokenizer, session, template);
         }
         catch
         {

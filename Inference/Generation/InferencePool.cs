@@ -158,7 +158,7 @@ public sealed class InferencePool : IAsyncDisposable
             throw new ArgumentException(string.Join(" ", problems));
         }
 
-        var prompt = _model.Tokenizer.Encode(request.Prompt);
+        var prompt = _model.EncodePrompt(request.Prompt);
         if (prompt.Length + request.MaxNewTokens > _model.Config.MaxPositions)
         {
             throw new ArgumentException($"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} exceeds the model's context of {_model.Config.MaxPositions} tokens.");
