@@ -3,12 +3,15 @@ using System.Text.Json;
 
 namespace CustomerGrains.Benchmarks;
 
-/// <summary>A suite's figures, printed as one RESULT line and written as JSON.</summary>
-public sealed class BenchmarkResult(string suite)
+/// <summary>A suite's figures, printed as one RESULT line and written as JSON; <paramref name="set"/> names the data
+/// set they are of, where a suite measures several.</summary>
+public sealed class BenchmarkResult(string suite, string? set = null)
 {
     private readonly List<KeyValuePair<string, double>> _figures = [];
 
     public string Suite { get; } = suite;
+
+    public string? Set { get; } = set;
 
     public BenchmarkResult Add(string key, double value)
     {
@@ -19,7 +22,7 @@ public sealed class BenchmarkResult(string suite)
     public double Get(string key) => _figures.First(f => f.Key == key).Value;
 
     public string ResultLine =>
-        $"RESULT suite={Suite} " + string.Join(' ', _figures.Select(f => $"{f.Key}={Format(f.Value)}"));
+        $"RESULT suite={Suite} " + (Set is null ? "" : $"set={Set} ") + string.Join(' ', _figures.Select(f => $"{f.Key}={Format(f.Value)}"));
 
     public void Write(string path)
     {
@@ -27,6 +30,7 @@ public sealed class BenchmarkResult(string suite)
         var document = new Dictionary<string, object>
         {
             ["suite"] = Suite,
+            ["set"] = Set ?? "",
             ["measuredAt"] = DateTimeOffset.UtcNow,
             ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
         };
