@@ -97,10 +97,16 @@ public sealed class ReplyDispatcher(
         {
         }
 
-        // Let the sends in flight finish (each is bounded by its HTTP client's timeout); what they leave is re-claimed.
+        // Let the sends in flight finish, 15 s at most in all (each is bounded by its HTTP client's 10 s timeout); what
+        // they leave is claimed again by another silo.
+        var until = time.GetUtcNow() + TimeSpan.FromSeconds(15);
         for (var i = 0; i < Senders; i++)
         {
-            await _slots.WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
+            var left = until - time.GetUtcNow();
+            if (left <= TimeSpan.Zero || !await _slots.WaitAsync(left, CancellationToken.None))
+            {
+                break;
+            }
         }
     }
 
