@@ -63,6 +63,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddHttpClient<IHistoryReader, HubSpotHistory>(http => http.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<HistoryImporter>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryImporter>());
+        services.AddSingleton<AuditLog>();
         services.AddScoped<CustomerResolver>();
         services.AddScoped<ApiKeyFilter>();
 

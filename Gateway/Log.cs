@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(2051, LogLevel.Warning, "Reply {ReplyId} was sent but not added to the customer's history; the CRM's echo will add it")]
     public static partial void ReplyNotRecorded(ILogger logger, string replyId, Exception exception);
 
+    [LoggerMessage(2053, LogLevel.Warning, "Reply {ReplyId} was sent but what was done with its suggestion {SuggestionId} was not recorded")]
+    public static partial void ReplySuggestionNotRecorded(ILogger logger, string replyId, string suggestionId, Exception exception);
+
     [LoggerMessage(2052, LogLevel.Warning, "Looking for replies to send failed; trying again")]
     public static partial void ReplyPollFailed(ILogger logger, Exception exception);
 

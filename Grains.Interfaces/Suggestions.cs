@@ -49,3 +49,16 @@ public sealed record SuggestionEvent([property: Id(0)] string Type, [property: I
 /// <summary>What an agent did with a suggestion: accepted, edited (with the final text) or rejected.</summary>
 [GenerateSerializer, Immutable, Alias("cg.SuggestionFeedback")]
 public sealed record SuggestionFeedback([property: Id(0)] string? Outcome, [property: Id(1)] string? FinalText = null, [property: Id(2)] string? Reason = null);
+
+/// <summary>A tenant's suggestion audit (key: tenant id): what agents did with the suggestions they were shown.</summary>
+[Alias("cg.ISuggestionAuditGrain")]
+public interface ISuggestionAuditGrain : IGrainWithStringKey
+{
+    /// <summary>Accepted, edited (with the text sent) or rejected (with why), once; 404 and 409 as exceptions.</summary>
+    [Alias("RecordFeedbackAsync")]
+    Task RecordFeedbackAsync(string suggestionId, SuggestionFeedback feedback);
+
+    /// <summary>What was sent into the CRM from a suggestion of the customer's: accepted as it was, or edited.</summary>
+    [Alias("RecordSentAsync")]
+    Task RecordSentAsync(string customerId, string suggestionId, string text);
+}

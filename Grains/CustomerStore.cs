@@ -251,8 +251,8 @@ public sealed class CustomerStore : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Deletes the history and identities and the inbox rows that carried this customer's data, in one
-    /// transaction.</summary>
+    /// <summary>Deletes the history and identities, the suggestions shown for the customer and the inbox rows that carried
+    /// their data, in one transaction. (The audit log's old rows that named them are the gateway's to erase.)</summary>
     public async Task EraseAsync(string tenantId, string customerId, IReadOnlyList<ExternalIdentity> identities)
     {
         await using var connection = await _database.OpenConnectionAsync();
@@ -261,17 +261,12 @@ public sealed class CustomerStore : IAsyncDisposable
         batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
-        batch.BatchCommands.Add(Command("DELETE FROM suggestion_audit WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(Suggestions.SuggestionAudit.EraseCommand(tenantId, customerId));
         var inbox = Command("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId);
         inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
         batch.BatchCommands.Add(inbox);
         batch.BatchCommands.Add(Command("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 || '/' || $2", tenantId, customerId));
 
-        // The audit names customers by id, which stays (who erased whom, and when); rows written before it did named
-        // them by the identity in the path, an email perhaps.
-        var audit = Command("DELETE FROM audit_log WHERE tenant_id = $1 AND target = ANY($2)", tenantId);
-        audit.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
-        batch.BatchCommands.Add(audit);
         await batch.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
     }

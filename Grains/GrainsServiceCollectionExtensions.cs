@@ -10,6 +10,7 @@ public static class GrainsServiceCollectionExtensions
     {
         services.AddSingleton<CustomerStore>();
         services.AddSingleton<SegmentCatalog>();
+        services.AddSingleton<CustomerGrains.Grains.Suggestions.SuggestionAudit>();
         services.AddSingleton<CustomerGrains.Grains.Suggestions.SuggestionComposer>();
         services.AddOptionsWithValidateOnStart<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.SectionName);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<KnowledgeOptions>, KnowledgeOptionsValidator>());

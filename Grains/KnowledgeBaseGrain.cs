@@ -15,7 +15,8 @@ namespace CustomerGrains.Grains;
 [GrainType("knowledgebase")]
 [Reentrant]
 public sealed class KnowledgeBaseGrain(
-    NpgsqlDataSource database, IOptions<KnowledgeOptions> options, IOptions<Inference.InferenceOptions> inference, TimeProvider time, ILogger<KnowledgeBaseGrain> logger)
+    NpgsqlDataSource database, Suggestions.SuggestionAudit audit, IOptions<KnowledgeOptions> options, IOptions<Inference.InferenceOptions> inference, TimeProvider time,
+    ILogger<KnowledgeBaseGrain> logger)
     : Grain, IKnowledgeBaseGrain
 {
     private KnowledgeStore _store = null!;
@@ -29,7 +30,7 @@ public sealed class KnowledgeBaseGrain(
         _store = new KnowledgeStore(database, tenantId);
         _search = new KnowledgeSearch(database, tenantId, options.Value, inference.Value, GrainFactory, time, logger);
         _questions = new QuestionFlow(database, tenantId, _store, _search, options.Value, time);
-        _promotion = new ReplyPromotion(database, tenantId, _store);
+        _promotion = new ReplyPromotion(database, tenantId, _store, audit);
         return Task.CompletedTask;
     }
 

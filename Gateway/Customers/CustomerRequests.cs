@@ -175,10 +175,18 @@ public sealed record EraseCustomer(Caller Caller, string CustomerId) : IRequest<
     public string Target => CustomerId;
 }
 
-public sealed class EraseCustomerHandler(CustomerResolver customers) : IRequestHandler<EraseCustomer, bool>
+/// <summary>Erases the customer (their grain erases everything it holds, in one transaction), then the audit log's
+/// old rows that named them by an identity.</summary>
+public sealed class EraseCustomerHandler(CustomerResolver customers, Mediation.AuditLog log) : IRequestHandler<EraseCustomer, bool>
 {
-    public async Task<bool> Handle(EraseCustomer request, CancellationToken cancellationToken) =>
-        await (await customers.FindAsync(request.Caller, request.CustomerId)).EraseAsync();
+    public async Task<bool> Handle(EraseCustomer request, CancellationToken cancellationToken)
+    {
+        var customer = await customers.FindAsync(request.Caller, request.CustomerId);
+        var identities = (await customer.GetContextAsync()).Identities.Select(i => i.ToString()).ToList();
+        var erased = await customer.EraseAsync();
+        await log.ForgetAsync(request.Caller.TenantId, identities, cancellationToken);
+        return erased;
+    }
 }
 
 public sealed record ExportCustomer(Caller Caller, string CustomerId) : IRequest<CustomerExport>, IAuditedRequest
@@ -271,31 +279,11 @@ public sealed record RecordFeedback(Caller Caller, string SuggestionId, Suggesti
 
 /// <summary>Records what the agent did with a suggestion, once. Accepted and edited replies are found as past replies
 /// by later suggestions for similar messages.</summary>
-public sealed class RecordFeedbackHandler(Npgsql.NpgsqlDataSource database) : IRequestHandler<RecordFeedback, bool>
+public sealed class RecordFeedbackHandler(IGrainFactory grains) : IRequestHandler<RecordFeedback, bool>
 {
     public async Task<bool> Handle(RecordFeedback request, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
-            """
-            UPDATE suggestion_audit SET outcome = $3, final_text = $4, feedback_reason = $5, decided_at = now()
-            WHERE tenant_id = $1 AND suggestion_id = $2 AND outcome = 'shown'
-            RETURNING 1
-            """);
-        command.Parameters.AddWithValue(request.Caller.TenantId);
-        command.Parameters.AddWithValue(request.SuggestionId);
-        command.Parameters.AddWithValue(request.Feedback.Outcome!);
-        command.Parameters.AddWithValue((object?)request.Feedback.FinalText ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)(string.IsNullOrWhiteSpace(request.Feedback.Reason) ? null : request.Feedback.Reason.Trim()) ?? DBNull.Value);
-        if (await command.ExecuteScalarAsync(cancellationToken) is not null)
-        {
-            return true;
-        }
-
-        await using var exists = database.CreateCommand("SELECT outcome FROM suggestion_audit WHERE tenant_id = $1 AND suggestion_id = $2");
-        exists.Parameters.AddWithValue(request.Caller.TenantId);
-        exists.Parameters.AddWithValue(request.SuggestionId);
-        return await exists.ExecuteScalarAsync(cancellationToken) is string outcome
-            ? throw new ConflictException($"Suggestion {request.SuggestionId} was {outcome} already.")
-            : throw new NotFoundException($"No suggestion '{request.SuggestionId}'.");
+        await grains.GetGrain<ISuggestionAuditGrain>(request.Caller.TenantId).RecordFeedbackAsync(request.SuggestionId, request.Feedback);
+        return true;
     }
 }

@@ -51,7 +51,7 @@ public sealed class ValidationBehavior<TRequest, TResponse> : IPipelineBehavior<
 /// <summary>Records who did what to which customer, and how it ended, for every audited request. The customer is
 /// recorded by our id (<c>cus_...</c>), never by the identity the path named: that may be an email or a phone number,
 /// which would outlive the customer's erasure here.</summary>
-public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database, Customers.CustomerResolver customers, ILogger<AuditBehavior<TRequest, TResponse>> logger)
+public sealed class AuditBehavior<TRequest, TResponse>(AuditLog log, Customers.CustomerResolver customers, ILogger<AuditBehavior<TRequest, TResponse>> logger)
     : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
@@ -75,13 +75,8 @@ public sealed class AuditBehavior<TRequest, TResponse>(NpgsqlDataSource database
         {
             try
             {
-                await using var command = database.CreateCommand("INSERT INTO audit_log (tenant_id, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)");
-                command.Parameters.AddWithValue(audited.Caller.TenantId);
-                command.Parameters.AddWithValue($"key:{audited.Caller.KeyId} ({audited.Caller.Role})");
-                command.Parameters.AddWithValue(audited.Action);
-                command.Parameters.AddWithValue(customers.Resolved ?? TargetOf(audited.Target));
-                command.Parameters.AddWithValue(outcome);
-                await command.ExecuteNonQueryAsync(CancellationToken.None);
+                await log.WriteAsync(
+                    audited.Caller.TenantId, $"key:{audited.Caller.KeyId} ({audited.Caller.Role})", audited.Action, customers.Resolved ?? TargetOf(audited.Target), outcome);
             }
             catch (NpgsqlException ex)
             {

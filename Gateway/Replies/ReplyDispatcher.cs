@@ -152,6 +152,20 @@ public sealed class ReplyDispatcher(
             return;
         }
 
+        // What was sent from a suggestion is what retrieval learns from: recorded before the reply is marked sent, so a
+        // silo that dies in between sends the reply again (at least once, as always) and records nothing twice.
+        if (reply.SuggestionId is { } suggestionId)
+        {
+            try
+            {
+                await grains.GetGrain<ISuggestionAuditGrain>(reply.TenantId).RecordSentAsync(reply.CustomerId, suggestionId, reply.Text);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                Log.ReplySuggestionNotRecorded(logger, reply.ReplyId, suggestionId, ex);
+            }
+        }
+
         await store.SentAsync(reply, messageId, cancellationToken);
         GatewayTelemetry.RepliesSent.Add(1, new KeyValuePair<string, object?>("provider", reply.Provider));
         if (reply.Private)

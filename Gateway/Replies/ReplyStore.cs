@@ -102,33 +102,15 @@ public sealed class ReplyStore(NpgsqlDataSource database)
         return replies;
     }
 
-    /// <summary>Records the CRM's message id; and, when the reply came from a suggestion, what was done with it (sent
-    /// as it was, or edited), in the same transaction.</summary>
+    /// <summary>Records the CRM's message id.</summary>
     public async Task SentAsync(OutboxReply reply, string messageId, CancellationToken cancellationToken)
     {
-        await using var batch = database.CreateBatch();
-        var sent = new NpgsqlBatchCommand(
+        await using var command = database.CreateCommand(
             "UPDATE reply_outbox SET status = 'sent', message_id = $3, sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE tenant_id = $1 AND reply_id = $2");
-        sent.Parameters.AddWithValue(reply.TenantId);
-        sent.Parameters.AddWithValue(reply.ReplyId);
-        sent.Parameters.AddWithValue(messageId);
-        batch.BatchCommands.Add(sent);
-        if (reply.SuggestionId is { } suggestionId)
-        {
-            var learned = new NpgsqlBatchCommand(
-                """
-                UPDATE suggestion_audit SET outcome = CASE WHEN text = $4 THEN 'accepted' ELSE 'edited' END,
-                    final_text = CASE WHEN text = $4 THEN NULL ELSE $4 END, decided_at = now()
-                WHERE tenant_id = $1 AND suggestion_id = $2 AND customer_id = $3 AND outcome = 'shown'
-                """);
-            learned.Parameters.AddWithValue(reply.TenantId);
-            learned.Parameters.AddWithValue(suggestionId);
-            learned.Parameters.AddWithValue(reply.CustomerId);
-            learned.Parameters.AddWithValue(reply.Text);
-            batch.BatchCommands.Add(learned);
-        }
-
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.AddWithValue(reply.TenantId);
+        command.Parameters.AddWithValue(reply.ReplyId);
+        command.Parameters.AddWithValue(messageId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Records a failed attempt: tried again after <paramref name="retryAfter"/>, or given up (failed) with

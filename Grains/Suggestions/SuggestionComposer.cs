@@ -24,7 +24,7 @@ public sealed record AssistantSettings(string Tone, string BrandRules, string Mo
 /// sources, and restores the data in the drafts. Within the deadline: when the model is absent, failing or too slow,
 /// the retrieved answers themselves come back, marked degraded with the reason. Every suggestion is audited.
 /// </summary>
-public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfiguration configuration, TimeProvider time)
+public sealed partial class SuggestionComposer(NpgsqlDataSource database, SuggestionAudit audit, IConfiguration configuration, TimeProvider time)
 {
     public const int MaxCount = 5;
     private const int MaxNewTokens = 96;
@@ -176,7 +176,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
         GrainTelemetry.SuggestionDuration.Record(latency / 1000, new("degraded", reason is not null), new("streamed", events is not null));
         var promptHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', prompt.Select(m => $"{m.Role}: {m.Content}")))));
-        await AuditAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
+        await audit.RecordShownAsync(context, request, reason is null ? assistant.Model : null, promptHash, maskedMessage, suggestions, reason, latency);
         var shown = sources.Select(s => new SuggestionSource(s.Id, s.Text, Math.Round(s.Score, 4), s.AcceptanceRate is { } rate ? Math.Round(rate, 4) : null)).ToList();
         var result = new SuggestionResult(suggestions, shown, reason is not null, reason, language, reason is null ? assistant.Model : null, Math.Round(latency, 1));
         events?.TryWrite(new SuggestionEvent("result", Result: result));
@@ -447,38 +447,6 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, IConfi
         }
 
         return replies;
-    }
-
-    private async Task AuditAsync(CustomerContext context, SuggestionRequest request, string? model, string promptHash, string maskedMessage, IReadOnlyList<Suggestion> suggestions, string? reason, double latency)
-    {
-        await using var batch = database.CreateBatch();
-        foreach (var suggestion in suggestions)
-        {
-            var insert = new NpgsqlBatchCommand(
-                """
-                INSERT INTO suggestion_audit (tenant_id, suggestion_id, customer_id, requested_by, model, prompt_hash, kind, sources, message, text, degraded, reason, latency_ms)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                """);
-            insert.Parameters.AddWithValue(context.TenantId);
-            insert.Parameters.AddWithValue(suggestion.Id);
-            insert.Parameters.AddWithValue(context.CustomerId);
-            insert.Parameters.AddWithValue(request.RequestedBy);
-            insert.Parameters.AddWithValue((object?)model ?? DBNull.Value);
-            insert.Parameters.AddWithValue(promptHash);
-            insert.Parameters.AddWithValue(suggestion.Kind == SuggestionKind.Generated ? "generated" : "retrieved");
-            insert.Parameters.AddWithValue(suggestion.Sources.ToArray());
-            insert.Parameters.AddWithValue(maskedMessage);
-            insert.Parameters.AddWithValue(suggestion.Text);
-            insert.Parameters.AddWithValue(reason is not null);
-            insert.Parameters.AddWithValue((object?)reason ?? DBNull.Value);
-            insert.Parameters.AddWithValue(latency);
-            batch.BatchCommands.Add(insert);
-        }
-
-        if (batch.BatchCommands.Count > 0)
-        {
-            await batch.ExecuteNonQueryAsync();
-        }
     }
 
     private static string NewId() => "sg_" + Guid.NewGuid().ToString("N")[..20];

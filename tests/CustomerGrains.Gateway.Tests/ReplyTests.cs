@@ -202,7 +202,11 @@ public sealed class ReplyTests : IAsyncLifetime
         var n = Interlocked.Increment(ref _next);
         var body = Payloads.Chatwoot(n, n, "Hello globex");
         await WebhookAsync("/webhooks/chatwoot/gcw", body, Signing.Chatwoot(body, DateTimeOffset.UtcNow));
-        Assert.True(await Eventually.TrueAsync(async () => (await globex.GetAsync($"/v1/customers/chatwoot:{n}/context")).IsSuccessStatusCode, TimeSpan.FromSeconds(20)));
+        // The customer is found as soon as their identity is stored; their message, which names the conversation, may
+        // come a moment later: wait for it.
+        Assert.True(await Eventually.TrueAsync(async () =>
+            await globex.GetAsync($"/v1/customers/chatwoot:{n}/interactions") is { IsSuccessStatusCode: true } found
+            && (await found.Content.ReadFromJsonAsync<ConversationPage>(GatewayCluster.Json))!.Items.Count > 0, TimeSpan.FromSeconds(20)));
         using var noCredentials = await ReplyAsync(globex, $"chatwoot:{n}", new { text = "Hi" }, Guid.NewGuid().ToString());
 
         Assert.Equal(HttpStatusCode.Conflict, otherConversation.StatusCode);
