@@ -35,7 +35,23 @@ internal static class CrmApi
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
+                if (body.Length == 0)
+                {
+                    return default;
+                }
+
+                try
+                {
+                    using var document = JsonDocument.Parse(body);
+                    return document.RootElement.Clone();
+                }
+                catch (JsonException)
+                {
+                    // A proxy's login page or a wrong ApiBaseUrl: asking again gets the same page.
+                    throw new CrmApiException(
+                        $"{vendor} answered {(int)response.StatusCode} with a body that is not JSON (is ApiBaseUrl the API's address?): {(body.Length <= 200 ? body : body[..200])}",
+                        null, (int)response.StatusCode);
+                }
             }
 
             var retryAfter = (int)response.StatusCode switch
