@@ -171,7 +171,8 @@ public sealed class InferencePool : IAsyncDisposable
                 $"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} is more than the batch holds at once (Inference:MaxTokensInFlight {_options.MaxTokensInFlight}); it could never run.");
         }
 
-        var pending = new Pending(request, prompt, _time.GetTimestamp(), streaming);
+        var stopIds = (request.StopStrings ?? []).Select(stop => _model.Tokenizer.SpecialTokens.TryGetValue(stop, out var id) ? id : -1).Where(id => id >= 0).ToHashSet();
+        var pending = new Pending(request, prompt, _time.GetTimestamp(), streaming, stopIds);
         lock (_lock)
         {
             if (_queues.Sum(q => q.Count) >= _options.MaxQueue)
@@ -460,7 +461,8 @@ public sealed class InferencePool : IAsyncDisposable
     }
 
     /// <summary>A request from enqueueing to completion.</summary>
-    private sealed class Pending(GenerationRequest request, int[] prompt, long enqueuedAt, bool streaming)
+    /// <param name="stopIds">The stop strings that are special tokens, by id: decoded text never shows them.</param>
+    private sealed class Pending(GenerationRequest request, int[] prompt, long enqueuedAt, bool streaming, IReadOnlySet<int> stopIds)
     {
         private readonly Sampler _sampler = new(request.Sampling ?? SamplingOptions.Greedy);
         private string _text = "";
@@ -502,7 +504,7 @@ public sealed class InferencePool : IAsyncDisposable
 
             // A stop string that is a special token never shows in decoded text (decoding leaves special tokens out):
             // it stops at its id, and stays out of the reply like an end of sequence.
-            if (Request.StopStrings is { Count: > 0 } stops && stops.Any(stop => model.Tokenizer.SpecialTokens.TryGetValue(stop, out var id) && id == token))
+            if (stopIds.Contains(token))
             {
                 Sequence.Generated.RemoveAt(Sequence.Generated.Count - 1);
                 Finished = FinishReason.StopString;
