@@ -13,9 +13,13 @@ public static partial class RetrievedReply
     public static string LanguageOf(string? preferred, string? profile, string message) =>
         (preferred ?? profile)?.ToLowerInvariant() ?? TextLanguage.Detect(message);
 
+    /// <summary>The words (of three or more letters) of each reply the agents sent, for <see cref="AlreadySent"/>.</summary>
+    public static IReadOnlyList<HashSet<string>> WordsOf(IEnumerable<string> sent) => [.. sent.Select(WordsOf)];
+
     /// <summary>Whether the agents already told the customer this: most of its words (80%, of three or more letters)
-    /// are in one of the replies they sent. Such an answer is not offered again.</summary>
-    public static bool AlreadySent(string answer, IReadOnlyList<string> sent)
+    /// are in one of the replies they sent (<paramref name="sent"/>: their words, from <see cref="WordsOf(IEnumerable{string})"/>).
+    /// Such an answer is not offered again.</summary>
+    public static bool AlreadySent(string answer, IReadOnlyList<HashSet<string>> sent)
     {
         if (sent.Count == 0)
         {
@@ -23,11 +27,7 @@ public static partial class RetrievedReply
         }
 
         var words = WordsOf(answer);
-        return words.Count >= 3 && sent.Any(reply =>
-        {
-            var theirs = WordsOf(reply);
-            return words.Count(theirs.Contains) >= 0.8 * words.Count;
-        });
+        return words.Count >= 3 && sent.Any(theirs => words.Count(theirs.Contains) >= 0.8 * words.Count);
     }
 
     private static HashSet<string> WordsOf(string text) =>

@@ -77,7 +77,7 @@ public sealed partial class SuggestionComposer(NpgsqlDataSource database, Sugges
             : (sources, (string?)null);
 
         // What the agents already told the customer is not offered again (the prompt asks the model the same).
-        var sentByAgents = context.Recent.Where(t => t.Direction == InteractionDirection.Outbound && !t.FromBot).Select(t => t.Text).ToList();
+        var sentByAgents = RetrievedReply.WordsOf(context.Recent.Where(t => t.Direction == InteractionDirection.Outbound && !t.FromBot).Select(t => t.Text));
         var retrieved = retrievedFrom
             .Where(s => !RetrievedReply.AlreadySent(s.Text, sentByAgents))
             .OrderByDescending(s => s.Score)
