@@ -97,8 +97,9 @@ public sealed class ConnectionHandlers(TenantRegistry tenants, HistoryStore stor
 
     /// <summary>The caller's tenant's connection; an unknown id and another tenant's are alike not found.</summary>
     private Connection ConnectionOf(Caller caller, string connectionId) =>
-        tenants.Connections.FirstOrDefault(c => c.Id == connectionId && c.TenantId == caller.TenantId)
-            ?? throw new NotFoundException($"No connection '{connectionId}'.");
+        tenants.TryGetConnection(connectionId, out var connection) && connection.TenantId == caller.TenantId
+            ? connection
+            : throw new NotFoundException($"No connection '{connectionId}'.");
 }
 
 /// <summary><c>/v1/connections</c>: the tenant's CRM connections, their history imports and reconciliation (admins).</summary>

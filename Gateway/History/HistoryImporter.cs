@@ -53,24 +53,14 @@ public sealed class HistoryImporter(
 
     /// <summary>This silo's name on the leases it holds (<c>history_runs.lease_owner</c>).</summary>
     public string Owner => _owner;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Wakeup _wake = new();
     private readonly Dictionary<(string Tenant, string Connection, HistoryKind Kind), Task> _running = [];
 
     /// <summary>The reader for a connection's CRM; null where the CRM has no history API here (Standard connections).</summary>
     public IHistoryReader? ReaderOf(Connection connection) => readers.FirstOrDefault(r => r.Provider == connection.Provider);
 
     /// <summary>Looks for runs now (an admin just started one).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // woken already
-        }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -216,9 +206,10 @@ public sealed class HistoryImporter(
 
     private async Task FinishAsync(HistoryRun run, string? error, CrmCalls? api, long reported, int throttledReported)
     {
-        await store.FinishAsync(run, _owner, error, (api?.Requests ?? 0) - reported, (api?.Throttled ?? 0) - throttledReported, CancellationToken.None);
-        var final = (await store.GetAsync(run.TenantId, run.ConnectionId, CancellationToken.None)).FirstOrDefault(r => r.Kind == run.Kind) ?? run;
-        Log.HistoryRunEnded(logger, run.Kind, run.ConnectionId, final.Conversations, final.Messages, final.Queued, error ?? "read to the end");
+        if (await store.FinishAsync(run, _owner, error, (api?.Requests ?? 0) - reported, (api?.Throttled ?? 0) - throttledReported, CancellationToken.None) is { } ended)
+        {
+            Log.HistoryRunEnded(logger, run.Kind, run.ConnectionId, ended.Conversations, ended.Messages, ended.Queued, error ?? "read to the end");
+        }
     }
 
     /// <summary>Renews the lease a third of its length at a time; when the run is found to be another silo's, cancels it.</summary>

@@ -144,14 +144,16 @@ public sealed class HistoryStore(NpgsqlDataSource database)
         await ExecuteAsync("UPDATE history_runs SET lease_until = now() + $4 WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 AND lease_owner = $5 AND status = 'running'",
             cancellationToken, run.TenantId, run.ConnectionId, Name(run.Kind), lease, owner) == 1;
 
-    /// <summary>Ends the run: read to the end (<paramref name="error"/> null), or stopped with the reason.</summary>
-    public Task FinishAsync(HistoryRun run, string owner, string? error, long requests, int throttled, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            """
+    /// <summary>Ends the run: read to the end (<paramref name="error"/> null), or stopped with the reason. Returns the run
+    /// as it ended; null when it is no longer this silo's.</summary>
+    public async Task<HistoryRun?> FinishAsync(HistoryRun run, string owner, string? error, long requests, int throttled, CancellationToken cancellationToken) =>
+        (await ReadAsync(
+            $"""
             UPDATE history_runs SET status = CASE WHEN $4::text IS NULL THEN 'done' ELSE 'failed' END, error = $4, finished_at = now(), updated_at = now(),
                 requests = requests + $6, throttled = throttled + $7, lease_owner = NULL, lease_until = '-infinity'
             WHERE tenant_id = $1 AND connection_id = $2 AND kind = $3 AND lease_owner = $5 AND status = 'running'
-            """, cancellationToken, run.TenantId, run.ConnectionId, Name(run.Kind), (object?)error ?? DBNull.Value, owner, requests, throttled);
+            RETURNING {Columns}
+            """, cancellationToken, run.TenantId, run.ConnectionId, Name(run.Kind), (object?)error ?? DBNull.Value, owner, requests, throttled)).FirstOrDefault();
 
     /// <summary>Lets another silo take the run up at once (this one is stopping).</summary>
     public Task ReleaseAsync(HistoryRun run, string owner, CancellationToken cancellationToken) =>
@@ -166,22 +168,25 @@ public sealed class HistoryStore(NpgsqlDataSource database)
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
     {
-        await using var command = database.CreateCommand(sql);
+        await using var command = Command(sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A command with positional parameters; a null (DBNull) is a text one.</summary>
+    private NpgsqlCommand Command(string sql, object[] parameters)
+    {
+        var command = database.CreateCommand(sql);
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter is DBNull ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text } : new NpgsqlParameter { Value = parameter });
         }
 
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        return command;
     }
 
     private async Task<List<HistoryRun>> ReadAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
     {
-        await using var command = database.CreateCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
+        await using var command = Command(sql, parameters);
 
         var runs = new List<HistoryRun>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -131,7 +131,10 @@ public sealed class TenantRegistry
     public EscalationOptions? EscalationOf(string tenantId) => _escalations.GetValueOrDefault(tenantId);
 
     public bool TryGetConnection(string provider, string connectionId, out Connection connection) =>
-        _connections.TryGetValue(connectionId, out connection!) && connection.Provider == provider;
+        TryGetConnection(connectionId, out connection) && connection.Provider == provider;
+
+    /// <summary>The connection of that id (connection ids are unique across tenants).</summary>
+    public bool TryGetConnection(string connectionId, out Connection connection) => _connections.TryGetValue(connectionId, out connection!);
 
     /// <summary>The tenant's connections of <paramref name="provider"/>.</summary>
     public IReadOnlyList<Connection> ConnectionsOf(string tenantId, string provider) =>
