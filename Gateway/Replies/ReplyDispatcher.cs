@@ -41,21 +41,11 @@ public sealed class ReplyDispatcher(
     // Replies in flight at once per silo: a CRM's answer takes tens of milliseconds, so sending one at a time (or a
     // batch at a time, waiting for its slowest) leaves the outbox growing behind 32 agents (bench.sh replies).
     private const int Senders = 32;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Wakeup _wake = new();
     private readonly SemaphoreSlim _slots = new(Senders, Senders);
 
     /// <summary>Looks for due replies now (one was just written).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // woken already
-        }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
