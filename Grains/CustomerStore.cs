@@ -88,21 +88,26 @@ public sealed class CustomerStore : IAsyncDisposable
         // (appends are idempotent by event id). The acknowledgement, which a CRM relies on, waited for its flush already.
         await using var batch = _database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit TO off"));
+        var delivered = appends.Where(a => a.InboxId is not null).ToArray();
+        if (delivered.Length > 0)
+        {
+            // Before the append in the batch (one implicit transaction), so the reader's one result is the append's.
+            batch.BatchCommands.Add(InboxTable.MarkDelivered(
+                [.. delivered.Select(a => a.InboxId!.Value)], [.. delivered.Select(a => a.TenantId)], [.. delivered.Select(a => a.CustomerId)]));
+        }
+
         var command = new NpgsqlBatchCommand(
             """
             WITH input AS (
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                                     $9::text[], $10::float8[], $11::bigint[], $12::text[], $13::jsonb[], $14::jsonb[], $15::text[], $16::boolean[])
+                                     $9::text[], $10::float8[], $11::text[], $12::jsonb[], $13::jsonb[], $14::text[], $15::boolean[])
                     WITH ORDINALITY AS i(tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at,
-                                         conversation_id, sentiment, inbox_id, name, emails, phones, author, from_bot, n)),
+                                         conversation_id, sentiment, name, emails, phones, author, from_bot, n)),
             added AS (
                 INSERT INTO customer_interactions (tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment, author, from_bot)
                 SELECT tenant_id, source, event_id, customer_id, channel, direction, body, occurred_at, conversation_id, sentiment, author, from_bot FROM input ORDER BY n
                 ON CONFLICT DO NOTHING
                 RETURNING tenant_id, source, event_id, seq),
-            delivered AS (
-                UPDATE inbox SET status = 'done', customer_id = input.customer_id, done_at = now(), last_error = NULL
-                FROM input WHERE inbox.id = input.inbox_id AND inbox.tenant_id = input.tenant_id),
             listed AS (
                 INSERT INTO customers (tenant_id, customer_id, name, emails, phones, last_active_at)
                 SELECT DISTINCT ON (tenant_id, customer_id) tenant_id, customer_id, name,
@@ -131,7 +136,6 @@ public sealed class CustomerStore : IAsyncDisposable
         parameters.AddWithValue(appends.Select(a => a.Interaction.OccurredAt).ToArray());
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Interaction.ConversationId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Interaction.Sentiment).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
-        parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.InboxId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Emails)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
         parameters.Add(new NpgsqlParameter { Value = appends.Select(a => JsonSerializer.Serialize(a.Phones)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
@@ -262,9 +266,7 @@ public sealed class CustomerStore : IAsyncDisposable
         batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Command("DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Suggestions.SuggestionAudit.EraseCommand(tenantId, customerId));
-        var inbox = Command("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId);
-        inbox.Parameters.AddWithValue(identities.Select(i => i.ToString()).ToArray());
-        batch.BatchCommands.Add(inbox);
+        batch.BatchCommands.Add(InboxTable.Erase(tenantId, customerId, [.. identities.Select(i => i.ToString())]));
         batch.BatchCommands.Add(Command("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 || '/' || $2", tenantId, customerId));
 
         await batch.ExecuteNonQueryAsync();

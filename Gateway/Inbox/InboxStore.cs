@@ -5,7 +5,6 @@ using CustomerGrains.Grains;
 using CustomerGrains.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace CustomerGrains.Gateway.Inbox;
 
@@ -14,7 +13,8 @@ namespace CustomerGrains.Gateway.Inbox;
 public sealed record InboxRow(
     long Id, string TenantId, string Provider, string ConnectionId, string IdentityKey, InboxPayload Payload, int Attempts, DateTimeOffset ReceivedAt, string? TraceParent);
 
-/// <summary>The inbox table: durable writes before acknowledging, claims, completion and failure.</summary>
+/// <summary>The gateway's side of the inbox (its statements are <see cref="InboxTable"/>'s): durable writes before
+/// acknowledging, claims, completion and failure, with the rows as the dispatcher handles them.</summary>
 public sealed class InboxStore : IAsyncDisposable
 {
     private const int Flushers = 4;
@@ -70,23 +70,14 @@ public sealed class InboxStore : IAsyncDisposable
         }
 
         var rows = owners.Values.ToList();
-        await using var command = _database.CreateCommand(
-            """
-            INSERT INTO inbox (tenant_id, dedupe_key, provider, connection_id, identity_key, payload, trace_parent, next_attempt_at)
-            SELECT e.tenant_id, e.dedupe_key, e.provider, e.connection_id, e.identity_key, e.payload, e.trace_parent, now() + $1
-            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[])
-                AS e(tenant_id, dedupe_key, provider, connection_id, identity_key, payload, trace_parent)
-            ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-            RETURNING id, tenant_id, dedupe_key, received_at
-            """);
-        command.Parameters.AddWithValue(_options.ClaimTimeout);
-        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.TenantId).ToArray());
-        command.Parameters.AddWithValue(owners.Keys.Select(k => k.Key).ToArray());
-        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Provider).ToArray());
-        command.Parameters.AddWithValue(rows.Select(r => r.Write.Connection.Id).ToArray());
-        command.Parameters.AddWithValue(rows.Select(r => r.Event.IdentityKey).ToArray());
-        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => JsonSerializer.Serialize(r.Event.Payload, Json)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Write.TraceParent).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var command = InboxTable.Insert(_database, _options.ClaimTimeout,
+            [.. rows.Select(r => r.Write.Connection.TenantId)],
+            [.. owners.Keys.Select(k => k.Key)],
+            [.. rows.Select(r => r.Write.Connection.Provider)],
+            [.. rows.Select(r => r.Write.Connection.Id)],
+            [.. rows.Select(r => r.Event.IdentityKey)],
+            [.. rows.Select(r => JsonSerializer.Serialize(r.Event.Payload, Json))],
+            [.. rows.Select(r => r.Write.TraceParent)]);
 
         var written = new Dictionary<PendingWrite, List<InboxRow>>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -105,81 +96,10 @@ public sealed class InboxStore : IAsyncDisposable
 
     private sealed record PendingWrite(Connection Connection, IReadOnlyList<InboxEvent> Events, string? TraceParent);
 
-    /// <summary>Claims rows that are due (a retry whose back-off passed, or a row whose claim expired because its
-    /// silo died) and are the oldest pending row of their customer, so a customer's events go in order. Claiming
-    /// pushes <c>next_attempt_at</c> forward by the claim timeout, so the partial index returns only due rows.</summary>
-    public Task<List<InboxRow>> ClaimDueAsync(int limit, CancellationToken cancellationToken) =>
-        ReadRowsAsync(
-            """
-            UPDATE inbox SET next_attempt_at = now() + $1
-            WHERE id IN (
-                SELECT i.id FROM inbox i
-                WHERE i.status = 'pending' AND i.next_attempt_at <= now()
-                  AND NOT EXISTS (SELECT 1 FROM inbox p WHERE p.status = 'pending' AND p.tenant_id = i.tenant_id AND p.identity_key = i.identity_key AND p.id < i.id)
-                ORDER BY i.next_attempt_at, i.id
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED)
-            RETURNING id, tenant_id, provider, connection_id, identity_key, payload::text, attempts, received_at, trace_parent
-            """,
-            cancellationToken, _options.ClaimTimeout, limit);
-
-    /// <summary>Makes claimed rows due now, for the poller of any silo to deliver.</summary>
-    public async Task ReleaseAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    /// <summary>Claims rows that are due and first of their customer (<see cref="InboxTable.ClaimDue"/>).</summary>
+    public async Task<List<InboxRow>> ClaimDueAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var command = _database.CreateCommand("UPDATE inbox SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'pending'");
-        command.Parameters.AddWithValue(ids.ToArray());
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>How many rows wait for delivery, and how long the oldest has waited (for the backlog metrics).</summary>
-    public async Task<(long Events, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken)
-    {
-        await using var command = _database.CreateCommand("SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetTimeSpan(1));
-    }
-
-    /// <summary>Completes a row that holds nothing for a customer (e.g. a HubSpot message that was our own reply).</summary>
-    public async Task SkipAsync(long id, string reason, CancellationToken cancellationToken)
-    {
-        await using var command = _database.CreateCommand(
-            "UPDATE inbox SET status = 'done', done_at = now(), last_error = $2 WHERE id = $1");
-        command.Parameters.AddWithValue(id);
-        command.Parameters.AddWithValue(reason);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>Records a failed delivery: retried after a back-off, or set aside as poison after the last attempt.
-    /// Returns whether the row is now poison.</summary>
-    public async Task<bool> FailAsync(InboxRow row, string error, CancellationToken cancellationToken)
-    {
-        var attempts = row.Attempts + 1;
-        var poison = attempts >= _options.MaxAttempts;
-        var backoff = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, attempts)));
-        await using var command = _database.CreateCommand(
-            """
-            UPDATE inbox SET attempts = $2, last_error = $3,
-                status = CASE WHEN $4 THEN 'poison' ELSE status END, next_attempt_at = now() + $5
-            WHERE id = $1 AND status = 'pending'
-            """);
-        command.Parameters.AddWithValue(row.Id);
-        command.Parameters.AddWithValue(attempts);
-        command.Parameters.AddWithValue(error.Length <= 2000 ? error : error[..2000]);
-        command.Parameters.AddWithValue(poison);
-        command.Parameters.AddWithValue(backoff);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return poison;
-    }
-
-    private async Task<List<InboxRow>> ReadRowsAsync(string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        await using var command = _database.CreateCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
+        await using var command = InboxTable.ClaimDue(_database, _options.ClaimTimeout, limit);
         var rows = new List<InboxRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -191,5 +111,39 @@ public sealed class InboxStore : IAsyncDisposable
         }
 
         return rows.OrderBy(r => r.Id).ToList();
+    }
+
+    /// <summary>Makes claimed rows due now, for the poller of any silo to deliver.</summary>
+    public async Task ReleaseAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    {
+        await using var command = InboxTable.Release(_database, [.. ids]);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>How many rows wait for delivery, and how long the oldest has waited (for the backlog metrics).</summary>
+    public async Task<(long Events, TimeSpan OldestAge)> BacklogAsync(CancellationToken cancellationToken)
+    {
+        await using var command = InboxTable.Backlog(_database);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetTimeSpan(1));
+    }
+
+    /// <summary>Completes a row that holds nothing for a customer (e.g. a HubSpot message that was our own reply).</summary>
+    public async Task SkipAsync(long id, string reason, CancellationToken cancellationToken)
+    {
+        await using var command = InboxTable.Skip(_database, id, reason);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Records a failed delivery: retried after a back-off, or set aside as poison after the last attempt.
+    /// Returns whether the row is now poison.</summary>
+    public async Task<bool> FailAsync(InboxRow row, string error, CancellationToken cancellationToken)
+    {
+        var attempts = row.Attempts + 1;
+        var poison = attempts >= _options.MaxAttempts;
+        await using var command = InboxTable.Fail(_database, row.Id, attempts, error, poison, TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, attempts))));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return poison;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using CustomerGrains.Storage;
 using Npgsql;
 
 namespace CustomerGrains.Gateway.Tenants;
@@ -34,9 +35,7 @@ internal sealed class ConnectionIdentityMigration(TenantRegistry tenants, Npgsql
                     WHERE old.tenant_id = $1 AND old.provider = $2
                       AND NOT EXISTS (SELECT 1 FROM customer_identities n WHERE n.tenant_id = $1 AND n.provider = $3 AND n.external_id = old.external_id)
                     """, connection.TenantId, from, to));
-                batch.BatchCommands.Add(Command(
-                    "UPDATE inbox SET identity_key = $3 || substr(identity_key, length($2) + 1) WHERE tenant_id = $1 AND status = 'pending' AND left(identity_key, length($2) + 1) = $2 || ':'",
-                    connection.TenantId, from, to));
+                batch.BatchCommands.Add(InboxTable.MoveIdentities(connection.TenantId, from, to));
                 await batch.ExecuteNonQueryAsync(cancellationToken);
                 if (batch.BatchCommands[0].RecordsAffected > 0)
                 {
