@@ -31,6 +31,22 @@ public sealed class PostgresQueryContractTests : IAsyncLifetime
     };
 
     [Fact]
+    public async Task The_silos_pool_prepares_a_statement_used_repeatedly_on_a_connection()
+    {
+        var dataSource = Services.GetRequiredService<Npgsql.NpgsqlDataSource>();
+        const string Sql = "SELECT count(*) FROM inbox WHERE tenant_id = $1";
+        await using var connection = await dataSource.OpenConnectionAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await using var command = new Npgsql.NpgsqlCommand(Sql, connection) { Parameters = { new() { Value = "acme" } } };
+            await command.ExecuteScalarAsync();
+        }
+
+        await using var prepared = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", connection) { Parameters = { new() { Value = Sql } } };
+        Assert.Equal(1L, await prepared.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task Membership_rows_are_inserted_and_updated_with_the_table_version_all_or_nothing()
     {
         var table = Services.GetRequiredService<IMembershipTable>();
