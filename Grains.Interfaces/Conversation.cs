@@ -30,12 +30,16 @@ public sealed record CustomerListing(
 public sealed record CustomerListPage(IReadOnlyList<CustomerListing> Items, string? Cursor);
 
 /// <summary>The live stream of a customer's new interactions (Orleans streams, provider <see cref="Provider"/>):
-/// the customer grain publishes each interaction it stores, and the gateway's event stream forwards them.</summary>
+/// the customer grain publishes each interaction it stores while a view watches, and the gateway's event stream
+/// forwards them.</summary>
 public static class LiveStreams
 {
     public const string Provider = "live";
 
     public const string CustomerNamespace = "customer";
+
+    /// <summary>How long a view's <see cref="ICustomerGrain.WatchAsync"/> keeps the grain publishing.</summary>
+    public static readonly TimeSpan WatchLease = TimeSpan.FromSeconds(30);
 
     public static StreamId Customer(string tenantId, string customerId) => StreamId.Create(CustomerNamespace, CustomerKey.Of(tenantId, customerId));
 }

@@ -36,6 +36,13 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("GetSinceAsync")]
     Task<IReadOnlyList<StoredInteraction>> GetSinceAsync(long seq);
 
+    /// <summary>A live view is open: what the grain stores from now until <see cref="LiveStreams.WatchLease"/> has
+    /// passed is published to the customer's live stream. Views renew it while open; with none, nothing is published
+    /// (a notification costs a queue message per stored interaction, and most customers have no view open).</summary>
+    [AlwaysInterleave]
+    [Alias("WatchAsync")]
+    Task WatchAsync();
+
     /// <summary>Everything stored about the customer.</summary>
     [ReadOnly]
     [Alias("ExportAsync")]

@@ -73,6 +73,7 @@ public sealed class CustomerGrain(
     private double _sentimentSum;
     private int _sentimentCount;
     private bool _profileUnsaved;
+    private DateTimeOffset _watchedUntil = DateTimeOffset.MinValue;
 
     // A customer the directory has linked an identity to is known, even before its first interaction arrives.
     private bool Known => state.State.Exists || _count > 0 || _identities.Count > 0;
@@ -115,7 +116,10 @@ public sealed class CustomerGrain(
         if (seq > 0)
         {
             Record(interaction);
-            await PublishAsync(new StoredInteraction(seq, interaction));
+            if (time.GetUtcNow() < _watchedUntil)
+            {
+                await PublishAsync(new StoredInteraction(seq, interaction));
+            }
         }
 
         if (_profileUnsaved)
@@ -146,6 +150,12 @@ public sealed class CustomerGrain(
         limit is < 1 or > ConversationPage.MaxLimit
             ? Task.FromException<ConversationPage>(new ArgumentException($"limit must be 1 to {ConversationPage.MaxLimit}, not {limit}."))
             : store.PageAsync(_tenantId, _customerId, ConversationCursor.Parse(before), limit);
+
+    public Task WatchAsync()
+    {
+        _watchedUntil = time.GetUtcNow() + LiveStreams.WatchLease;
+        return Task.CompletedTask;
+    }
 
     public async Task<IReadOnlyList<StoredInteraction>> GetSinceAsync(long seq) =>
         await store.SinceAsync(_tenantId, _customerId, seq, ConversationPage.MaxLimit);

@@ -13,8 +13,8 @@ namespace CustomerGrains.Gateway.Customers;
 
 /// <summary>
 /// <c>GET /v1/customers/{id}/events</c>: the customer's new interactions as server-sent events (<c>interaction</c>, id:
-/// the sequence number). The customer grain publishes each interaction it stores to the customer's Orleans stream
-/// (<see cref="LiveStreams"/>); a notification here wakes the view, which then reads what it has not seen from
+/// the sequence number). While a view watches (<see cref="ICustomerGrain.WatchAsync"/>), the customer grain publishes each
+/// interaction it stores to the customer's Orleans stream (<see cref="LiveStreams"/>); a notification here wakes the view, which then reads what it has not seen from
 /// PostgreSQL in sequence order. So a view that reconnects with <c>Last-Event-ID</c> (or <c>?after=</c>) gets what
 /// it missed, and a notification lost with a silo costs at most <see cref="CatchUpEvery"/>.
 /// </summary>
@@ -73,6 +73,9 @@ public static class CustomerEvents
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // The grain publishes only while watched: asked at every catch-up (well within the lease), before reading
+            // what was missed, so nothing falls between (a grain that moved to another silo forgot the view meanwhile).
+            await customer.WatchAsync();
             IReadOnlyList<StoredInteraction> missed;
             do
             {

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using CustomerGrains.Grains;
 using CustomerGrains.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Streams;
 
 namespace CustomerGrains.Gateway.Tests;
 
@@ -118,6 +120,34 @@ public sealed class CustomerDirectoryTests(GatewayCluster gateway) : IClassFixtu
         using var unknown = await viewer.GetAsync("/v1/customers/standard:nobody-at-all/events");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_customer_publishes_what_it_stores_to_its_live_stream_only_while_a_view_watches()
+    {
+        var silo = gateway.Cluster.Silos[0];
+        var client = silo.Services.GetRequiredService<IClusterClient>();
+        var id = $"watch-{Guid.NewGuid():N}"; // globex: acme's customer list is another test's
+        var customer = client.GetGrain<ICustomerGrain>(CustomerKey.Of("globex", id));
+        var published = System.Threading.Channels.Channel.CreateUnbounded<StoredInteraction>();
+        var subscription = await client.GetStreamProvider(LiveStreams.Provider).GetStream<StoredInteraction>(LiveStreams.Customer("globex", id))
+            .SubscribeAsync((item, _) => published.Writer.WriteAsync(item).AsTask());
+        static AppendRequest Message(string text) =>
+            new(new Interaction("api", Guid.NewGuid().ToString(), "chat", InteractionDirection.Inbound, text, DateTimeOffset.UtcNow), CustomerFacts.None, []);
+        try
+        {
+            await customer.AppendAsync(Message("nobody watches"));
+            await customer.WatchAsync();
+            await customer.AppendAsync(Message("a view watches"));
+
+            // Streams keep a producer's order: had the first been published, it would come first.
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal("a view watches", (await published.Reader.ReadAsync(wait.Token)).Interaction.Text);
+        }
+        finally
+        {
+            await subscription.UnsubscribeAsync();
+        }
     }
 
     private sealed record Event(string Type, string? Id, JsonElement Data);
