@@ -8,8 +8,9 @@ namespace CustomerGrains.Benchmarks;
 
 /// <summary>
 /// Signed webhooks acknowledged (durably) per second by one silo at 32 concurrent senders; single-row INSERTs per
-/// second into an equivalent table on the same PostgreSQL at the same concurrency (the ceiling); and the end-to-end
-/// rate until every acknowledged event is in its customer grain.
+/// second into an equivalent table on the same PostgreSQL at the same concurrency (the ceiling); and the rate at which
+/// events reach their customer grains, from the window's start until every acknowledged event is in its grain (so
+/// delivery that falls behind the acknowledgements, and catches up after, counts the catching up).
 /// </summary>
 public static class IngestBenchmark
 {
@@ -28,7 +29,8 @@ public static class IngestBenchmark
         var pgRate = await InsertCeilingAsync(cluster.Database);
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Senders, UseProxy = false }) { BaseAddress = silo.PublicUrl };
-        var started = Stopwatch.StartNew();
+        var started = new Stopwatch();
+        long appliedBefore = 0;
         var ackRate = await Throughput.MeasureAsync("acknowledged webhooks", Senders, async n =>
         {
             var body = Payloads.Standard($"bench-{n % Customers}", $"m-{n}", $"Message {n}: where is my order?");
@@ -43,18 +45,23 @@ public static class IngestBenchmark
             {
                 throw new InvalidOperationException($"Webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
             }
-        }, Warmup, Measure);
+        }, Warmup, Measure, windowOpens: async () =>
+        {
+            appliedBefore = await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions");
+            started.Start();
+        });
         var sent = await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox");
 
-        // End to end: from the first send until every stored event is in its customer's history.
+        // From the window's start until every stored event is in its customer's history.
         while (await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM inbox WHERE status <> 'done'") > 0)
         {
             await Task.Delay(100);
         }
 
+        var elapsed = started.Elapsed;
         var applied = await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM customer_interactions");
-        var appliedRate = applied / started.Elapsed.TotalSeconds;
-        Console.WriteLine($"applied to grains     {appliedRate,10:N0} per s ({applied:N0} of {sent:N0} stored, first send to last applied)");
+        var appliedRate = (applied - appliedBefore) / elapsed.TotalSeconds;
+        Console.WriteLine($"applied to grains     {appliedRate,10:N0} per s ({applied:N0} of {sent:N0} stored, all applied {elapsed.TotalSeconds:N1} s after the window opened)");
         return new BenchmarkResult("ingest")
             .Add("acked_per_s", ackRate)
             .Add("pg_insert_per_s", pgRate)
@@ -67,6 +74,8 @@ public static class IngestBenchmark
     private static async Task<double> InsertCeilingAsync(TestDatabase database)
     {
         await database.ExecuteAsync("CREATE TABLE inbox_ceiling (LIKE inbox INCLUDING ALL)");
+        // Npgsql's defaults, as every earlier figure of this ratio had: with the silo's pool settings (prepared, no reset
+        // on return) the ceiling rises by about half again.
         await using var source = NpgsqlDataSource.Create(database.ConnectionString);
         var payload = "{\"identities\":[{\"provider\":\"standard\",\"externalId\":\"bench-1\"}],\"facts\":{},\"interaction\":{\"source\":\"standard:crm1\",\"eventId\":\"m-1\",\"channel\":\"email\",\"direction\":\"inbound\",\"text\":\"Message 1: where is my order?\",\"occurredAt\":\"2026-11-20T10:00:00+00:00\"}}";
         return await Throughput.MeasureAsync("PostgreSQL INSERTs", Senders, async n =>
