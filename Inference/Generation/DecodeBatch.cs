@@ -110,10 +110,10 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         var values = new OrtValue[Config.Layers];
         for (var layer = 0; layer < Config.Layers; layer++)
         {
-            var presentKey = outputs.Get<float>($"present.{layer}.key", out _);
-            var presentValue = outputs.Get<float>($"present.{layer}.value", out _);
-            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].GetTensorDataAsSpan<float>() : default, _past, presentKey, longest);
-            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].GetTensorDataAsSpan<float>() : default, _past, presentValue, longest);
+            var presentKey = outputs.GetBytes($"present.{layer}.key");
+            var presentValue = outputs.GetBytes($"present.{layer}.value");
+            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].GetTensorMutableRawData() : default, _past, presentKey, longest);
+            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].GetTensorMutableRawData() : default, _past, presentValue, longest);
         }
 
         Replace(keys, values, past);
@@ -200,8 +200,8 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         var values = new OrtValue[Config.Layers];
         for (var layer = 0; layer < Config.Layers; layer++)
         {
-            keys[layer] = Repack(sources, past, _keys[layer].GetTensorDataAsSpan<float>(), _past, default, 0);
-            values[layer] = Repack(sources, past, _values[layer].GetTensorDataAsSpan<float>(), _past, default, 0);
+            keys[layer] = Repack(sources, past, _keys[layer].GetTensorMutableRawData(), _past, default, 0);
+            values[layer] = Repack(sources, past, _values[layer].GetTensorMutableRawData(), _past, default, 0);
         }
 
         Replace(keys, values, past);
@@ -219,7 +219,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     private RunOutputs Prefill(int batch, int longest, long[] ids, long[] mask, long[] positions, out int lastChunk)
     {
         var chunk = Math.Max(MinPrefillChunk, PrefillQueryTokens / batch);
-        using var emptyPast = Tensors.Allocate<float>(batch, Config.KvHeads, 0, Config.HeadDim);
+        using var emptyPast = Tensors.Allocate(model.KvType, batch, Config.KvHeads, 0, Config.HeadDim);
         var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast, Value: emptyPast)).ToArray();
         var presents = new List<OrtValue>();
         try
@@ -292,26 +292,22 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         return _run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), outputNames ?? model.OutputNames);
     }
 
+    /// <summary>Each row's logits at its last position, as float32 whatever the model's precision.</summary>
     private static float[][] LastLogits(RunOutputs outputs, int batch, int length)
     {
-        var logits = outputs.Get<float>("logits", out var shape);
-        var vocab = (int)shape[2];
-        var rows = new float[batch][];
-        for (var b = 0; b < batch; b++)
-        {
-            rows[b] = logits.Slice((b * length + length - 1) * vocab, vocab).ToArray();
-        }
-
-        return rows;
+        var vocab = (int)outputs.ShapeOf("logits")[2];
+        return outputs.GetSingles("logits", (long)(length - 1) * vocab, batch, vocab, (long)length * vocab);
     }
 
-    /// <summary>A zeroed [rows, kv_heads, past, head_dim] cache holding each source row's last Length slots at its end.
-    /// Zeroed, not uninitialised: masked slots get weight 0, and 0 × NaN would still poison the sum.</summary>
-    private OrtValue Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<float> running, int runningPast, ReadOnlySpan<float> prefill, int prefillPast)
+    /// <summary>A zeroed [rows, kv_heads, past, head_dim] cache holding each source row's last Length slots at its end,
+    /// in the model's cache precision (bytes are copied as they are). Zeroed, not uninitialised: masked slots get
+    /// weight 0, and 0 × NaN would still poison the sum.</summary>
+    private OrtValue Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<byte> running, int runningPast, ReadOnlySpan<byte> prefill, int prefillPast)
     {
-        var (heads, dim) = (Config.KvHeads, Config.HeadDim);
-        var tensor = Tensors.Allocate<float>(sources.Count, heads, past, dim);
-        var data = tensor.GetTensorMutableDataAsSpan<float>();
+        var heads = Config.KvHeads;
+        var dim = Config.HeadDim * Tensors.SizeOf(model.KvType); // bytes per position
+        var tensor = Tensors.Allocate(model.KvType, sources.Count, heads, past, Config.HeadDim);
+        var data = tensor.GetTensorMutableRawData();
         data.Clear();
         for (var row = 0; row < sources.Count; row++)
         {

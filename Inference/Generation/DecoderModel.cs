@@ -56,6 +56,7 @@ public sealed class DecoderModel : IDisposable
         Tokenizer = tokenizer;
         Session = session;
         HasPositionIds = session.Inputs.ContainsKey("position_ids");
+        KvType = session.Inputs["past_key_values.0.key"].ElementDataType;
         OutputNames = ["logits", .. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
         PastNames = [.. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" })];
     }
@@ -82,6 +83,10 @@ public sealed class DecoderModel : IDisposable
             ? ids[1..]
             : ids;
     }
+
+    /// <summary>The KV cache's element type: float32, or float16 / bfloat16 for fp16 and bf16 exports (kept so in the
+    /// batch's cache; only the logits are converted, for sampling).</summary>
+    public TensorElementType KvType { get; }
 
     /// <summary>Whether the model takes position_ids (Llama, Qwen2 and GPT-2 exports do; some older ones do not).</summary>
     public bool HasPositionIds { get; }
@@ -159,9 +164,21 @@ public sealed class DecoderModel : IDisposable
             throw new ModelLayoutException($"model.onnx in '{folder}' has no output {string.Join(", ", missingOutputs.Select(m => $"'{m}'"))}.");
         }
 
-        if (inputs["past_key_values.0.key"].ElementDataType != TensorElementType.Float)
+        TensorElementType[] floats = [TensorElementType.Float, TensorElementType.Float16, TensorElementType.BFloat16];
+        var cacheType = inputs["past_key_values.0.key"].ElementDataType;
+        var odd = required.Skip(2).Select(name => (Name: name, Type: inputs[name].ElementDataType))
+            .Concat(Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" }).Select(name => (Name: name, Type: outputs[name].ElementDataType)))
+            .FirstOrDefault(t => t.Type != cacheType);
+        if (!floats.Contains(cacheType) || odd.Name is not null)
         {
-            throw new ModelLayoutException($"model.onnx in '{folder}' keeps its KV cache as {inputs["past_key_values.0.key"].ElementDataType}; only float32 exports are supported.");
+            throw new ModelLayoutException(odd.Name is not null
+                ? $"model.onnx in '{folder}' keeps '{odd.Name}' as {odd.Type} but past_key_values.0.key as {cacheType}; a KV cache has one element type."
+                : $"model.onnx in '{folder}' keeps its KV cache as {cacheType}; exports in float32, float16 and bfloat16 are supported.");
+        }
+
+        if (!floats.Contains(outputs["logits"].ElementDataType))
+        {
+            throw new ModelLayoutException($"model.onnx in '{folder}' gives its logits as {outputs["logits"].ElementDataType}; float32, float16 or bfloat16 logits are supported.");
         }
 
         if (inputs.ContainsKey("use_cache_branch"))

@@ -3,12 +3,13 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace CustomerGrains.Inference.Generation;
 
-/// <summary>The keys and values of one sequence for every layer, [1, kv_heads, length, head_dim] each.</summary>
+/// <summary>The keys and values of one sequence for every layer, [1, kv_heads, length, head_dim] each, as the bytes of
+/// the model's cache precision (<see cref="DecoderModel.KvType"/>).</summary>
 public sealed class KvCache(int layers)
 {
-    public float[][] Keys { get; } = new float[layers][];
+    public byte[][] Keys { get; } = new byte[layers][];
 
-    public float[][] Values { get; } = new float[layers][];
+    public byte[][] Values { get; } = new byte[layers][];
 
     public int Length { get; set; }
 }
@@ -73,20 +74,20 @@ public sealed class Generator(DecoderModel model)
             {
                 foreach (var (name, data) in new[] { (model.PastNames[2 * layer], cache.Keys[layer]), (model.PastNames[2 * layer + 1], cache.Values[layer]) })
                 {
-                    tensors.Add(Tensors.Of<float>(data ?? [], 1, config.KvHeads, past, config.HeadDim));
+                    tensors.Add(Tensors.Allocate(model.KvType, 1, config.KvHeads, past, config.HeadDim));
+                    (data ?? []).CopyTo(tensors[^1].GetTensorMutableRawData());
                     inputs.Add((name, tensors[^1]));
                 }
             }
 
             using var run = new ModelRun(model.Session);
             using var outputs = run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), model.OutputNames);
-            var logits = outputs.Get<float>("logits", out var shape);
-            var vocab = (int)shape[2];
-            var last = logits.Slice((length - 1) * vocab, vocab).ToArray();
+            var vocab = (int)outputs.ShapeOf("logits")[2];
+            var last = outputs.GetSingles("logits", (long)(length - 1) * vocab, 1, vocab, vocab)[0];
             for (var layer = 0; layer < config.Layers; layer++)
             {
-                cache.Keys[layer] = outputs.Get<float>($"present.{layer}.key", out _).ToArray();
-                cache.Values[layer] = outputs.Get<float>($"present.{layer}.value", out _).ToArray();
+                cache.Keys[layer] = outputs.GetBytes($"present.{layer}.key").ToArray();
+                cache.Values[layer] = outputs.GetBytes($"present.{layer}.value").ToArray();
             }
 
             cache.Length = past + length;

@@ -73,6 +73,30 @@ public sealed class RunOutputs : IDisposable
         return value.GetTensorDataAsSpan<T>();
     }
 
+    public long[] ShapeOf(string name) =>
+        (_values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.")).GetTensorTypeAndShape().Shape;
+
+    /// <summary>The output's bytes, whatever its element type, valid until this object is disposed.</summary>
+    public ReadOnlySpan<byte> GetBytes(string name) =>
+        (_values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.")).GetTensorMutableRawData();
+
+    /// <summary>Rows of a float output (float32, float16 or bfloat16) as float32: <paramref name="rows"/> rows of
+    /// <paramref name="width"/> elements from element <paramref name="first"/> on, <paramref name="stride"/> apart.</summary>
+    public float[][] GetSingles(string name, long first, int rows, int width, long stride)
+    {
+        var value = _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        var type = value.GetTensorTypeAndShape().ElementDataType;
+        var bytes = value.GetTensorMutableRawData();
+        var result = new float[rows][];
+        for (var r = 0; r < rows; r++)
+        {
+            result[r] = new float[width];
+            Tensors.ToSingles(type, bytes, first + r * stride, result[r]);
+        }
+
+        return result;
+    }
+
     /// <summary>Takes an output out of this collection: the caller owns (and disposes) it, e.g. to feed it back.</summary>
     public OrtValue Take(string name)
     {
@@ -112,6 +136,43 @@ public static class Tensors
 {
     public static OrtValue Allocate<T>(params long[] shape)
         where T : unmanaged => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ElementType<T>(), shape);
+
+    /// <summary>A tensor of any element type, e.g. a KV cache in the model's own precision.</summary>
+    public static OrtValue Allocate(TensorElementType type, params long[] shape) =>
+        OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, shape);
+
+    /// <summary>The size of one element of a float type the decoders use.</summary>
+    public static int SizeOf(TensorElementType type) => type switch
+    {
+        TensorElementType.Float => sizeof(float),
+        TensorElementType.Float16 or TensorElementType.BFloat16 => sizeof(ushort),
+        _ => throw new NotSupportedException($"Tensors of {type} are not supported."),
+    };
+
+    /// <summary>Converts <c>destination.Length</c> elements of a float32, float16 or bfloat16 tensor's bytes, from
+    /// element <paramref name="first"/> on, to float32 (logits in a model's own precision, for sampling).</summary>
+    public static void ToSingles(TensorElementType type, ReadOnlySpan<byte> bytes, long first, Span<float> destination)
+    {
+        var size = SizeOf(type);
+        var source = bytes.Slice(checked((int)(first * size)), destination.Length * size);
+        switch (type)
+        {
+            case TensorElementType.Float:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
+                break;
+            case TensorElementType.Float16: // IEEE half, as System.Half
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(source), destination);
+                break;
+            default: // bfloat16: the upper half of a float32
+                var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(source);
+                for (var i = 0; i < destination.Length; i++)
+                {
+                    destination[i] = BitConverter.Int32BitsToSingle(halves[i] << 16);
+                }
+
+                break;
+        }
+    }
 
     /// <summary>A tensor holding a copy of <paramref name="data"/>.</summary>
     public static OrtValue Of<T>(ReadOnlySpan<T> data, params long[] shape)

@@ -9,7 +9,8 @@ namespace CustomerGrains.Benchmarks;
 /// <summary>
 /// Tokens per second through the continuous-batching pool at 1, 8 and 32 concurrent callers (each sending
 /// mixed-length requests back to back), against the same requests run one at a time, and the raw batched step rate
-/// of the session with 32 sequences and no scheduler around it (the ceiling).
+/// of the session with 32 sequences and no scheduler around it (the ceiling); then the pool at 1, 8 and 32 on the same
+/// model as an fp16 export (its KV cache and logits in float16).
 /// </summary>
 public static class InferenceBenchmark
 {
@@ -32,15 +33,21 @@ public static class InferenceBenchmark
     // (32 to 128) the padded batch cache costs more: every row attends over the longest row's context.
     private static readonly int[] NewTokens = [16, 64, 32, 48, 24, 64, 40, 16];
 
-    public static async Task<BenchmarkResult> RunAsync()
+    private static string BenchModel(OnnxType precision)
     {
-        var folder = Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models", "bench-decoder");
+        var folder = Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models",
+            precision == OnnxType.Float ? "bench-decoder" : $"bench-decoder-{precision.ToString().ToLowerInvariant()}");
         if (!File.Exists(Path.Combine(folder, "model.onnx")))
         {
-            TinyDecoder.Write(folder, DecoderSize.Bench);
+            TinyDecoder.Write(folder, DecoderSize.Bench, precision: precision);
         }
 
-        using var model = DecoderModel.Load(folder, new SessionSettings());
+        return folder;
+    }
+
+    public static async Task<BenchmarkResult> RunAsync()
+    {
+        using var model = DecoderModel.Load(BenchModel(OnnxType.Float), new SessionSettings());
         Console.WriteLine($"ONNX Runtime {ModelSession.RuntimeVersion} on {model.Session.Provider}; model {DecoderSize.Bench}");
         await using var pool = new InferencePool(model, new PoolOptions(MaxBatch: 32), TimeProvider.System, NullLogger.Instance);
 
@@ -70,6 +77,16 @@ public static class InferenceBenchmark
         Console.WriteLine($"ORT GenAI static (32)    {genai,12:N0} tokens per s (requested tokens only)");
         result.Add("genai_tok_s", genai).Add("pool_vs_genai", pool32 / genai);
 #endif
+        var fp16 = new Dictionary<int, double>();
+        using (var half = DecoderModel.Load(BenchModel(OnnxType.Float16), new SessionSettings()))
+        {
+            await using var halfPool = new InferencePool(half, new PoolOptions(MaxBatch: 32), TimeProvider.System, NullLogger.Instance);
+            foreach (var concurrency in new[] { 1, 8, 32 })
+            {
+                fp16[concurrency] = await TokensPerSecondAsync($"fp16 pool, {concurrency} concurrent", halfPool, concurrency);
+            }
+        }
+
         var final = new BenchmarkResult("inference")
             .Add("concurrency", 32)
             .Add("pool_tok_s", pool32)
@@ -79,7 +96,10 @@ public static class InferenceBenchmark
             .Add("pool_vs_raw", pool32 / raw)
             .Add("pool_tok_s_c1", result.Get("pool_tok_s_c1"))
             .Add("pool_tok_s_c8", result.Get("pool_tok_s_c8"))
-            .Add("raw_decode_only_tok_s", rawDecode);
+            .Add("raw_decode_only_tok_s", rawDecode)
+            .Add("fp16_tok_s_c1", fp16[1])
+            .Add("fp16_tok_s_c8", fp16[8])
+            .Add("fp16_tok_s_c32", fp16[32]);
 #if GENAI
         final.Add("genai_tok_s", result.Get("genai_tok_s")).Add("pool_vs_genai", result.Get("pool_vs_genai"));
 #endif

@@ -10,12 +10,12 @@ public sealed class GenerationTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("cg-decoder-").FullName;
 
-    private DecoderModel TinyModel()
+    private DecoderModel TinyModel(OnnxType precision = OnnxType.Float)
     {
-        var folder = Path.Combine(_directory, "tiny");
+        var folder = Path.Combine(_directory, $"tiny-{precision}");
         if (!Directory.Exists(folder))
         {
-            TinyDecoder.Write(folder, DecoderSize.Tiny);
+            TinyDecoder.Write(folder, DecoderSize.Tiny, precision: precision);
         }
 
         return DecoderModel.Load(folder, new SessionSettings());
@@ -45,6 +45,24 @@ public sealed class GenerationTests : IDisposable
         Assert.True(cached.Distinct().Count() > 1, "the model keeps producing one token; the test would not notice a broken cache");
     }
 
+    [Theory]
+    [InlineData(OnnxType.Float16, 0.01)]
+    [InlineData(OnnxType.BFloat16, 0.05)]
+    public void An_fp16_or_bf16_exports_logits_are_read_as_the_same_float32_models_within_its_rounding(OnnxType precision, double tolerance)
+    {
+        using var full = TinyModel();
+        using var reduced = TinyModel(precision); // the same weights, its cache and logits rounded to its precision
+        var prompt = full.Tokenizer.Encode("Hello, where is my order 12345?");
+
+        var expected = new Generator(full).Forward(prompt, new KvCache(full.Config.Layers));
+        var actual = new Generator(reduced).Forward(prompt, new KvCache(reduced.Config.Layers));
+
+        var allowed = tolerance * expected.Max(Math.Abs);
+        var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst <= allowed, $"logits differ by up to {worst}, more than {allowed}");
+        Assert.Equal(Sampler.ArgMax(expected), Sampler.ArgMax(actual));
+    }
+
     [Fact]
     public void Present_keys_have_the_kv_heads_not_the_query_heads()
     {
@@ -54,7 +72,7 @@ public sealed class GenerationTests : IDisposable
         new Generator(model).Forward([1, 2, 3], cache);
 
         Assert.Equal(3, cache.Length);
-        Assert.Equal(1 * 2 * 3 * 8, cache.Keys[0].Length); // [batch 1, kv heads 2, 3 positions, head dim 8]
+        Assert.Equal(1 * 2 * 3 * 8 * sizeof(float), cache.Keys[0].Length); // [batch 1, kv heads 2, 3 positions, head dim 8] of float32
     }
 
     [Fact]
@@ -76,6 +94,34 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Fact]
+    public void A_model_whose_cache_is_not_float32_float16_or_bfloat16_fails_at_load_naming_its_type()
+    {
+        var folder = Path.Combine(_directory, "int-cache");
+        TinyDecoder.Write(folder, DecoderSize.Tiny);
+        var model = new OnnxModel("int-cache");
+        model.Input("input_ids", OnnxType.Int64, "batch", "sequence");
+        model.Input("attention_mask", OnnxType.Int64, "batch", "total");
+        model.Node("Cast", ["input_ids"], ["logits"], ("to", (long)OnnxType.Float));
+        model.Output("logits", OnnxType.Float, "batch", "sequence");
+        for (var layer = 0; layer < DecoderSize.Tiny.Layers; layer++)
+        {
+            foreach (var part in new[] { "key", "value" })
+            {
+                model.Input($"past_key_values.{layer}.{part}", OnnxType.Int32, "batch", 2, "past", 8);
+                model.Node("Identity", [$"past_key_values.{layer}.{part}"], [$"present.{layer}.{part}"]);
+                model.Output($"present.{layer}.{part}", OnnxType.Int32, "batch", 2, "past", 8);
+            }
+        }
+
+        model.Save(Path.Combine(folder, "model.onnx"));
+
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(folder, new SessionSettings()));
+
+        Assert.Contains("Int32", error.Message, StringComparison.Ordinal);
+        Assert.Contains("bfloat16", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_model_file_is_refused_at_load()
     {
         var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(_directory, new SessionSettings()));
@@ -93,10 +139,19 @@ public sealed class GenerationTests : IDisposable
         Assert.Contains("2048", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Each_sequence_in_a_mixed_batch_equals_the_same_sequence_generated_alone()
+    [Theory]
+    [InlineData(OnnxType.Float)]
+    [InlineData(OnnxType.Float16)]
+    [InlineData(OnnxType.BFloat16)]
+    public void Each_sequence_in_a_mixed_batch_equals_the_same_sequence_generated_alone(OnnxType precision)
     {
-        using var model = TinyModel();
+        using var model = TinyModel(precision);
+        Assert.Equal(precision switch
+        {
+            OnnxType.Float16 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16,
+            OnnxType.BFloat16 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.BFloat16,
+            _ => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
+        }, model.KvType);
         string[] texts = ["Where is my order?", "Здравствуйте, мой заказ ещё не пришёл. Где моя посылка?", "Refund", "I'd like to return the shoes, they don't fit. How do I get a refund for my order 12345?"];
         var prompts = texts.Select(t => model.Tokenizer.Encode(t)).ToArray();
         int[] budgets = [12, 20, 6, 16];

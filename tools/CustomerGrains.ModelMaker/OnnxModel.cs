@@ -9,6 +9,8 @@ public enum OnnxType
     Int32 = 6,
     Int64 = 7,
     Bool = 9,
+    Float16 = 10,
+    BFloat16 = 16,
 }
 
 /// <summary>

@@ -24,10 +24,13 @@ public sealed record DecoderSize(int Hidden, int Heads, int KvHeads, int Layers,
 /// </summary>
 public static class TinyDecoder
 {
-    public static void Write(string folder, DecoderSize size, int seed = 42, int merges = 300)
+    /// <param name="precision">The type of the KV cache (past_key_values, present) and the logits, as optimum's fp16
+    /// (<c>--dtype fp16</c>) and bf16 exports have them: Float16 or BFloat16 at the model's edges, cast to and from
+    /// float32 inside (the weights and arithmetic stay float32, so the file and the CPU kernels are the fp32 model's).</param>
+    public static void Write(string folder, DecoderSize size, int seed = 42, int merges = 300, OnnxType precision = OnnxType.Float)
     {
-        var vocab = WriteTokenizerAndConfig(folder, size, merges);
-        Build(size, vocab, seed, script: null).Save(Path.Combine(folder, "model.onnx"));
+        var vocab = WriteTokenizerAndConfig(folder, size, merges, precision);
+        Build(size, vocab, seed, script: null, precision).Save(Path.Combine(folder, "model.onnx"));
     }
 
     /// <summary>
@@ -65,7 +68,7 @@ public static class TinyDecoder
     }
 
     /// <summary>Writes tokenizer.json and config.json; returns the vocabulary size.</summary>
-    private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges)
+    private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges, OnnxType precision = OnnxType.Float)
     {
         Directory.CreateDirectory(folder);
         var tokenizer = TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
@@ -88,12 +91,18 @@ public static class TinyDecoder
             rope_theta = 10000.0,
             bos_token_id = vocab - 2,
             eos_token_id = eos,
+            torch_dtype = precision switch { OnnxType.Float16 => "float16", OnnxType.BFloat16 => "bfloat16", _ => "float32" },
         }, new JsonSerializerOptions { WriteIndented = true }));
         return vocab;
     }
 
-    private static OnnxModel Build(DecoderSize size, int vocab, int seed, float[]? script)
+    private static OnnxModel Build(DecoderSize size, int vocab, int seed, float[]? script, OnnxType precision = OnnxType.Float)
     {
+        if (precision is not (OnnxType.Float or OnnxType.Float16 or OnnxType.BFloat16))
+        {
+            throw new ArgumentException($"A decoder's cache and logits are Float, Float16 or BFloat16, not {precision}.");
+        }
+
         var random = new Random(seed);
         var (h, nh, nkv, d) = (size.Hidden, size.Heads, size.KvHeads, size.HeadDim);
         var m = new OnnxModel("tiny-decoder");
@@ -102,8 +111,24 @@ public static class TinyDecoder
         m.Input("position_ids", OnnxType.Int64, "batch", "sequence");
         for (var i = 0; i < size.Layers; i++)
         {
-            m.Input($"past_key_values.{i}.key", OnnxType.Float, "batch", nkv, "past", d);
-            m.Input($"past_key_values.{i}.value", OnnxType.Float, "batch", nkv, "past", d);
+            m.Input($"past_key_values.{i}.key", precision, "batch", nkv, "past", d);
+            m.Input($"past_key_values.{i}.value", precision, "batch", nkv, "past", d);
+        }
+
+        // The model's edges in its precision: what comes in is cast to float32, what goes out is cast from it.
+        string In(string name) => precision == OnnxType.Float ? name : m.Op("Cast", [name], ("to", (long)OnnxType.Float));
+
+        // A layer's present: the past and this run's keys or values, rounded to the cache's precision before they are
+        // attended to, as a real export's cache is (a token sees the same values whether cached or computed now).
+        string Present(string past, string current, string name)
+        {
+            if (precision == OnnxType.Float)
+            {
+                return m.Node("Concat", [past, current], [name], ("axis", 2L));
+            }
+
+            m.Node("Cast", [m.Op("Concat", [In(past), current], ("axis", 2L))], [name], ("to", (long)precision));
+            return In(name);
         }
 
         float[] Weights(int rows, int cols, float scale) => Enumerable.Range(0, rows * cols).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
@@ -177,8 +202,8 @@ public static class TinyDecoder
             var q = Rotate(Heads(m.Op("MatMul", normed, Matrix($"l{layer}_q", h, nh * d)), nh));
             var k = Rotate(Heads(m.Op("MatMul", normed, Matrix($"l{layer}_k", h, nkv * d)), nkv));
             var v = Heads(m.Op("MatMul", normed, Matrix($"l{layer}_v", h, nkv * d)), nkv);
-            var presentKey = m.Node("Concat", [$"past_key_values.{layer}.key", k], [$"present.{layer}.key"], ("axis", 2L));
-            var presentValue = m.Node("Concat", [$"past_key_values.{layer}.value", v], [$"present.{layer}.value"], ("axis", 2L));
+            var presentKey = Present($"past_key_values.{layer}.key", k, $"present.{layer}.key");
+            var presentValue = Present($"past_key_values.{layer}.value", v, $"present.{layer}.value");
 
             // Grouped-query attention: each key/value head serves heads/kv_heads query heads.
             string Repeat(string kv) => m.Op("Reshape", m.Op("Expand", m.Op("Unsqueeze", kv, Ints($"axis2_{kv}", 2)), groups), Ints($"shape_rep_{kv}", 0, nh, -1, d));
@@ -192,22 +217,28 @@ public static class TinyDecoder
             var up = m.Op("MatMul", mlpIn, Matrix($"l{layer}_up", h, size.Intermediate));
             var swiglu = m.Op("Mul", m.Op("Mul", gate, m.Op("Sigmoid", gate)), up);
             x = m.Op("Add", x, m.Op("MatMul", swiglu, Matrix($"l{layer}_down", size.Intermediate, h)));
-            m.Output($"present.{layer}.key", OnnxType.Float, "batch", nkv, "total", d);
-            m.Output($"present.{layer}.value", OnnxType.Float, "batch", nkv, "total", d);
+            m.Output($"present.{layer}.key", precision, "batch", nkv, "total", d);
+            m.Output($"present.{layer}.value", precision, "batch", nkv, "total", d);
         }
 
         var final = RmsNorm(x, Ones("final_norm", h));
+        var logits = precision == OnnxType.Float ? "logits" : "logits_float32";
         if (script is null)
         {
-            m.Node("MatMul", [final, Matrix("lm_head", h, vocab)], ["logits"]);
+            m.Node("MatMul", [final, Matrix("lm_head", h, vocab)], [logits]);
         }
         else
         {
             var computed = m.Op("MatMul", final, Matrix("lm_head", h, vocab));
-            m.Node("Add", [m.Op("Mul", computed, Scalar("silence", 0f)), m.Op("Gather", m.Initializer("script", script, vocab, vocab), "input_ids")], ["logits"]);
+            m.Node("Add", [m.Op("Mul", computed, Scalar("silence", 0f)), m.Op("Gather", m.Initializer("script", script, vocab, vocab), "input_ids")], [logits]);
         }
 
-        m.Output("logits", OnnxType.Float, "batch", "sequence", vocab);
+        if (precision != OnnxType.Float)
+        {
+            m.Node("Cast", [logits], ["logits"], ("to", (long)precision));
+        }
+
+        m.Output("logits", precision, "batch", "sequence", vocab);
         return m;
     }
 }
