@@ -73,7 +73,8 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             var decoder = EncoderModel.IsDecoder(opened);
             if (decoder)
             {
-                _pools[name] = new InferencePool(DecoderModel.Load(model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue, name), time, logger);
+                _pools[name] = new InferencePool(DecoderModel.Load(model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue, name,
+                    model.KvCacheBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4), time, logger);
             }
             else
             {

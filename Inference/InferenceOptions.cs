@@ -57,6 +57,12 @@ public sealed class ModelOptions
     /// known here: prompts are measured at a token per three characters).</summary>
     public int ContextTokens { get; set; } = 8192;
 
+    /// <summary>The most memory this decoder's batch KV cache may take, in bytes: requests join the batch only while
+    /// its rows, padded to the longest one's prompt and maxNewTokens, fit (a request that alone would not is refused at
+    /// once). Unset: a quarter of the memory the process may use (on CUDA, set it from the device's free memory
+    /// after the weights).</summary>
+    public long? KvCacheBytes { get; set; }
+
     /// <summary><c>cpu</c> or <c>cuda</c> for this model; unset: <see cref="InferenceOptions.Provider"/>.</summary>
     public string? Provider { get; set; }
 
@@ -95,6 +101,11 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             if (settings.ContextTokens < 256)
             {
                 failures.Add($"Inference:Models:{model}:ContextTokens must be at least 256.");
+            }
+
+            if (settings.KvCacheBytes is <= 0)
+            {
+                failures.Add($"Inference:Models:{model}:KvCacheBytes must be positive.");
             }
 
             if (settings.Provider is { } provider && !IsProvider(provider))

@@ -88,6 +88,9 @@ public sealed class DecoderModel : IDisposable
     /// batch's cache; only the logits are converted, for sampling).</summary>
     public TensorElementType KvType { get; }
 
+    /// <summary>What one cached position of one row costs: keys and values of every layer, in <see cref="KvType"/>.</summary>
+    public long KvBytesPerToken => 2L * Config.Layers * Config.KvHeads * Config.HeadDim * Onnx.Tensors.SizeOf(KvType);
+
     /// <summary>Whether the model takes position_ids (Llama, Qwen2 and GPT-2 exports do; some older ones do not).</summary>
     public bool HasPositionIds { get; }
 

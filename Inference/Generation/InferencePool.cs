@@ -45,7 +45,10 @@ public sealed class PoolRejectedException(string reason, string message) : Excep
 
 /// <summary>Limits of a pool (configuration section <c>Inference:Pool</c> once the silo hosts one).</summary>
 /// <param name="Model">The configured name the pool's metrics carry (<see cref="InferenceTelemetry"/>).</param>
-public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256, string Model = "default");
+/// <param name="KvCacheBytes">The most the batch's KV cache may take. The cache is padded to its longest row, so a
+/// batch of n rows whose longest may reach L tokens (prompt and maxNewTokens) can take n × L ×
+/// <see cref="DecoderModel.KvBytesPerToken"/>; a request joins only if that stays within this.</param>
+public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256, string Model = "default", long KvCacheBytes = long.MaxValue);
 
 /// <summary>What the pool has done, for health and benchmarks. <paramref name="PeakBatch"/>: the most sequences one
 /// step has advanced.</summary>
@@ -169,6 +172,14 @@ public sealed class InferencePool : IAsyncDisposable
         {
             throw new ArgumentException(
                 $"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} is more than the batch holds at once (Inference:MaxTokensInFlight {_options.MaxTokensInFlight}); it could never run.");
+        }
+
+        // Alone in the batch it would still take more cache than the budget: it could never join.
+        var cacheBytes = (prompt.Length + request.MaxNewTokens) * _model.KvBytesPerToken;
+        if (cacheBytes > _options.KvCacheBytes)
+        {
+            throw new ArgumentException(
+                $"The prompt of {prompt.Length} tokens plus maxNewTokens {request.MaxNewTokens} needs {cacheBytes:N0} bytes of KV cache, more than the model's budget (Inference:Models:{_options.Model}:KvCacheBytes {_options.KvCacheBytes:N0}); it could never run.");
         }
 
         var stopIds = (request.StopStrings ?? []).Select(stop => _model.Tokenizer.SpecialTokens.TryGetValue(stop, out var id) ? id : -1).Where(id => id >= 0).ToHashSet();
@@ -351,6 +362,7 @@ public sealed class InferencePool : IAsyncDisposable
     {
         var joining = new List<Pending>();
         var inFlight = active.Values.Sum(p => p.Budget);
+        var longest = active.Values.Select(p => p.Budget).DefaultIfEmpty(0).Max();
         var now = _time.GetUtcNow();
 
         // Joining costs a prefill and a copy of the whole cache, so newcomers join in groups: when the batch is
@@ -393,11 +405,13 @@ public sealed class InferencePool : IAsyncDisposable
                         pending.Fail(new PoolRejectedException(PoolRejectedException.DeadlineExceeded,
                             $"The request could not finish {pending.Request.MaxNewTokens} tokens before its deadline at the current pace of {_stepSeconds * 1000:0.0} ms per token."));
                     }
-                    else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight)
+                    else if (admitting && active.Count + joining.Count < _options.MaxBatch && inFlight + pending.Budget <= _options.MaxTokensInFlight
+                        && (active.Count + joining.Count + 1) * Math.Max(longest, pending.Budget) * _model.KvBytesPerToken <= _options.KvCacheBytes)
                     {
                         queue.Remove(node);
                         joining.Add(pending);
                         inFlight += pending.Budget;
+                        longest = Math.Max(longest, pending.Budget);
                         pending.Queued = _time.GetElapsedTime(pending.EnqueuedAt);
                         running[pending.Request.Tenant ?? ""] = running.GetValueOrDefault(pending.Request.Tenant ?? "") + 1;
                         _turns[pending.Request.Tenant ?? ""] = ++_admissions;

@@ -151,6 +151,31 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_request_whose_KV_cache_alone_is_over_the_budget_is_refused_at_once_naming_the_setting()
+    {
+        await using var pool = Pool(new PoolOptions(MaxBatch: 4, Model: "tiny", KvCacheBytes: 64 * _model.KvBytesPerToken));
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => pool.GenerateAsync(new GenerationRequest("Hello there", MaxNewTokens: 100)).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Contains("Inference:Models:tiny:KvCacheBytes", refused.Message, StringComparison.Ordinal);
+        Assert.True((await pool.GenerateAsync(new GenerationRequest("Hello there", MaxNewTokens: 8)).WaitAsync(TimeSpan.FromSeconds(20))).Tokens.Count > 0); // one that fits runs
+    }
+
+    [Fact]
+    public async Task Requests_join_the_batch_only_while_its_padded_KV_cache_fits_the_budget()
+    {
+        // Each request may reach its prompt plus 40 tokens: the budget holds two such rows, not three.
+        const string Prompt = "Where is my order?";
+        var rowTokens = _model.EncodePrompt(Prompt).Length + 40;
+        await using var pool = Pool(new PoolOptions(MaxBatch: 8, KvCacheBytes: 2 * rowTokens * _model.KvBytesPerToken));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => pool.GenerateAsync(new GenerationRequest(Prompt, MaxNewTokens: 40)))).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(results, r => Assert.NotEmpty(r.Tokens));
+        Assert.Equal(2, pool.Stats.PeakBatch);
+    }
+
+    [Fact]
     public async Task An_idle_pool_runs_a_request_its_pace_says_cannot_finish_and_stops_it_at_its_deadline()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 1));
