@@ -17,12 +17,76 @@ public sealed class BatchSequence(IReadOnlyList<int> prompt)
     internal int Cached { get; set; }
 }
 
+/// <summary>Sequences on their way into a <see cref="DecodeBatch"/>: their left-padded prompts, how far they are
+/// prefilled, and the cache of the chunks prefilled so far (native tensors, released on disposal).</summary>
+public sealed class PendingJoin : IDisposable
+{
+    private readonly OrtValue _emptyPast;
+    private readonly List<OrtValue> _presents = [];
+
+    internal PendingJoin(List<BatchSequence> newcomers, List<BatchSequence> prefills, int[] prefillRow, int longest, long[] ids, long[] mask, long[] positions, OrtValue emptyPast, int layers)
+    {
+        (Newcomers, Prefills, PrefillRow, Longest, Ids, Mask, Positions, _emptyPast) = (newcomers, prefills, prefillRow, longest, ids, mask, positions, emptyPast);
+        Pasts = [.. Enumerable.Range(0, layers).Select(_ => (emptyPast, emptyPast))];
+    }
+
+    public IReadOnlyList<BatchSequence> Newcomers { get; }
+
+    internal List<BatchSequence> Prefills { get; }
+
+    internal int[] PrefillRow { get; }
+
+    internal int Longest { get; }
+
+    internal long[] Ids { get; }
+
+    internal long[] Mask { get; }
+
+    internal long[] Positions { get; }
+
+    /// <summary>Prompt positions prefilled so far.</summary>
+    internal int Offset { get; set; }
+
+    internal (OrtValue Key, OrtValue Value)[] Pasts { get; }
+
+    /// <summary>Keeps a chunk's presents as the next chunk's past, releasing the previous chunk's.</summary>
+    internal void TakePresents(RunOutputs outputs)
+    {
+        var previous = _presents.ToList();
+        _presents.Clear();
+        for (var layer = 0; layer < Pasts.Length; layer++)
+        {
+            _presents.Add(outputs.Take($"present.{layer}.key"));
+            _presents.Add(outputs.Take($"present.{layer}.value"));
+            Pasts[layer] = (_presents[^2], _presents[^1]);
+        }
+
+        foreach (var present in previous)
+        {
+            present.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var present in _presents)
+        {
+            present.Dispose();
+        }
+
+        _presents.Clear();
+        _emptyPast.Dispose();
+    }
+}
+
 /// <summary>
 /// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together in chunks,
 /// identical ones once), every step advances all of them by one token, and finished ones leave between steps, so a short
 /// request never waits for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
 /// masked with attention_mask, and position_ids carry each row's true positions. A step binds the previous step's
 /// present tensors straight back as past (<see cref="ModelRun"/>, no copy); only joining and leaving repack the cache.
+/// A join may be prefilled a chunk at a time (<see cref="BeginJoin"/>, <see cref="ContinueJoin"/>) with steps of the
+/// running rows between chunks.
 /// </summary>
 public sealed class DecodeBatch(DecoderModel model) : IDisposable
 {
@@ -60,6 +124,24 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return [];
         }
 
+        using var join = BeginJoin(newcomers);
+        float[][]? logits;
+        while ((logits = ContinueJoin(join, PrefillQueryTokens)) is null)
+        {
+        }
+
+        return logits;
+    }
+
+    /// <summary>Starts adding <paramref name="newcomers"/>: nothing runs until <see cref="ContinueJoin"/>, and the batch
+    /// steps on meanwhile.</summary>
+    public PendingJoin BeginJoin(IReadOnlyList<BatchSequence> newcomers)
+    {
+        if (newcomers.Count == 0)
+        {
+            throw new ArgumentException("Nothing joins.", nameof(newcomers));
+        }
+
         // Identical prompts (the drafts of one suggestion) are prefilled once and their cache rows copied.
         var prefills = new List<BatchSequence>(newcomers.Count);
         var prefillRow = new int[newcomers.Count];
@@ -89,7 +171,56 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             }
         }
 
-        using var outputs = Prefill(prefills.Count, longest, ids, mask, positions, out var lastChunk);
+        return new PendingJoin([.. newcomers], prefills, prefillRow, longest, ids, mask, positions,
+            Tensors.Allocate(model.KvType, prefills.Count, Config.KvHeads, 0, Config.HeadDim), Config.Layers);
+    }
+
+    /// <summary>
+    /// Prefills the next chunk of a join: at most <paramref name="queryTokens"/> query tokens over its rows (never
+    /// fewer than <see cref="MinPrefillChunk"/> a row), attending to the cache of the chunks before. Returns null while
+    /// chunks remain; after the last, merges the newcomers into the batch and returns each one's logits for its next
+    /// token. Chunking keeps attention scores at chunk × prompt per row instead of prompt² (32 prompts of 1,100
+    /// tokens prefilled in one piece took 4 GB), and lets the running rows step between chunks.
+    /// </summary>
+    public float[][]? ContinueJoin(PendingJoin join, int queryTokens)
+    {
+        var batch = join.Prefills.Count;
+        var longest = join.Longest;
+        var offset = join.Offset;
+        var length = Math.Min(Math.Max(MinPrefillChunk, queryTokens / batch), longest - offset);
+        var last = offset + length == longest;
+        var chunkIds = new long[batch * length];
+        var chunkPositions = new long[batch * length];
+        var chunkMask = new long[batch * (offset + length)];
+        for (var b = 0; b < batch; b++)
+        {
+            join.Ids.AsSpan(b * longest + offset, length).CopyTo(chunkIds.AsSpan(b * length));
+            join.Positions.AsSpan(b * longest + offset, length).CopyTo(chunkPositions.AsSpan(b * length));
+            join.Mask.AsSpan(b * longest, offset + length).CopyTo(chunkMask.AsSpan(b * (offset + length)));
+        }
+
+        var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, join.Pasts, last ? model.OutputNames : _presentNames);
+        join.Offset += length;
+        if (!last)
+        {
+            // This chunk's presents are the next one's past.
+            using (outputs)
+            {
+                join.TakePresents(outputs);
+            }
+
+            return null;
+        }
+
+        using (outputs)
+        {
+            return Merge(join, outputs, length);
+        }
+    }
+
+    private float[][] Merge(PendingJoin join, RunOutputs outputs, int lastChunk)
+    {
+        var (newcomers, prefills, prefillRow, longest) = (join.Newcomers, join.Prefills, join.PrefillRow, join.Longest);
         var prefillLogits = LastLogits(outputs, prefills.Count, lastChunk);
         var logits = new float[newcomers.Count][];
         for (var n = 0; n < newcomers.Count; n++)
@@ -208,68 +339,6 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         _rows.Clear();
         _rows.AddRange(remaining.Select(r => r.Sequence));
         _finished.Clear();
-    }
-
-    /// <summary>
-    /// Runs left-padded prompts [batch, longest] through the model in chunks of at most <see cref="PrefillQueryTokens"/>
-    /// query tokens over all rows, each chunk attending to the cache of those before: attention scores then take
-    /// chunk × prompt per row instead of prompt² (32 prompts of 1,100 tokens prefilled in one piece took 4 GB).
-    /// Returns the last chunk's outputs: its presents hold the whole prompts, its logits the last <paramref name="lastChunk"/> positions.
-    /// </summary>
-    private RunOutputs Prefill(int batch, int longest, long[] ids, long[] mask, long[] positions, out int lastChunk)
-    {
-        var chunk = Math.Max(MinPrefillChunk, PrefillQueryTokens / batch);
-        using var emptyPast = Tensors.Allocate(model.KvType, batch, Config.KvHeads, 0, Config.HeadDim);
-        var pasts = Enumerable.Range(0, Config.Layers).Select(_ => (Key: emptyPast, Value: emptyPast)).ToArray();
-        var presents = new List<OrtValue>();
-        try
-        {
-            for (var offset = 0; ; offset += chunk)
-            {
-                var length = Math.Min(chunk, longest - offset);
-                var last = offset + length == longest;
-                var chunkIds = new long[batch * length];
-                var chunkPositions = new long[batch * length];
-                var chunkMask = new long[batch * (offset + length)];
-                for (var b = 0; b < batch; b++)
-                {
-                    ids.AsSpan(b * longest + offset, length).CopyTo(chunkIds.AsSpan(b * length));
-                    positions.AsSpan(b * longest + offset, length).CopyTo(chunkPositions.AsSpan(b * length));
-                    mask.AsSpan(b * longest, offset + length).CopyTo(chunkMask.AsSpan(b * (offset + length)));
-                }
-
-                var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, pasts, last ? model.OutputNames : _presentNames);
-                if (last)
-                {
-                    lastChunk = length;
-                    return outputs;
-                }
-
-                // This chunk's presents are the next one's past.
-                using (outputs)
-                {
-                    foreach (var previous in presents)
-                    {
-                        previous.Dispose();
-                    }
-
-                    presents.Clear();
-                    for (var layer = 0; layer < Config.Layers; layer++)
-                    {
-                        presents.Add(outputs.Take($"present.{layer}.key"));
-                        presents.Add(outputs.Take($"present.{layer}.value"));
-                        pasts[layer] = (presents[^2], presents[^1]);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            foreach (var present in presents)
-            {
-                present.Dispose();
-            }
-        }
     }
 
     private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (OrtValue Key, OrtValue Value)[] pasts, IReadOnlyList<string>? outputNames = null)

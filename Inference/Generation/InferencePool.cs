@@ -48,7 +48,10 @@ public sealed class PoolRejectedException(string reason, string message) : Excep
 /// <param name="KvCacheBytes">The most the batch's KV cache may take. The cache is padded to its longest row, so a
 /// batch of n rows whose longest may reach L tokens (prompt and maxNewTokens) can take n × L ×
 /// <see cref="DecoderModel.KvBytesPerToken"/>; a request joins only if that stays within this.</param>
-public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256, string Model = "default", long KvCacheBytes = long.MaxValue);
+/// <param name="PrefillChunk">Query tokens per prefill chunk of a join while other rows are generating: each chunk
+/// costs about a few steps, and the running rows step between chunks, so a long prompt joining does not stall the
+/// drafts that stream. With nothing running, a join is prefilled in chunks of 2,048.</param>
+public sealed record PoolOptions(int MaxBatch = 32, int MaxTokensInFlight = 16_384, int MaxQueue = 256, string Model = "default", long KvCacheBytes = long.MaxValue, int PrefillChunk = 256);
 
 /// <summary>What the pool has done, for health and benchmarks. <paramref name="PeakBatch"/>: the most sequences one
 /// step has advanced.</summary>
@@ -64,6 +67,7 @@ public sealed record PoolStats(long Completed, long Rejected, long Expired, long
 public sealed class InferencePool : IAsyncDisposable
 {
     private const int JoinAfterSteps = 4;
+    private const int ChunkWhenIdle = 2048;
     private readonly DecoderModel _model;
     private readonly PoolOptions _options;
     private readonly TimeProvider _time;
@@ -81,6 +85,10 @@ public sealed class InferencePool : IAsyncDisposable
     private readonly Task _loop;
     private long _completed, _rejected, _expired, _cancelled, _steps;
     private int _stepsSinceJoin;
+
+    // The join being prefilled a chunk at a time, and the requests it brings (only the model's thread touches them).
+    private PendingJoin? _join;
+    private List<Pending> _joining = [];
     private int _running;
     private int _peakBatch;
     // Moving average of a step's duration: the pace a newcomer would generate at. An average, not a median: a reply's
@@ -240,7 +248,7 @@ public sealed class InferencePool : IAsyncDisposable
         var active = new Dictionary<BatchSequence, Pending>();
         while (!_stop.IsCancellationRequested)
         {
-            if (active.Count == 0)
+            if (active.Count == 0 && _join is null)
             {
                 try
                 {
@@ -266,21 +274,24 @@ public sealed class InferencePool : IAsyncDisposable
                     Log.StepFailed(_logger, active.Count, ex);
                 }
 
-                foreach (var pending in active.Values)
+                foreach (var pending in active.Values.Concat(_joining))
                 {
                     pending.Fail(stopping ? Stopped() : ex);
                 }
 
                 batch.Leave(active.Keys.ToList());
                 active.Clear();
+                EndJoin();
                 Interlocked.Exchange(ref _running, 0);
             }
         }
 
-        foreach (var pending in active.Values.Concat(Drain()))
+        foreach (var pending in active.Values.Concat(_joining).Concat(Drain()))
         {
             pending.Fail(Stopped());
         }
+
+        EndJoin();
     }
 
     private static ObjectDisposedException Stopped() => new(nameof(InferencePool), "The inference pool stopped.");
@@ -308,17 +319,27 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         batch.Leave(late);
-        var joining = Admit(active);
-        if (joining.Count > 0)
+        if (_join is null)
         {
-            _stepsSinceJoin = 0;
+            var joining = Admit(active);
+            if (joining.Count > 0)
+            {
+                _stepsSinceJoin = 0;
+                _joining = joining;
+                _join = batch.BeginJoin([.. joining.Select(p => p.Sequence)]);
+            }
         }
 
-        var first = batch.Join(joining.Select(p => p.Sequence).ToList());
-        for (var i = 0; i < joining.Count; i++)
+        // One chunk of the join per step while rows are generating; the newcomers are in the batch after the last.
+        if (_join is not null && batch.ContinueJoin(_join, active.Count > 0 ? _options.PrefillChunk : ChunkWhenIdle) is { } first)
         {
-            active[joining[i].Sequence] = joining[i];
-            joining[i].Accept(first[i], _model);
+            for (var i = 0; i < _joining.Count; i++)
+            {
+                active[_joining[i].Sequence] = _joining[i];
+                _joining[i].Accept(first[i], _model);
+            }
+
+            EndJoin();
         }
 
         Finish(batch, active);
@@ -447,6 +468,13 @@ public sealed class InferencePool : IAsyncDisposable
 
             yield return node;
         }
+    }
+
+    private void EndJoin()
+    {
+        _join?.Dispose();
+        _join = null;
+        _joining = [];
     }
 
     private List<Pending> Drain()

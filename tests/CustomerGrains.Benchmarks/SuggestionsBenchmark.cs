@@ -58,14 +58,14 @@ public static class SuggestionsBenchmark
         // 1,000 customers with a few turns of history each.
         await Parallel.ForEachAsync(Enumerable.Range(0, Customers), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (c, _) =>
         {
-            var id = await grains.GetGrain<ICustomerDirectoryGrain>("acme").ResolveOrCreateAsync([new ExternalIdentity("standard", $"bench-{c}")]);
+            var id = await grains.GetGrain<ICustomerDirectoryGrain>("acme").ResolveOrCreateAsync([new ExternalIdentity("standard@crm1", $"bench-{c}")]);
             var customer = grains.GetGrain<ICustomerGrain>(CustomerKey.Of("acme", id));
             for (var t = 0; t < 4; t++)
             {
                 var facts = new CustomerFacts($"Customer {c}", Language: c % 3 == 0 ? "ru" : "en");
                 await customer.AppendAsync(new AppendRequest(
                     new Interaction("bench", $"{c}-{t}", "chat", t % 2 == 0 ? InteractionDirection.Inbound : InteractionDirection.Outbound, Messages[(c + t) % Messages.Length], DateTimeOffset.UtcNow.AddMinutes(t - 10)),
-                    facts, [new ExternalIdentity("standard", $"bench-{c}")]));
+                    facts, [new ExternalIdentity("standard@crm1", $"bench-{c}")]));
             }
         });
 

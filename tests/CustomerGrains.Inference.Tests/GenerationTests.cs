@@ -198,6 +198,48 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Fact]
+    public void A_row_that_steps_between_the_chunks_of_a_long_prompt_joining_and_the_joining_one_equal_each_generated_alone()
+    {
+        using var model = TinyModel();
+        var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
+        var running = new BatchSequence(model.Tokenizer.Encode("Where is my order?"));
+        var joining = new BatchSequence(model.Tokenizer.Encode(kb[..1500]));
+        var budgets = new Dictionary<BatchSequence, int> { [running] = 24, [joining] = 8 };
+        var alone = budgets.ToDictionary(b => b.Key, b => new Generator(model).GenerateGreedy(b.Key.Prompt, b.Value));
+        bool Done(BatchSequence s) => s.Generated.Count >= budgets[s] || model.Config.EosTokenIds.Contains(s.Generated[^1]);
+
+        using var batch = new DecodeBatch(model);
+        running.Generated.Add(Sampler.ArgMax(batch.Join([running])[0]));
+        using var join = batch.BeginJoin([joining]);
+        var stepsDuringJoin = 0;
+        float[][]? first;
+        while ((first = batch.ContinueJoin(join, 256)) is null)
+        {
+            foreach (var (sequence, logits) in batch.Step())
+            {
+                sequence.Generated.Add(Sampler.ArgMax(logits));
+            }
+
+            batch.Leave(batch.Sequences.Where(Done).ToList());
+            stepsDuringJoin++;
+        }
+
+        joining.Generated.Add(Sampler.ArgMax(first[0]));
+        while (batch.Sequences.Any(s => !Done(s)))
+        {
+            batch.Leave(batch.Sequences.Where(Done).ToList());
+            foreach (var (sequence, logits) in batch.Step())
+            {
+                sequence.Generated.Add(Sampler.ArgMax(logits));
+            }
+        }
+
+        Assert.True(stepsDuringJoin >= 3, $"the running row stepped {stepsDuringJoin} times while {joining.Prompt.Count} prompt tokens were prefilled");
+        Assert.Equal(alone[running], running.Generated);
+        Assert.Equal(alone[joining], joining.Generated);
+    }
+
+    [Fact]
     public void Long_prompts_prefilled_in_chunks_beside_a_short_one_equal_each_generated_alone()
     {
         // Joined together, prompts of 1,100+ tokens are prefilled in several chunks through the cache, and the short

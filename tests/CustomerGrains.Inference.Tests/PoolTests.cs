@@ -151,6 +151,31 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_running_draft_keeps_stepping_while_a_long_prompt_joins()
+    {
+        // 64 query tokens a chunk: the long prompt's prefill is some 28 chunks, and the running draft steps between
+        // them. Prefilled in one piece, the draft would not step until the newcomer had its token (measured: 13 to 18
+        // steps counted then, from enqueueing, which tokenizes the prompt, and from reading the count after).
+        await using var pool = Pool(new PoolOptions(MaxBatch: 4, PrefillChunk: 64));
+        var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
+        var longPrompt = kb[..2200];
+        var chunks = (_model.EncodePrompt(longPrompt).Length + 63) / 64;
+        Assert.InRange(chunks, 25, 31);
+        using var stop = new CancellationTokenSource();
+        var running = pool.GenerateAsync(Long(), stop.Token);
+        Assert.True(await Eventually.TrueAsync(() => Task.FromResult(pool.Stats.Running == 1), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(1)));
+
+        var before = pool.Stats.Steps;
+        var joined = await pool.GenerateAsync(new GenerationRequest(longPrompt, MaxNewTokens: 1)).WaitAsync(TimeSpan.FromSeconds(60));
+        var during = pool.Stats.Steps - before;
+        await stop.CancelAsync();
+
+        Assert.Single(joined.Tokens);
+        Assert.True(during >= chunks - 1, $"the running draft stepped {during} times while the long prompt was prefilled in {chunks} chunks");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task A_request_whose_KV_cache_alone_is_over_the_budget_is_refused_at_once_naming_the_setting()
     {
         await using var pool = Pool(new PoolOptions(MaxBatch: 4, Model: "tiny", KvCacheBytes: 64 * _model.KvBytesPerToken));
