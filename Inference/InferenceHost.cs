@@ -49,6 +49,12 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             return Task.CompletedTask;
         }
 
+        if (!settings.Serve)
+        {
+            Log.ModelsServedElsewhere(loggers.CreateLogger<InferenceHost>(), string.Join(", ", settings.Models.Keys));
+            return Task.CompletedTask;
+        }
+
         var logger = loggers.CreateLogger<InferencePool>();
         foreach (var (name, model) in settings.Models)
         {

@@ -27,6 +27,11 @@ public sealed class InferenceOptions
     /// optimum layout (config.json, tokenizer.json, model.onnx).</summary>
     public Dictionary<string, ModelOptions> Models { get; set; } = [];
 
+    /// <summary>Whether this silo loads the models under <see cref="Models"/> and runs them. False on the silos of a
+    /// GPU host that do not own the device: they load nothing, and their suggestion requests reach the models on
+    /// the silos that serve them, through Orleans (so one batch per device, not one per silo).</summary>
+    public bool Serve { get; set; } = true;
+
     public int MaxBatch { get; set; } = 32;
 
     public int MaxTokensInFlight { get; set; } = 16_384;

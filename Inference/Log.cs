@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(3001, LogLevel.Information, "Loaded {Kind} {Model} from {Path} on {Provider} (ONNX Runtime {Version})")]
     public static partial void ModelLoaded(ILogger logger, string kind, string model, string path, string provider, string version);
 
+    [LoggerMessage(3002, LogLevel.Information, "Inference:Serve is false: models {Models} are served by other silos")]
+    public static partial void ModelsServedElsewhere(ILogger logger, string models);
+
     [LoggerMessage(3003, LogLevel.Error, "Embedding {Count} text(s) failed; the requests in the batch fail with it")]
     public static partial void EmbeddingFailed(ILogger logger, int count, Exception exception);
 }

@@ -38,6 +38,27 @@ public sealed class InferenceGrainTests
     }
 
     [Fact]
+    public async Task A_silo_that_serves_no_models_reaches_them_on_a_silo_that_does()
+    {
+        var options = Options(TestModels.TinyFixture());
+        await using var cluster = await TestCluster.StartAsync(1, options);
+        options.Configuration["Inference:Serve"] = "false";
+        var front = await cluster.AddSiloAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => front.GrainFactory.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 8))));
+        var streamed = new List<string>();
+        await foreach (var piece in front.GrainFactory.GetGrain<IInferenceGrain>("default").StreamAsync(new InferenceRequest("Where is my parcel?", MaxNewTokens: 8)))
+        {
+            streamed.Add(piece);
+        }
+
+        Assert.Empty(front.Services.GetRequiredService<InferenceHost>().Loaded); // loaded nothing
+        Assert.All(results, r => Assert.True(r.Tokens is > 0 and <= 8));
+        Assert.NotEmpty(streamed);
+        Assert.Equal(5, cluster.Silos[0].Services.GetRequiredService<InferenceHost>().Pool("default").Stats.Completed); // every call ran on the serving silo
+    }
+
+    [Fact]
     public async Task Concurrent_calls_are_batched_together_not_served_one_by_one()
     {
         await using var cluster = await TestCluster.StartAsync(1, Options(TestModels.TinyFixture()));
