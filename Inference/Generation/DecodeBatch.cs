@@ -125,9 +125,10 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         }
 
         using var join = BeginJoin(newcomers);
-        float[][]? logits;
-        while ((logits = ContinueJoin(join, PrefillQueryTokens)) is null)
+        float[][]? logits = null;
+        while (logits is null)
         {
+            logits = ContinueJoin(join, PrefillQueryTokens);
         }
 
         return logits;

@@ -86,12 +86,14 @@ public sealed class RunOutputs : IDisposable
     {
         var value = _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
         var type = value.GetTensorTypeAndShape().ElementDataType;
-        var bytes = value.GetTensorMutableRawData();
         var result = new float[rows][];
         for (var r = 0; r < rows; r++)
         {
-            result[r] = new float[width];
-            Tensors.ToSingles(type, bytes, first + r * stride, result[r]);
+            // float32 by element (a prefill's logits may pass 2 GB: 2,048 positions of a 262,144-token vocabulary);
+            // 16-bit types by their bytes, which stay under it.
+            result[r] = type == TensorElementType.Float
+                ? value.GetTensorDataAsSpan<float>().Slice(checked((int)(first + r * stride)), width).ToArray()
+                : Tensors.ToSingles(type, value.GetTensorMutableRawData(), first + r * stride, width);
         }
 
         return result;
@@ -149,29 +151,30 @@ public static class Tensors
         _ => throw new NotSupportedException($"Tensors of {type} are not supported."),
     };
 
-    /// <summary>Converts <c>destination.Length</c> elements of a float32, float16 or bfloat16 tensor's bytes, from
-    /// element <paramref name="first"/> on, to float32 (logits in a model's own precision, for sampling).</summary>
-    public static void ToSingles(TensorElementType type, ReadOnlySpan<byte> bytes, long first, Span<float> destination)
+    /// <summary><paramref name="count"/> elements of a float16 or bfloat16 tensor's bytes, from element
+    /// <paramref name="first"/> on, as float32 (logits in a model's own precision, for sampling).</summary>
+    public static float[] ToSingles(TensorElementType type, ReadOnlySpan<byte> bytes, long first, int count)
     {
-        var size = SizeOf(type);
-        var source = bytes.Slice(checked((int)(first * size)), destination.Length * size);
+        var source = bytes.Slice(checked((int)(first * sizeof(ushort))), count * sizeof(ushort));
+        var destination = new float[count];
         switch (type)
         {
-            case TensorElementType.Float:
-                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
-                break;
             case TensorElementType.Float16: // IEEE half, as System.Half
                 System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(source), destination);
                 break;
-            default: // bfloat16: the upper half of a float32
+            case TensorElementType.BFloat16: // the upper half of a float32
                 var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(source);
-                for (var i = 0; i < destination.Length; i++)
+                for (var i = 0; i < count; i++)
                 {
                     destination[i] = BitConverter.Int32BitsToSingle(halves[i] << 16);
                 }
 
                 break;
+            default:
+                throw new NotSupportedException($"Tensors of {type} are not 16-bit floats.");
         }
+
+        return destination;
     }
 
     /// <summary>A tensor holding a copy of <paramref name="data"/>.</summary>

@@ -45,6 +45,20 @@ public sealed class InferenceGrainTests
         options.Configuration["Inference:Serve"] = "false";
         var front = await cluster.AddSiloAsync();
 
+        // A silo learns the others' grain types shortly after it joins; until then it knows no silo that hosts the grain.
+        Assert.True(await Eventually.TrueAsync(() =>
+        {
+            try
+            {
+                front.GrainFactory.GetGrain<IInferenceGrain>("default");
+                return true;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30)));
+
         var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => front.GrainFactory.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 8))));
         var streamed = new List<string>();
         await foreach (var piece in front.GrainFactory.GetGrain<IInferenceGrain>("default").StreamAsync(new InferenceRequest("Where is my parcel?", MaxNewTokens: 8)))
