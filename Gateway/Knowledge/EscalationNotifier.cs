@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CustomerGrains.Gateway.Tenants;
 using CustomerGrains.Gateway.Webhooks;
+using CustomerGrains.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -48,9 +49,7 @@ public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var due = new List<(long Id, string Tenant, string Payload, int Attempts)>();
-        await using (var claim = new NpgsqlCommand(
-            "SELECT id, tenant_id, payload::text, attempts FROM kb_notifications WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED",
-            connection, transaction))
+        await using (var claim = KbNotificationsTable.ClaimDue(connection, transaction, 20))
         await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -62,18 +61,7 @@ public sealed class EscalationNotifier(NpgsqlDataSource database, TenantRegistry
         foreach (var (id, tenant, payload, attempts) in due)
         {
             var error = await SendAsync(id, tenant, payload, cancellationToken);
-            await using var update = new NpgsqlCommand(
-                """
-                UPDATE kb_notifications SET attempts = $2, last_error = $3,
-                    status = CASE WHEN $3::text IS NULL THEN 'sent' WHEN $2 >= $4 THEN 'failed' ELSE 'pending' END,
-                    next_attempt_at = now() + $5
-                WHERE id = $1
-                """, connection, transaction);
-            update.Parameters.AddWithValue(id);
-            update.Parameters.AddWithValue(attempts + 1);
-            update.Parameters.AddWithValue((object?)error ?? DBNull.Value);
-            update.Parameters.AddWithValue(MaxAttempts);
-            update.Parameters.AddWithValue(TimeSpan.FromSeconds(Math.Min(600, Math.Pow(2, attempts + 1))));
+            await using var update = KbNotificationsTable.RecordAttempt(connection, transaction, id, attempts + 1, error, MaxAttempts, TimeSpan.FromSeconds(Math.Min(600, Math.Pow(2, attempts + 1))));
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 

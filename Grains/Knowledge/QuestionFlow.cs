@@ -110,20 +110,18 @@ internal sealed class QuestionFlow(NpgsqlDataSource database, string tenantId, K
                     : throw new NotFoundException($"No question '{questionId}'."));
         }
 
-        await using (var notify = new NpgsqlCommand("INSERT INTO kb_notifications (tenant_id, question_id, payload) VALUES ($1, $2, $3::jsonb)", connection, transaction))
+        var payload = JsonSerializer.Serialize(new
         {
-            notify.Parameters.AddWithValue(tenantId);
-            notify.Parameters.AddWithValue(questionId);
-            notify.Parameters.AddWithValue(JsonSerializer.Serialize(new
-            {
-                type = "question.escalated",
-                tenantId = tenantId,
-                questionId,
-                question = question.Question,
-                askedBy = question.AskedBy,
-                timesAsked = question.TimesAsked,
-                escalatedAt = time.GetUtcNow(),
-            }));
+            type = "question.escalated",
+            tenantId = tenantId,
+            questionId,
+            question = question.Question,
+            askedBy = question.AskedBy,
+            timesAsked = question.TimesAsked,
+            escalatedAt = time.GetUtcNow(),
+        });
+        await using (var notify = Storage.KbNotificationsTable.Insert(connection, transaction, tenantId, questionId, payload))
+        {
             await notify.ExecuteNonQueryAsync();
         }
 

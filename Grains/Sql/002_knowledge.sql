@@ -1,4 +1,5 @@
--- The knowledge base: entries, the questions employees ask, and the notifications escalations send.
+-- The knowledge base: entries and the questions employees ask. (Until 2026-12 this file also created the escalation
+-- outbox, now Storage/Sql/002_kb_notifications.sql: a database made then has it already.)
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE IF NOT EXISTS kb_entries (
@@ -39,17 +40,3 @@ CREATE TABLE IF NOT EXISTS kb_questions (
     UNIQUE (tenant_id, normalized)
 );
 CREATE INDEX IF NOT EXISTS kb_questions_status ON kb_questions (tenant_id, status);
-
--- Outbox of escalation notifications: written with the escalation, sent (and retried) by the gateway.
-CREATE TABLE IF NOT EXISTS kb_notifications (
-    id              bigserial   PRIMARY KEY,
-    tenant_id       text        NOT NULL,
-    question_id     text        NOT NULL,
-    payload         jsonb       NOT NULL,
-    status          text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
-    attempts        int         NOT NULL DEFAULT 0,
-    last_error      text,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    created_at      timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS kb_notifications_due ON kb_notifications (next_attempt_at) WHERE status = 'pending';

@@ -83,7 +83,7 @@ public static class SiloHosting
         builder.Services.AddSingleton(_ => dataSource); // a factory, so that the container disposes it with the host
         builder.Services.AddSingleton<Database>();
         builder.Services.AddSingleton(new SchemaScripts("orleans", typeof(SiloHosting).Assembly));
-        builder.Services.AddSingleton(new SchemaScripts("inbox", typeof(global::CustomerGrains.Storage.InboxTable).Assembly));
+        builder.Services.AddSingleton(new SchemaScripts("storage", typeof(global::CustomerGrains.Storage.InboxTable).Assembly));
         builder.Services.AddSingleton(new SchemaScripts("customers", typeof(CustomerGrain).Assembly));
         builder.Services.AddSingleton(new SchemaScripts("gateway", typeof(Gateway.HealthApi).Assembly));
 

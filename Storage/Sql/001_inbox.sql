@@ -1,5 +1,5 @@
 -- The inbox's schema, beside its one writer (Storage/InboxTable.cs). Every statement is idempotent: a database
--- made before this module had the table from the customers module (001_customers.sql, 011_inbox_trace.sql).
+-- made before this module had the table from the customers module (Grains/Sql/001_customers.sql, 011_inbox_trace.sql).
 
 -- The durable inbox: a webhook's events are written here before the CRM gets its 2xx.
 CREATE TABLE IF NOT EXISTS inbox (

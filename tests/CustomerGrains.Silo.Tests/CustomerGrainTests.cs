@@ -23,7 +23,7 @@ public sealed class CustomerGrainTests : IAsyncLifetime
         var options = Options.Create(new DatabaseOptions { ConnectionString = _database.ConnectionString });
         await using (var dataSource = NpgsqlDataSource.Create(_database.ConnectionString))
         {
-            var schema = new Database(dataSource, options, [new SchemaScripts("orleans", typeof(SiloHosting).Assembly), new SchemaScripts("inbox", typeof(global::CustomerGrains.Storage.InboxTable).Assembly), new SchemaScripts("customers", typeof(CustomerGrain).Assembly)], NullLogger<Database>.Instance);
+            var schema = new Database(dataSource, options, [new SchemaScripts("orleans", typeof(SiloHosting).Assembly), new SchemaScripts("storage", typeof(global::CustomerGrains.Storage.InboxTable).Assembly), new SchemaScripts("customers", typeof(CustomerGrain).Assembly)], NullLogger<Database>.Instance);
             await schema.MigrateAsync(CancellationToken.None);
         }
 
