@@ -91,7 +91,7 @@ public sealed class PendingJoin : IDisposable
 public sealed class DecodeBatch(DecoderModel model) : IDisposable
 {
     /// <summary>Query tokens (over all rows) per prefill run; a chunk is never shorter than <see cref="MinPrefillChunk"/>.</summary>
-    private const int PrefillQueryTokens = 2048;
+    internal const int PrefillQueryTokens = 2048;
     private const int MinPrefillChunk = 64;
     private readonly string[] _presentNames = model.OutputNames.Where(n => n.StartsWith("present.", StringComparison.Ordinal)).ToArray();
     private readonly List<BatchSequence> _rows = [];

@@ -67,7 +67,6 @@ public sealed record PoolStats(long Completed, long Rejected, long Expired, long
 public sealed class InferencePool : IAsyncDisposable
 {
     private const int JoinAfterSteps = 4;
-    private const int ChunkWhenIdle = 2048;
     private readonly DecoderModel _model;
     private readonly PoolOptions _options;
     private readonly TimeProvider _time;
@@ -331,7 +330,7 @@ public sealed class InferencePool : IAsyncDisposable
         }
 
         // One chunk of the join per step while rows are generating; the newcomers are in the batch after the last.
-        if (_join is not null && batch.ContinueJoin(_join, active.Count > 0 ? _options.PrefillChunk : ChunkWhenIdle) is { } first)
+        if (_join is not null && batch.ContinueJoin(_join, active.Count > 0 ? _options.PrefillChunk : DecodeBatch.PrefillQueryTokens) is { } first)
         {
             for (var i = 0; i < _joining.Count; i++)
             {

@@ -68,23 +68,21 @@ public sealed class RunOutputs : IDisposable
     public ReadOnlySpan<T> Get<T>(string name, out long[] shape)
         where T : unmanaged
     {
-        var value = _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        var value = Value(name);
         shape = value.GetTensorTypeAndShape().Shape;
         return value.GetTensorDataAsSpan<T>();
     }
 
-    public long[] ShapeOf(string name) =>
-        (_values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.")).GetTensorTypeAndShape().Shape;
+    public long[] ShapeOf(string name) => Value(name).GetTensorTypeAndShape().Shape;
 
     /// <summary>The output's bytes, whatever its element type, valid until this object is disposed.</summary>
-    public ReadOnlySpan<byte> GetBytes(string name) =>
-        (_values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.")).GetTensorMutableRawData();
+    public ReadOnlySpan<byte> GetBytes(string name) => Value(name).GetTensorMutableRawData();
 
     /// <summary>Rows of a float output (float32, float16 or bfloat16) as float32: <paramref name="rows"/> rows of
     /// <paramref name="width"/> elements from element <paramref name="first"/> on, <paramref name="stride"/> apart.</summary>
     public float[][] GetSingles(string name, long first, int rows, int width, long stride)
     {
-        var value = _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
+        var value = Value(name);
         var type = value.GetTensorTypeAndShape().ElementDataType;
         var result = new float[rows][];
         for (var r = 0; r < rows; r++)
@@ -102,11 +100,13 @@ public sealed class RunOutputs : IDisposable
     /// <summary>Takes an output out of this collection: the caller owns (and disposes) it, e.g. to feed it back.</summary>
     public OrtValue Take(string name)
     {
-        var index = IndexOf(name);
-        var value = _values[index] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
-        _values[index] = null;
+        var value = Value(name);
+        _values[IndexOf(name)] = null;
         return value;
     }
+
+    private OrtValue Value(string name) =>
+        _values[IndexOf(name)] ?? throw new InvalidOperationException($"Output '{name}' was taken already.");
 
     private int IndexOf(string name)
     {
@@ -137,7 +137,7 @@ public sealed class RunOutputs : IDisposable
 public static class Tensors
 {
     public static OrtValue Allocate<T>(params long[] shape)
-        where T : unmanaged => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, ElementType<T>(), shape);
+        where T : unmanaged => Allocate(ElementType<T>(), shape);
 
     /// <summary>A tensor of any element type, e.g. a KV cache in the model's own precision.</summary>
     public static OrtValue Allocate(TensorElementType type, params long[] shape) =>
