@@ -37,14 +37,14 @@ public sealed class CustomerStore : IAsyncDisposable
     public async Task<CustomerHistory> LoadAsync(string tenantId, string customerId, int newest)
     {
         await using var batch = _database.CreateBatch();
-        batch.BatchCommands.Add(Command("SELECT provider, external_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at", tenantId, customerId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(SqlCommands.Batch("SELECT provider, external_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at", tenantId, customerId));
+        batch.BatchCommands.Add(SqlCommands.Batch(
             """
             SELECT count(*), count(*) FILTER (WHERE occurred_at > now() - interval '30 days'), min(occurred_at), max(occurred_at),
                    coalesce(sum(sentiment) FILTER (WHERE direction = 'Inbound'), 0), count(sentiment) FILTER (WHERE direction = 'Inbound')
             FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2
             """, tenantId, customerId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(SqlCommands.Batch(
             $"SELECT {InteractionColumns} FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY occurred_at DESC, received_at DESC LIMIT {newest}",
             tenantId, customerId));
 
@@ -262,12 +262,12 @@ public sealed class CustomerStore : IAsyncDisposable
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Command("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
-        batch.BatchCommands.Add(Command("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
-        batch.BatchCommands.Add(Command("DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(SqlCommands.Batch("DELETE FROM customer_interactions WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(SqlCommands.Batch("DELETE FROM customer_identities WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
+        batch.BatchCommands.Add(SqlCommands.Batch("DELETE FROM customers WHERE tenant_id = $1 AND customer_id = $2", tenantId, customerId));
         batch.BatchCommands.Add(Suggestions.SuggestionAudit.EraseCommand(tenantId, customerId));
         batch.BatchCommands.Add(InboxTable.Erase(tenantId, customerId, [.. identities.Select(i => i.ToString())]));
-        batch.BatchCommands.Add(Command("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 || '/' || $2", tenantId, customerId));
+        batch.BatchCommands.Add(SqlCommands.Batch("DELETE FROM grain_state WHERE grain_type = 'customer' AND grain_key = $1 || '/' || $2", tenantId, customerId));
 
         await batch.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
@@ -286,17 +286,6 @@ public sealed class CustomerStore : IAsyncDisposable
         reader.IsDBNull(first + 7) ? null : reader.GetDouble(first + 7),
         reader.IsDBNull(first + 8) ? null : reader.GetString(first + 8),
         reader.GetBoolean(first + 9));
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
-        return command;
-    }
 }
 
 /// <summary>Where a page of a conversation ends: the last interaction's time and sequence number, as

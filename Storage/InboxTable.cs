@@ -47,7 +47,7 @@ public static class InboxTable
     /// claim expired because its silo died) and are the oldest pending row of their customer, so a customer's events
     /// go in order. Claiming pushes <c>next_attempt_at</c> forward by the claim timeout, so the partial index returns
     /// only due rows. Returns <see cref="RowColumns"/>.</summary>
-    public static NpgsqlCommand ClaimDue(NpgsqlDataSource database, TimeSpan claimTimeout, int limit) => Command(database,
+    public static NpgsqlCommand ClaimDue(NpgsqlDataSource database, TimeSpan claimTimeout, int limit) => SqlCommands.Command(database,
         $"""
         UPDATE inbox SET next_attempt_at = now() + $1
         WHERE id IN (
@@ -62,18 +62,18 @@ public static class InboxTable
 
     /// <summary>Makes claimed rows due now, for the poller of any silo to deliver.</summary>
     public static NpgsqlCommand Release(NpgsqlDataSource database, long[] ids) =>
-        Command(database, "UPDATE inbox SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'pending'", ids);
+        SqlCommands.Command(database, "UPDATE inbox SET next_attempt_at = now() WHERE id = ANY($1) AND status = 'pending'", ids);
 
     /// <summary>How many rows wait for delivery, and how long the oldest has waited.</summary>
     public static NpgsqlCommand Backlog(NpgsqlDataSource database) =>
-        Command(database, "SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
+        SqlCommands.Command(database, "SELECT count(*), coalesce(now() - min(received_at), interval '0') FROM inbox WHERE status = 'pending'");
 
     /// <summary>Completes a row that holds nothing for a customer, saying why.</summary>
     public static NpgsqlCommand Skip(NpgsqlDataSource database, long id, string reason) =>
-        Command(database, "UPDATE inbox SET status = 'done', done_at = now(), last_error = $2 WHERE id = $1", id, reason);
+        SqlCommands.Command(database, "UPDATE inbox SET status = 'done', done_at = now(), last_error = $2 WHERE id = $1", id, reason);
 
     /// <summary>Records a failed attempt: due again after <paramref name="backoff"/>, or set aside as poison.</summary>
-    public static NpgsqlCommand Fail(NpgsqlDataSource database, long id, int attempts, string error, bool poison, TimeSpan backoff) => Command(database,
+    public static NpgsqlCommand Fail(NpgsqlDataSource database, long id, int attempts, string error, bool poison, TimeSpan backoff) => SqlCommands.Command(database,
         """
         UPDATE inbox SET attempts = $2, last_error = $3,
             status = CASE WHEN $4 THEN 'poison' ELSE status END, next_attempt_at = now() + $5
@@ -81,7 +81,7 @@ public static class InboxTable
         """, id, attempts, error.Length <= 2000 ? error : error[..2000], poison, backoff);
 
     /// <summary>Marks rows delivered to their customers, for the transaction that stores what they carried.</summary>
-    public static NpgsqlBatchCommand MarkDelivered(long[] ids, string[] tenantIds, string[] customerIds) => BatchCommand(
+    public static NpgsqlBatchCommand MarkDelivered(long[] ids, string[] tenantIds, string[] customerIds) => SqlCommands.Batch(
         """
         UPDATE inbox SET status = 'done', customer_id = d.customer_id, done_at = now(), last_error = NULL
         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS d(id, tenant_id, customer_id)
@@ -90,33 +90,11 @@ public static class InboxTable
 
     /// <summary>Deletes the rows delivered to a customer or carrying one of their identities, payload and all.</summary>
     public static NpgsqlBatchCommand Erase(string tenantId, string customerId, string[] identityKeys) =>
-        BatchCommand("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId, identityKeys);
+        SqlCommands.Batch("DELETE FROM inbox WHERE tenant_id = $1 AND (customer_id = $2 OR identity_key = ANY($3))", tenantId, customerId, identityKeys);
 
     /// <summary>Moves pending rows' identity keys from provider <paramref name="from"/> (<c>chatwoot:42</c>) to
     /// <paramref name="to"/> (<c>chatwoot@cw1:42</c>), as the identities themselves move.</summary>
-    public static NpgsqlBatchCommand MoveIdentities(string tenantId, string from, string to) => BatchCommand(
+    public static NpgsqlBatchCommand MoveIdentities(string tenantId, string from, string to) => SqlCommands.Batch(
         "UPDATE inbox SET identity_key = $3 || substr(identity_key, length($2) + 1) WHERE tenant_id = $1 AND status = 'pending' AND left(identity_key, length($2) + 1) = $2 || ':'",
         tenantId, from, to);
-
-    private static NpgsqlCommand Command(NpgsqlDataSource database, string sql, params object[] parameters)
-    {
-        var command = database.CreateCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
-        return command;
-    }
-
-    private static NpgsqlBatchCommand BatchCommand(string sql, params object[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
-        return command;
-    }
 }

@@ -1,6 +1,6 @@
+using CustomerGrains.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using CustomerGrains.Storage;
 using Npgsql;
 
 namespace CustomerGrains.Gateway.Tenants;
@@ -29,7 +29,7 @@ internal sealed class ConnectionIdentityMigration(TenantRegistry tenants, Npgsql
             foreach (var (from, to) in moves.Where(m => m.From != m.To))
             {
                 await using var batch = database.CreateBatch();
-                batch.BatchCommands.Add(Command(
+                batch.BatchCommands.Add(SqlCommands.Batch(
                     """
                     UPDATE customer_identities old SET provider = $3
                     WHERE old.tenant_id = $1 AND old.provider = $2
@@ -46,15 +46,4 @@ internal sealed class ConnectionIdentityMigration(TenantRegistry tenants, Npgsql
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.AddWithValue(parameter);
-        }
-
-        return command;
-    }
 }
