@@ -199,12 +199,26 @@ public sealed class TestCluster : IAsyncDisposable
         ["Orleans:IAmAliveTablePublishTimeout"] = "00:00:02",
     };
 
-    /// <summary>A TCP port nothing listens on now.</summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A TCP port nothing listens on now, and never handed out before in this process: the kernel may give
+    /// the port it just released to the next ask, so two asks in a row (a silo's public and Orleans ports) could
+    /// otherwise get the same one, and the silo fails to bind its second listener.</summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>Stops every silo gracefully, all at once, each bounded by <see cref="StopTimeout"/>.</summary>
