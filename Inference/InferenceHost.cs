@@ -67,15 +67,7 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
                 continue;
             }
 
-            foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
-            {
-                if (!File.Exists(Path.Combine(model.Path!, file)))
-                {
-                    throw new ModelLayoutException($"Model folder '{model.Path}' has no {file}; a model exported with Hugging Face optimum has config.json, tokenizer.json and model.onnx.");
-                }
-            }
-
-            var opened = ModelSession.Open(Path.Combine(model.Path!, "model.onnx"), settings.SessionFor(model));
+            var opened = ModelSession.Open(DecoderModel.ModelFile(model.Path!), settings.SessionFor(model));
             var decoder = EncoderModel.IsDecoder(opened);
             if (decoder)
             {

@@ -35,35 +35,110 @@ public sealed record DecoderConfig(int VocabSize, int Heads, int KvHeads, int He
         return new DecoderConfig(Int("vocab_size"), heads, kvHeads, headDim, layers, positions, eos);
     }
 
+    /// <summary>What an onnxruntime-genai builder output's genai_config.json says: the decoder's shape, end-of-sequence
+    /// ids (with generation_config.json's, where there is one), context length, model file and input/output names.</summary>
+    public static (DecoderConfig Config, DecoderNames Names, string FileName) ReadGenAi(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        var model = document.RootElement.TryGetProperty("model", out var m) ? m : throw new ModelLayoutException($"{path} has no 'model'.");
+        var decoder = model.TryGetProperty("decoder", out var dec) ? dec : throw new ModelLayoutException($"{path} has no 'model.decoder'.");
+        int Int(JsonElement element, string prefix, string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : throw new ModelLayoutException($"{path} has no '{prefix}.{name}'.");
+        string Name(string section, string name, string fallback) =>
+            decoder.TryGetProperty(section, out var names) && names.TryGetProperty(name, out var value) && value.GetString() is { Length: > 0 } given ? given : fallback;
+
+        var heads = Int(decoder, "model.decoder", "num_attention_heads");
+        var kvHeads = decoder.TryGetProperty("num_key_value_heads", out var kv) ? kv.GetInt32() : heads;
+        var eos = EosIds(model);
+        var generation = Path.Combine(Path.GetDirectoryName(path) ?? ".", "generation_config.json");
+        if (File.Exists(generation))
+        {
+            using var generationDocument = JsonDocument.Parse(File.ReadAllBytes(generation));
+            eos.UnionWith(EosIds(generationDocument.RootElement));
+        }
+
+        var config = new DecoderConfig(Int(model, "model", "vocab_size"), heads, kvHeads, Int(decoder, "model.decoder", "head_size"),
+            Int(decoder, "model.decoder", "num_hidden_layers"), Int(model, "model", "context_length"), eos);
+        var optimum = DecoderNames.Optimum;
+        var names = new DecoderNames(
+            Name("inputs", "input_ids", optimum.InputIds),
+            Name("inputs", "attention_mask", optimum.AttentionMask),
+            Name("inputs", "position_ids", optimum.PositionIds),
+            Name("outputs", "logits", optimum.Logits),
+            Name("inputs", "past_key_names", optimum.PastKey),
+            Name("inputs", "past_value_names", optimum.PastValue),
+            Name("outputs", "present_key_names", optimum.PresentKey),
+            Name("outputs", "present_value_names", optimum.PresentValue));
+        var file = decoder.TryGetProperty("filename", out var f) && f.GetString() is { Length: > 0 } given ? given : "model.onnx";
+        return (config, names, file);
+    }
+
     private static HashSet<int> EosIds(JsonElement root) =>
         root.TryGetProperty("eos_token_id", out var e)
             ? e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().Select(x => x.GetInt32()).ToHashSet() : e.ValueKind == JsonValueKind.Number ? [e.GetInt32()] : []
             : [];
 }
 
+/// <summary>The names of a decoder's inputs and outputs: optimum's, or those a genai_config.json gives. Per-layer
+/// names are patterns with %d for the layer.</summary>
+public sealed record DecoderNames(string InputIds, string AttentionMask, string PositionIds, string Logits, string PastKey, string PastValue, string PresentKey, string PresentValue)
+{
+    public static readonly DecoderNames Optimum = new("input_ids", "attention_mask", "position_ids", "logits",
+        "past_key_values.%d.key", "past_key_values.%d.value", "present.%d.key", "present.%d.value");
+
+    /// <summary>A per-layer pattern's name for <paramref name="layer"/>, e.g. present.3.key.</summary>
+    public static string Of(string pattern, int layer) => pattern.Replace("%d", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+    /// <summary>Key and value names of each layer in turn: key 0, value 0, key 1, ...</summary>
+    internal string[] Layers(string keyPattern, string valuePattern, int layers) =>
+        [.. Enumerable.Range(0, layers).SelectMany(i => new[] { Of(keyPattern, i), Of(valuePattern, i) })];
+}
+
+/// <summary>How a batch lays out its rows in the KV cache.</summary>
+public enum CacheLayout
+{
+    /// <summary>Each row's positions end at the cache's end, padding before them masked by attention_mask, true
+    /// positions given by position_ids (optimum exports, whose graphs concatenate past and new keys).</summary>
+    LeftPadded,
+
+    /// <summary>Each row's positions start at index 0 of a fixed-length slot that the model writes in place (the KV
+    /// cache's present is its past, the same memory): GroupQueryAttention, which derives each row's length from
+    /// attention_mask and its positions from that length (onnxruntime-genai builder outputs, without position_ids).</summary>
+    Slots,
+}
+
 /// <summary>
-/// A decoder-only language model in the Hugging Face optimum layout (a folder with config.json, tokenizer.json and
-/// model.onnx exported with past key values). Loading checks the layout, so a wrong model fails here, naming what is
-/// missing, not at the first request.
+/// A decoder-only language model in either layout a team will have: Hugging Face optimum's (a folder with config.json,
+/// tokenizer.json and model.onnx exported with past key values) or onnxruntime-genai's model builder's (genai_config.json,
+/// tokenizer.json and the model file it names; GroupQueryAttention, often int4 MatMulNBits). Loading checks the layout,
+/// so a wrong model fails here, naming what is missing, not at the first request.
 /// </summary>
 public sealed class DecoderModel : IDisposable
 {
-    private DecoderModel(string folder, DecoderConfig config, TextTokenizer tokenizer, ModelSession session, Chat.ChatTemplate? template)
+    private DecoderModel(string folder, DecoderConfig config, DecoderNames names, TextTokenizer tokenizer, ModelSession session, Chat.ChatTemplate? template, bool genAi)
     {
         Folder = folder;
         Template = template;
         Config = config;
+        Names = names;
         Tokenizer = tokenizer;
         Session = session;
-        HasPositionIds = session.Inputs.ContainsKey("position_ids");
-        KvType = session.Inputs["past_key_values.0.key"].ElementDataType;
-        OutputNames = ["logits", .. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
-        PastNames = [.. Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" })];
+        HasPositionIds = session.Inputs.ContainsKey(names.PositionIds);
+        PastNames = names.Layers(names.PastKey, names.PastValue, config.Layers);
+        PresentNames = names.Layers(names.PresentKey, names.PresentValue, config.Layers);
+        OutputNames = [names.Logits, .. PresentNames];
+        KvType = session.Inputs[PastNames[0]].ElementDataType;
+        Layout = genAi && !HasPositionIds ? CacheLayout.Slots : CacheLayout.LeftPadded;
     }
 
     public string Folder { get; }
 
     public DecoderConfig Config { get; }
+
+    public DecoderNames Names { get; }
+
+    /// <summary>How a batch keeps this model's rows in its cache (<see cref="DecodeBatch"/>).</summary>
+    public CacheLayout Layout { get; }
 
     public TextTokenizer Tokenizer { get; }
 
@@ -94,31 +169,59 @@ public sealed class DecoderModel : IDisposable
     /// <summary>Whether the model takes position_ids (Llama, Qwen2 and GPT-2 exports do; some older ones do not).</summary>
     public bool HasPositionIds { get; }
 
+    /// <summary>The logits, then the presents.</summary>
     internal string[] OutputNames { get; }
 
-    /// <summary>past_key_values.{layer}.key and .value, layer by layer.</summary>
+    /// <summary>Past keys and values (past_key_values.{layer}.key and .value), layer by layer.</summary>
     internal string[] PastNames { get; }
 
-    public static DecoderModel Load(string folder, SessionSettings settings)
+    /// <summary>Present keys and values (present.{layer}.key and .value), layer by layer.</summary>
+    internal string[] PresentNames { get; }
+
+    /// <summary>
+    /// The model file of a model folder, after checking the folder has what its layout needs: optimum's config.json,
+    /// tokenizer.json and model.onnx, or (without config.json) genai_config.json, tokenizer.json and the file it names.
+    /// </summary>
+    public static string ModelFile(string folder)
     {
-        foreach (var file in new[] { "config.json", "tokenizer.json", "model.onnx" })
+        var genAi = GenAiConfig(folder);
+        var file = genAi is null ? "model.onnx" : DecoderConfig.ReadGenAi(genAi).FileName;
+        foreach (var needed in new[] { genAi is null ? "config.json" : "genai_config.json", "tokenizer.json", file })
         {
-            if (!File.Exists(Path.Combine(folder, file)))
+            if (!File.Exists(Path.Combine(folder, needed)))
             {
-                throw new ModelLayoutException($"Model folder '{folder}' has no {file}; a decoder exported with Hugging Face optimum has config.json, tokenizer.json and model.onnx.");
+                throw new ModelLayoutException($"Model folder '{folder}' has no {needed}; a model exported with Hugging Face optimum has config.json, tokenizer.json and model.onnx, " +
+                    "one made by onnxruntime-genai's model builder has genai_config.json, tokenizer.json and the model file genai_config.json names.");
             }
         }
 
-        return Load(folder, ModelSession.Open(Path.Combine(folder, "model.onnx"), settings));
+        return Path.Combine(folder, file);
     }
 
-    /// <summary>Loads around an open session of folder/model.onnx, which it then owns (disposed on failure).</summary>
+    /// <summary>genai_config.json's path where the folder is an onnxruntime-genai builder output (it has no config.json).</summary>
+    private static string? GenAiConfig(string folder) =>
+        !File.Exists(Path.Combine(folder, "config.json")) && File.Exists(Path.Combine(folder, "genai_config.json")) ? Path.Combine(folder, "genai_config.json") : null;
+
+    public static DecoderModel Load(string folder, SessionSettings settings) => Load(folder, ModelSession.Open(ModelFile(folder), settings));
+
+    /// <summary>Loads around an open session of the folder's model file, which it then owns (disposed on failure).</summary>
     internal static DecoderModel Load(string folder, ModelSession session)
     {
         try
         {
-            var config = DecoderConfig.Read(Path.Combine(folder, "config.json"));
-            CheckLayout(session, config, folder);
+            var genAi = GenAiConfig(folder);
+            DecoderConfig config;
+            DecoderNames names;
+            if (genAi is null)
+            {
+                (config, names) = (DecoderConfig.Read(Path.Combine(folder, "config.json")), DecoderNames.Optimum);
+            }
+            else
+            {
+                (config, names, _) = DecoderConfig.ReadGenAi(genAi);
+            }
+
+            CheckLayout(session, config, names, folder, genAi is not null);
             var tokenizer = TextTokenizer.Load(Path.Combine(folder, "tokenizer.json"));
             Chat.ChatTemplate? template;
             try
@@ -132,7 +235,7 @@ public sealed class DecoderModel : IDisposable
                 throw new ModelLayoutException($"{Path.Combine(folder, "tokenizer_config.json")}: {ex.Message}");
             }
 
-            return new DecoderModel(folder, config, tokenizer, session, template);
+            return new DecoderModel(folder, config, names, tokenizer, session, template, genAi is not null);
         }
         catch
         {
@@ -141,52 +244,49 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    private static void CheckLayout(ModelSession session, DecoderConfig config, string folder)
+    private static void CheckLayout(ModelSession session, DecoderConfig config, DecoderNames names, string folder, bool genAi)
     {
         var inputs = session.Inputs;
         var outputs = session.Outputs;
-        var required = new List<string> { "input_ids", "attention_mask" };
-        for (var i = 0; i < config.Layers; i++)
-        {
-            required.Add($"past_key_values.{i}.key");
-            required.Add($"past_key_values.{i}.value");
-        }
-
+        var pasts = names.Layers(names.PastKey, names.PastValue, config.Layers);
+        var presents = names.Layers(names.PresentKey, names.PresentValue, config.Layers);
+        var required = new List<string> { names.InputIds, names.AttentionMask };
+        required.AddRange(pasts);
+        var model = genAi ? "The model" : "model.onnx";
         var missing = required.Where(name => !inputs.ContainsKey(name)).ToList();
         if (missing.Count > 0)
         {
             throw new ModelLayoutException(
-                $"model.onnx in '{folder}' has no input {string.Join(", ", missing.Select(m => $"'{m}'"))}; its inputs are {string.Join(", ", inputs.Keys)}. " +
-                "Export the model with its KV cache (optimum-cli export onnx --task text-generation-with-past).");
+                $"{model} in '{folder}' has no input {string.Join(", ", missing.Select(m => $"'{m}'"))}; its inputs are {string.Join(", ", inputs.Keys)}. " +
+                (genAi ? "genai_config.json's model.decoder.inputs must name the model's inputs." : "Export the model with its KV cache (optimum-cli export onnx --task text-generation-with-past)."));
         }
 
-        var missingOutputs = new[] { "logits" }.Concat(Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" }))
-            .Where(name => !outputs.ContainsKey(name)).ToList();
+        var missingOutputs = presents.Prepend(names.Logits).Where(name => !outputs.ContainsKey(name)).ToList();
         if (missingOutputs.Count > 0)
         {
-            throw new ModelLayoutException($"model.onnx in '{folder}' has no output {string.Join(", ", missingOutputs.Select(m => $"'{m}'"))}.");
+            throw new ModelLayoutException($"{model} in '{folder}' has no output {string.Join(", ", missingOutputs.Select(m => $"'{m}'"))}.");
         }
 
         TensorElementType[] floats = [TensorElementType.Float, TensorElementType.Float16, TensorElementType.BFloat16];
-        var cacheType = inputs["past_key_values.0.key"].ElementDataType;
-        var odd = required.Skip(2).Select(name => (Name: name, Type: inputs[name].ElementDataType))
-            .Concat(Enumerable.Range(0, config.Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" }).Select(name => (Name: name, Type: outputs[name].ElementDataType)))
+        var cacheType = inputs[pasts[0]].ElementDataType;
+        var odd = pasts.Select(name => (Name: name, Type: inputs[name].ElementDataType))
+            .Concat(presents.Select(name => (Name: name, Type: outputs[name].ElementDataType)))
             .FirstOrDefault(t => t.Type != cacheType);
         if (!floats.Contains(cacheType) || odd.Name is not null)
         {
             throw new ModelLayoutException(odd.Name is not null
-                ? $"model.onnx in '{folder}' keeps '{odd.Name}' as {odd.Type} but past_key_values.0.key as {cacheType}; a KV cache has one element type."
-                : $"model.onnx in '{folder}' keeps its KV cache as {cacheType}; exports in float32, float16 and bfloat16 are supported.");
+                ? $"{model} in '{folder}' keeps '{odd.Name}' as {odd.Type} but {pasts[0]} as {cacheType}; a KV cache has one element type."
+                : $"{model} in '{folder}' keeps its KV cache as {cacheType}; exports in float32, float16 and bfloat16 are supported.");
         }
 
-        if (!floats.Contains(outputs["logits"].ElementDataType))
+        if (!floats.Contains(outputs[names.Logits].ElementDataType))
         {
-            throw new ModelLayoutException($"model.onnx in '{folder}' gives its logits as {outputs["logits"].ElementDataType}; float32, float16 or bfloat16 logits are supported.");
+            throw new ModelLayoutException($"{model} in '{folder}' gives its logits as {outputs[names.Logits].ElementDataType}; float32, float16 or bfloat16 logits are supported.");
         }
 
         if (inputs.ContainsKey("use_cache_branch"))
         {
-            throw new ModelLayoutException($"model.onnx in '{folder}' is a merged export (use_cache_branch); export it without merging (--no-post-process).");
+            throw new ModelLayoutException($"{model} in '{folder}' is a merged export (use_cache_branch); export it without merging (--no-post-process).");
         }
     }
 

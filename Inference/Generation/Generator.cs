@@ -62,10 +62,11 @@ public sealed class Generator(DecoderModel model)
         var positions = Enumerable.Range(past, length).Select(p => (long)p).ToArray();
         var mask = Enumerable.Repeat(1L, past + length).ToArray();
         var tensors = new List<OrtValue> { Tensors.Of<long>(ids, 1, length), Tensors.Of<long>(mask, 1, past + length), Tensors.Of<long>(positions, 1, length) };
-        var inputs = new List<(string, OrtValue)> { ("input_ids", tensors[0]), ("attention_mask", tensors[1]) };
+        var names = model.Names;
+        var inputs = new List<(string, OrtValue)> { (names.InputIds, tensors[0]), (names.AttentionMask, tensors[1]) };
         if (model.HasPositionIds)
         {
-            inputs.Add(("position_ids", tensors[2]));
+            inputs.Add((names.PositionIds, tensors[2]));
         }
 
         try
@@ -82,12 +83,12 @@ public sealed class Generator(DecoderModel model)
 
             using var run = new ModelRun(model.Session);
             using var outputs = run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), model.OutputNames);
-            var vocab = (int)outputs.ShapeOf("logits")[2];
-            var last = outputs.GetSingles("logits", (long)(length - 1) * vocab, 1, vocab, vocab)[0];
+            var vocab = (int)outputs.ShapeOf(names.Logits)[2];
+            var last = outputs.GetSingles(names.Logits, (long)(length - 1) * vocab, 1, vocab, vocab)[0];
             for (var layer = 0; layer < config.Layers; layer++)
             {
-                cache.Keys[layer] = outputs.GetBytes($"present.{layer}.key").ToArray();
-                cache.Values[layer] = outputs.GetBytes($"present.{layer}.value").ToArray();
+                cache.Keys[layer] = outputs.GetBytes(model.PresentNames[2 * layer]).ToArray();
+                cache.Values[layer] = outputs.GetBytes(model.PresentNames[2 * layer + 1]).ToArray();
             }
 
             cache.Length = past + length;

@@ -17,8 +17,10 @@ public sealed class ModelRun(ModelSession model) : IDisposable
     /// <summary>Stops the run in progress, and refuses the next ones, with an <see cref="OnnxRuntimeException"/>.</summary>
     public void Terminate() => _options.Terminate = true;
 
-    /// <summary>Runs the model on <paramref name="inputs"/>; returns <paramref name="outputs"/>, which the caller owns.</summary>
-    public RunOutputs Run(ReadOnlySpan<(string Name, OrtValue Value)> inputs, IReadOnlyList<string> outputs)
+    /// <summary>Runs the model on <paramref name="inputs"/>; returns <paramref name="outputs"/>, which the caller owns.
+    /// Outputs in <paramref name="into"/> are written into the tensors given (a KV cache whose present is its past:
+    /// the same tensor bound as input and output, written in place) and are not returned.</summary>
+    public RunOutputs Run(ReadOnlySpan<(string Name, OrtValue Value)> inputs, IReadOnlyList<string> outputs, ReadOnlySpan<(string Name, OrtValue Value)> into = default)
     {
         try
         {
@@ -32,10 +34,21 @@ public sealed class ModelRun(ModelSession model) : IDisposable
                 _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
             }
 
+            foreach (var (name, value) in into)
+            {
+                _binding.BindOutput(name, value);
+            }
+
             model.Session.RunWithBinding(_options, _binding);
-            // Not disposed: the collection would dispose the values in it, which the caller now owns.
-            var values = _binding.GetOutputValues();
-            return new RunOutputs(outputs, [.. values]);
+            // Not disposed: the collection would dispose the values in it, which the caller now owns. The handles of
+            // the outputs written into given tensors come last and are released here (the tensors stay their owner's).
+            var values = _binding.GetOutputValues().ToArray();
+            foreach (var handle in values.AsSpan(outputs.Count))
+            {
+                handle.Dispose();
+            }
+
+            return new RunOutputs(outputs, values[..outputs.Count]);
         }
         finally
         {

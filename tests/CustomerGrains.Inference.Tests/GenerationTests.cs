@@ -21,6 +21,63 @@ public sealed class GenerationTests : IDisposable
         return DecoderModel.Load(folder, new SessionSettings());
     }
 
+    /// <summary>The tiny decoder in a layout by name: optimum fp32/fp16/bf16, or onnxruntime-genai int4/fp16.</summary>
+    private DecoderModel Model(string layout)
+    {
+        if (!layout.StartsWith("genai-", StringComparison.Ordinal))
+        {
+            return TinyModel(layout switch { "fp16" => OnnxType.Float16, "bf16" => OnnxType.BFloat16, _ => OnnxType.Float });
+        }
+
+        var folder = Path.Combine(_directory, layout);
+        if (!Directory.Exists(folder))
+        {
+            GenAiDecoder.Write(folder, DecoderSize.TinyGenAi, layout == "genai-fp16" ? GenAiPrecision.Float16 : GenAiPrecision.Int4);
+        }
+
+        return DecoderModel.Load(folder, new SessionSettings());
+    }
+
+    [Theory]
+    [InlineData(GenAiPrecision.Int4, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)]
+    [InlineData(GenAiPrecision.Float16, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16)]
+    public void An_onnxruntime_genai_builder_output_loads_from_its_genai_config(GenAiPrecision precision, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType kvType)
+    {
+        using var model = Model(precision == GenAiPrecision.Int4 ? "genai-int4" : "genai-fp16");
+
+        Assert.False(File.Exists(Path.Combine(model.Folder, "config.json")));
+        Assert.Equal((4, 2, 16, 2, 2048), (model.Config.Heads, model.Config.KvHeads, model.Config.HeadDim, model.Config.Layers, model.Config.MaxPositions));
+        Assert.Equal([model.Config.VocabSize - 1], model.Config.EosTokenIds);
+        Assert.Equal(model.Config.VocabSize, model.Tokenizer.VocabularySize);
+        Assert.False(model.HasPositionIds);
+        Assert.Equal(CacheLayout.Slots, model.Layout);
+        Assert.Equal(kvType, model.KvType);
+        Assert.Equal(CacheLayout.LeftPadded, TinyModel().Layout);
+    }
+
+    [Fact]
+    public void A_genai_config_naming_inputs_the_model_does_not_have_is_refused_at_load_naming_them()
+    {
+        using (Model("genai-int4"))
+        {
+        }
+
+        var folder = Path.Combine(_directory, "genai-renamed");
+        Directory.CreateDirectory(folder);
+        foreach (var file in Directory.GetFiles(Path.Combine(_directory, "genai-int4")))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var config = Path.Combine(folder, "genai_config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"past_key_values.%d.key\"", "\"past.%d.key\"", StringComparison.Ordinal));
+
+        var error = Assert.Throws<ModelLayoutException>(() => DecoderModel.Load(folder, new SessionSettings()));
+
+        Assert.Contains("'past.0.key'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("genai_config.json", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_model_loads_with_its_config_and_tokenizer()
     {
@@ -31,10 +88,12 @@ public sealed class GenerationTests : IDisposable
         Assert.Equal(model.Config.VocabSize, model.Tokenizer.VocabularySize);
     }
 
-    [Fact]
-    public void Generating_with_the_KV_cache_gives_the_same_tokens_as_recomputing_the_whole_sequence()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("genai-int4")]
+    public void Generating_with_the_KV_cache_gives_the_same_tokens_as_recomputing_the_whole_sequence(string layout)
     {
-        using var model = TinyModel();
+        using var model = Model(layout);
         var generator = new Generator(model);
         var prompt = model.Tokenizer.Encode("Hello, where is my order 12345? Привет!");
 
@@ -140,16 +199,18 @@ public sealed class GenerationTests : IDisposable
     }
 
     [Theory]
-    [InlineData(OnnxType.Float)]
-    [InlineData(OnnxType.Float16)]
-    [InlineData(OnnxType.BFloat16)]
-    public void Each_sequence_in_a_mixed_batch_equals_the_same_sequence_generated_alone(OnnxType precision)
+    [InlineData("fp32")]
+    [InlineData("fp16")]
+    [InlineData("bf16")]
+    [InlineData("genai-int4")]
+    [InlineData("genai-fp16")]
+    public void Each_sequence_in_a_mixed_batch_equals_the_same_sequence_generated_alone(string layout)
     {
-        using var model = TinyModel(precision);
-        Assert.Equal(precision switch
+        using var model = Model(layout);
+        Assert.Equal(layout switch
         {
-            OnnxType.Float16 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16,
-            OnnxType.BFloat16 => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.BFloat16,
+            "fp16" or "genai-fp16" => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16,
+            "bf16" => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.BFloat16,
             _ => Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
         }, model.KvType);
         string[] texts = ["Where is my order?", "Здравствуйте, мой заказ ещё не пришёл. Где моя посылка?", "Refund", "I'd like to return the shoes, they don't fit. How do I get a refund for my order 12345?"];
@@ -197,10 +258,12 @@ public sealed class GenerationTests : IDisposable
             s.Generated.Count >= budgets[Array.IndexOf(sequences, s)] || model.Config.EosTokenIds.Contains(s.Generated[^1]);
     }
 
-    [Fact]
-    public void A_row_that_steps_between_the_chunks_of_a_long_prompt_joining_and_the_joining_one_equal_each_generated_alone()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("genai-int4")]
+    public void A_row_that_steps_between_the_chunks_of_a_long_prompt_joining_and_the_joining_one_equal_each_generated_alone(string layout)
     {
-        using var model = TinyModel();
+        using var model = Model(layout);
         var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var running = new BatchSequence(model.Tokenizer.Encode("Where is my order?"));
         var joining = new BatchSequence(model.Tokenizer.Encode(kb[..1500]));
@@ -239,12 +302,15 @@ public sealed class GenerationTests : IDisposable
         Assert.Equal(alone[joining], joining.Generated);
     }
 
-    [Fact]
-    public void Long_prompts_prefilled_in_chunks_beside_a_short_one_equal_each_generated_alone()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("genai-int4")]
+    public void Long_prompts_prefilled_in_chunks_beside_a_short_one_equal_each_generated_alone(string layout)
     {
         // Joined together, prompts of 1,100+ tokens are prefilled in several chunks through the cache, and the short
-        // prompt's row is all padding in the first ones; each must still continue exactly as it does alone.
-        using var model = TinyModel();
+        // prompt's row is all padding in the first ones (left-padded) or prefilled on its own (slots); each must still
+        // continue exactly as it does alone.
+        using var model = Model(layout);
         var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var prompts = new[] { kb[..1500], "Refund", kb.Substring(3000, 2200), kb.Substring(6000, 1800) }.Select(t => model.Tokenizer.Encode(t)).ToArray();
         var alone = prompts.Select(p => new Generator(model).GenerateGreedy(p, 8)).ToArray();

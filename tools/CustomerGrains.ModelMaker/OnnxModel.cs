@@ -6,6 +6,7 @@ namespace CustomerGrains.ModelMaker;
 public enum OnnxType
 {
     Float = 1,
+    UInt8 = 2,
     Int32 = 6,
     Int64 = 7,
     Bool = 9,
@@ -25,6 +26,7 @@ public sealed class OnnxModel
     private readonly List<ProtoWriter> _inputs = [];
     private readonly List<ProtoWriter> _outputs = [];
     private int _nodeCount;
+    private bool _usesContribOps;
 
     public OnnxModel(string name, int opset = 17)
     {
@@ -53,6 +55,26 @@ public sealed class OnnxModel
 
     public string Initializer(string name, long[] values, params long[] dims) =>
         AddInitializer(name, OnnxType.Int64, MemoryMarshal.AsBytes(values.AsSpan()), dims);
+
+    public string Initializer(string name, int[] values, params long[] dims) =>
+        AddInitializer(name, OnnxType.Int32, MemoryMarshal.AsBytes(values.AsSpan()), dims);
+
+    public string Initializer(string name, byte[] values, params long[] dims) =>
+        AddInitializer(name, OnnxType.UInt8, values, dims);
+
+    /// <summary>Raw little-endian bytes of any element type (e.g. float16 weights).</summary>
+    public string Initializer(string name, OnnxType type, ReadOnlySpan<byte> raw, params long[] dims) =>
+        AddInitializer(name, type, raw, dims);
+
+    /// <summary>A node of ONNX Runtime's contrib domain (com.microsoft: GroupQueryAttention, MatMulNBits); the model
+    /// then imports that domain too. Returns its first output's name.</summary>
+    public string ContribNode(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
+    {
+        _usesContribOps = true;
+        Node(op, inputs, outputs, attributes);
+        _nodes[^1].String(7, "com.microsoft");
+        return outputs[0];
+    }
 
     /// <summary>Adds a node; returns its first output's name. Attribute values: long, float, long[], or string.</summary>
     public string Node(string op, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
@@ -135,12 +157,17 @@ public sealed class OnnxModel
             graph.Message(12, output);
         }
 
-        return new ProtoWriter()
+        var model = new ProtoWriter()
             .Varint(1, IrVersion)
             .String(2, "CustomerGrains.ModelMaker")
             .Message(7, graph)
-            .Message(8, new ProtoWriter().String(1, "").Varint(2, Opset))
-            .ToArray();
+            .Message(8, new ProtoWriter().String(1, "").Varint(2, Opset));
+        if (_usesContribOps)
+        {
+            model.Message(8, new ProtoWriter().String(1, "com.microsoft").Varint(2, 1));
+        }
+
+        return model.ToArray();
     }
 
     public void Save(string path)

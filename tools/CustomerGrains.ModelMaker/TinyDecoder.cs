@@ -8,6 +8,10 @@ public sealed record DecoderSize(int Hidden, int Heads, int KvHeads, int Layers,
     /// <summary>The committed test fixture: tiny, GQA (4 query heads share 2 key/value heads).</summary>
     public static readonly DecoderSize Tiny = new(Hidden: 32, Heads: 4, KvHeads: 2, Layers: 2, Intermediate: 64, MaxPositions: 2048);
 
+    /// <summary>The tiny decoder in onnxruntime-genai's layout: GroupQueryAttention's CPU kernel takes head sizes that
+    /// are multiples of 16 only.</summary>
+    public static readonly DecoderSize TinyGenAi = new(Hidden: 64, Heads: 4, KvHeads: 2, Layers: 2, Intermediate: 128, MaxPositions: 2048);
+
     /// <summary>For benchmarks: about 100 MB of weights, more than a CPU cache holds, so that (as with real language
     /// models) a step of one sequence is bound by reading the weights, which batching shares.</summary>
     public static readonly DecoderSize Bench = new(Hidden: 512, Heads: 8, KvHeads: 2, Layers: 8, Intermediate: 1536);
@@ -67,14 +71,47 @@ public static class TinyDecoder
         Build(size, vocab, seed, table).Save(Path.Combine(folder, "model.onnx"));
     }
 
-    /// <summary>Writes tokenizer.json and config.json; returns the vocabulary size.</summary>
-    private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges, OnnxType precision = OnnxType.Float)
+    /// <summary>Writes tokenizer.json (Qwen2's family: ChatML specials, the last one &lt;|im_end|&gt;); returns the
+    /// vocabulary size.</summary>
+    internal static int WriteTokenizer(string folder, int merges)
     {
         Directory.CreateDirectory(folder);
         var tokenizer = TokenizerJson.Create(TokenizerFamily.Qwen2, TokenizerJson.SupportCorpus, merges);
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer);
         using var document = JsonDocument.Parse(tokenizer);
-        var vocab = document.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count() + TokenizerJson.SpecialTokens.Length;
+        return document.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count() + TokenizerJson.SpecialTokens.Length;
+    }
+
+    /// <summary>Rotary tables [positions, head_dim / 2]: cos and sin of p / 10000^(2j / head_dim).</summary>
+    internal static (float[] Cos, float[] Sin) RotaryTables(int positions, int headDim)
+    {
+        var half = headDim / 2;
+        var cos = new float[positions * half];
+        var sin = new float[positions * half];
+        for (var p = 0; p < positions; p++)
+        {
+            for (var j = 0; j < half; j++)
+            {
+                var angle = p / Math.Pow(10000.0, 2.0 * j / headDim);
+                cos[p * half + j] = (float)Math.Cos(angle);
+                sin[p * half + j] = (float)Math.Sin(angle);
+            }
+        }
+
+        return (cos, sin);
+    }
+
+    /// <summary>RMSNorm of <paramref name="x"/> over its last axis, scaled by <paramref name="weight"/>.</summary>
+    internal static string RmsNorm(OnnxModel m, string x, string weight)
+    {
+        var meanSquare = m.Op("ReduceMean", [m.Op("Mul", x, x)], ("axes", new long[] { -1 }), ("keepdims", 1L));
+        return m.Op("Mul", m.Op("Div", x, m.Op("Sqrt", m.Op("Add", meanSquare, m.Initializer($"eps_{weight}", [1e-5f])))), weight);
+    }
+
+    /// <summary>Writes tokenizer.json and config.json; returns the vocabulary size.</summary>
+    private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges, OnnxType precision = OnnxType.Float)
+    {
+        var vocab = WriteTokenizer(folder, merges);
         var eos = vocab - 1; // <|im_end|>
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
         {
@@ -138,20 +175,8 @@ public static class TinyDecoder
         string Ints(string name, params long[] values) => m.Initializer(name, values, values.Length);
         string Int(string name, long value) => m.Initializer(name, [value]);
 
-        // Rotary tables: angle(p, j) = p / theta^(2j/d), for j < d/2.
         var half = d / 2;
-        var cos = new float[size.MaxPositions * half];
-        var sin = new float[size.MaxPositions * half];
-        for (var p = 0; p < size.MaxPositions; p++)
-        {
-            for (var j = 0; j < half; j++)
-            {
-                var angle = p / Math.Pow(10000.0, 2.0 * j / d);
-                cos[p * half + j] = (float)Math.Cos(angle);
-                sin[p * half + j] = (float)Math.Sin(angle);
-            }
-        }
-
+        var (cos, sin) = RotaryTables(size.MaxPositions, d);
         var cosTable = m.Initializer("rope_cos", cos, size.MaxPositions, half);
         var sinTable = m.Initializer("rope_sin", sin, size.MaxPositions, half);
         var axis1 = Ints("axis_1", 1);
@@ -171,11 +196,7 @@ public static class TinyDecoder
         var visible = m.Op("And", padding, causal);                                                                                              // [B, 1, S, T]
         var bias = m.Op("Where", visible, Scalar("zero_f", 0f), Scalar("masked", -1e9f));
 
-        string RmsNorm(string x, string weight)
-        {
-            var meanSquare = m.Op("ReduceMean", [m.Op("Mul", x, x)], ("axes", new long[] { -1 }), ("keepdims", 1L));
-            return m.Op("Mul", m.Op("Div", x, m.Op("Sqrt", m.Op("Add", meanSquare, Scalar($"eps_{weight}", 1e-5f)))), weight);
-        }
+        string RmsNorm(string x, string weight) => TinyDecoder.RmsNorm(m, x, weight);
 
         var headShapes = new Dictionary<int, string>();
         string Heads(string x, int count)
