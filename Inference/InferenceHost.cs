@@ -68,7 +68,7 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             }
 
             var opened = ModelSession.Open(DecoderModel.ModelFile(model.Path!), settings.SessionFor(model));
-            var decoder = EncoderModel.IsDecoder(opened);
+            var decoder = DecoderModel.IsGenAi(model.Path!) || EncoderModel.IsDecoder(opened);
             if (decoder)
             {
                 _pools[name] = new InferencePool(DecoderModel.Load(model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue, name,

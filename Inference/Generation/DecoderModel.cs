@@ -198,6 +198,9 @@ public sealed class DecoderModel : IDisposable
         return Path.Combine(folder, file);
     }
 
+    /// <summary>Whether the folder is an onnxruntime-genai builder output: genai_config.json and no config.json.</summary>
+    public static bool IsGenAi(string folder) => GenAiConfig(folder) is not null;
+
     /// <summary>genai_config.json's path where the folder is an onnxruntime-genai builder output (it has no config.json).</summary>
     private static string? GenAiConfig(string folder) =>
         !File.Exists(Path.Combine(folder, "config.json")) && File.Exists(Path.Combine(folder, "genai_config.json")) ? Path.Combine(folder, "genai_config.json") : null;

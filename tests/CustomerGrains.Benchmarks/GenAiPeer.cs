@@ -7,10 +7,11 @@ using DecoderModel = CustomerGrains.Inference.Generation.DecoderModel;
 namespace CustomerGrains.Benchmarks;
 
 /// <summary>
-/// The peer a .NET user would reach for: ONNX Runtime GenAI 0.18 (CPU), whose C# API generates in static batches only.
-/// It runs the benchmark's own decoder, described by a genai_config.json that maps the optimum input and output names,
-/// on the same requests as the pool. A static batch runs until its longest request is done, and every row of it
-/// costs a step whether its request still needs tokens or not: only the tokens each request asked for count.
+/// The peer a .NET user would reach for: ONNX Runtime GenAI 0.20 (CPU), whose C# API generates in static batches only.
+/// It runs an onnxruntime-genai builder output (the benchmark's int4 GroupQueryAttention decoder) through that
+/// folder's own genai_config.json, on the same requests as the pool. A static batch runs until its longest request is
+/// done, and every row of it costs a step whether its request still needs tokens or not: only the tokens each request
+/// asked for count.
 /// </summary>
 internal static class GenAiPeer
 {
@@ -20,9 +21,9 @@ internal static class GenAiPeer
         var longest = prompts.Max(p => p.Length);
         var maxLength = longest + newTokens.Max();
 
-        // The C# API takes a batch as one rectangle of ids: shorter prompts are left-padded with a token no prompt
-        // holds (the decoder's <|endoftext|>), named as GenAI's pad token.
-        var pad = config.VocabSize - 3;
+        // The C# API takes a batch as one rectangle of ids: shorter prompts are left-padded with genai_config.json's
+        // pad token (the decoder's <|im_end|>, which no prompt holds).
+        var pad = config.VocabSize - 1;
         var batch = new int[prompts.Count * longest];
         Array.Fill(batch, pad);
         for (var row = 0; row < prompts.Count; row++)
@@ -30,7 +31,6 @@ internal static class GenAiPeer
             prompts[row].CopyTo(batch, row * longest + longest - prompts[row].Length);
         }
 
-        WriteConfig(model, pad, maxLength);
         using var genai = new Model(model.Folder);
         var counting = new Stopwatch();
         var total = Stopwatch.StartNew();
@@ -88,43 +88,6 @@ internal static class GenAiPeer
         var own = new CustomerGrains.Inference.Generation.Generator(model).GenerateGreedy(prompts[row], 8);
         var theirs = generator.GetSequence((ulong)row)[^steps..][..own.Count].ToArray();
         return own.SequenceEqual(theirs) ? "equals the project's own" : $"DIFFERS from the project's own ({string.Join(",", theirs)} against {string.Join(",", own)})";
-    }
-
-    private static void WriteConfig(DecoderModel model, int pad, int maxLength)
-    {
-        var config = model.Config;
-        File.WriteAllText(Path.Combine(model.Folder, "genai_config.json"), JsonSerializer.Serialize(new
-        {
-            model = new
-            {
-                type = "llama",
-                bos_token_id = pad + 1,
-                eos_token_id = config.EosTokenIds.ToArray(),
-                pad_token_id = pad,
-                vocab_size = config.VocabSize,
-                context_length = config.MaxPositions,
-                decoder = new
-                {
-                    session_options = new { provider_options = Array.Empty<object>() },
-                    filename = "model.onnx",
-                    head_size = config.HeadDim,
-                    hidden_size = config.HeadDim * config.Heads,
-                    num_attention_heads = config.Heads,
-                    num_key_value_heads = config.KvHeads,
-                    num_hidden_layers = config.Layers,
-                    inputs = new
-                    {
-                        input_ids = "input_ids",
-                        attention_mask = "attention_mask",
-                        position_ids = "position_ids",
-                        past_key_names = "past_key_values.%d.key",
-                        past_value_names = "past_key_values.%d.value",
-                    },
-                    outputs = new { logits = "logits", present_key_names = "present.%d.key", present_value_names = "present.%d.value" },
-                },
-            },
-            search = new { max_length = maxLength, do_sample = false },
-        }));
     }
 }
 #endif

@@ -10,7 +10,9 @@ namespace CustomerGrains.Benchmarks;
 /// Tokens per second through the continuous-batching pool at 1, 8 and 32 concurrent callers (each sending
 /// mixed-length requests back to back), against the same requests run one at a time, and the raw batched step rate
 /// of the session with 32 sequences and no scheduler around it (the ceiling); then the pool at 1, 8 and 32 on the same
-/// model as an fp16 export (its KV cache and logits in float16).
+/// model as an fp16 export (its KV cache and logits in float16), and on a model of the same shape as onnxruntime-genai's
+/// builder writes it for CPU (int4 MatMulNBits, GroupQueryAttention, slot cache), against ONNX Runtime GenAI running
+/// that folder through its own genai_config.json.
 /// </summary>
 public static class InferenceBenchmark
 {
@@ -45,6 +47,17 @@ public static class InferenceBenchmark
         return folder;
     }
 
+    private static string GenAiBenchModel()
+    {
+        var folder = Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models", "bench-decoder-genai-int4");
+        if (!File.Exists(Path.Combine(folder, "model.onnx")))
+        {
+            GenAiDecoder.Write(folder, DecoderSize.Bench);
+        }
+
+        return folder;
+    }
+
     public static async Task<BenchmarkResult> RunAsync()
     {
         using var model = DecoderModel.Load(BenchModel(OnnxType.Float), new SessionSettings());
@@ -65,18 +78,6 @@ public static class InferenceBenchmark
 
         Console.WriteLine($"raw batched (32)         {raw,12:N0} tokens per s (prefill + steps, no scheduler)");
         Console.WriteLine($"raw decode steps (32)    {rawDecode,12:N0} tokens per s (steps only, no prefill)");
-#if GENAI
-        // The same 32 requests (mixed prompt and reply lengths) as one static batch at a time.
-        var requests = Enumerable.Range(0, 32).ToList();
-        var genai = GenAiPeer.TokensPerSecond(
-            model,
-            requests.Select(i => model.Tokenizer.Encode(Unique(Prompts[i % Prompts.Length], i, 0))).ToList(),
-            requests.Select(i => NewTokens[i % NewTokens.Length]).ToList(),
-            Warmup,
-            Window);
-        Console.WriteLine($"ORT GenAI static (32)    {genai,12:N0} tokens per s (requested tokens only)");
-        result.Add("genai_tok_s", genai).Add("pool_vs_genai", pool32 / genai);
-#endif
         var fp16 = new Dictionary<int, double>();
         using (var half = DecoderModel.Load(BenchModel(OnnxType.Float16), new SessionSettings()))
         {
@@ -85,6 +86,28 @@ public static class InferenceBenchmark
             {
                 fp16[concurrency] = await TokensPerSecondAsync($"fp16 pool, {concurrency} concurrent", halfPool, concurrency);
             }
+        }
+
+        var int4 = new Dictionary<int, double>();
+        using (var genAiModel = DecoderModel.Load(GenAiBenchModel(), new SessionSettings()))
+        {
+            await using var genAiPool = new InferencePool(genAiModel, new PoolOptions(MaxBatch: 32), TimeProvider.System, NullLogger.Instance);
+            foreach (var concurrency in new[] { 1, 8, 32 })
+            {
+                int4[concurrency] = await TokensPerSecondAsync($"genai-int4 pool, {concurrency}", genAiPool, concurrency);
+            }
+#if GENAI
+            // The same 32 requests (mixed prompt and reply lengths) as one static batch at a time, on the same folder.
+            var requests = Enumerable.Range(0, 32).ToList();
+            var genai = GenAiPeer.TokensPerSecond(
+                genAiModel,
+                requests.Select(i => genAiModel.Tokenizer.Encode(Unique(Prompts[i % Prompts.Length], i, 0))).ToList(),
+                requests.Select(i => NewTokens[i % NewTokens.Length]).ToList(),
+                Warmup,
+                Window);
+            Console.WriteLine($"ORT GenAI static (32)    {genai,12:N0} tokens per s (requested tokens only)");
+            result.Add("genai_tok_s", genai).Add("pool_vs_genai", int4[32] / genai);
+#endif
         }
 
         var final = new BenchmarkResult("inference")
@@ -99,7 +122,10 @@ public static class InferenceBenchmark
             .Add("raw_decode_only_tok_s", rawDecode)
             .Add("fp16_tok_s_c1", fp16[1])
             .Add("fp16_tok_s_c8", fp16[8])
-            .Add("fp16_tok_s_c32", fp16[32]);
+            .Add("fp16_tok_s_c32", fp16[32])
+            .Add("genai_int4_tok_s_c1", int4[1])
+            .Add("genai_int4_tok_s_c8", int4[8])
+            .Add("genai_int4_tok_s_c32", int4[32]);
 #if GENAI
         final.Add("genai_tok_s", result.Get("genai_tok_s")).Add("pool_vs_genai", result.Get("pool_vs_genai"));
 #endif

@@ -23,15 +23,20 @@ public sealed class InferenceGrainTests
     [Fact]
     public async Task A_grain_generates_through_its_silos_pool_and_refuses_bad_requests_clearly()
     {
-        await using var cluster = await TestCluster.StartAsync(1, Options(TestModels.TinyFixture()));
+        var options = Options(TestModels.TinyFixture());
+        options.Configuration["Inference:Models:genai:Path"] = TestModels.GenAiInt4(); // an onnxruntime-genai builder output beside it
+        await using var cluster = await TestCluster.StartAsync(1, options);
         var grains = cluster.Silos[0].GrainFactory;
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 12))));
+        var genai = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => grains.GetGrain<IInferenceGrain>("genai").GenerateAsync(new InferenceRequest($"Where is my order {i}?", MaxNewTokens: 12))));
         var invalid = await Assert.ThrowsAsync<ArgumentException>(() => grains.GetGrain<IInferenceGrain>("default").GenerateAsync(new InferenceRequest("", Temperature: -1)));
         var unknown = await Assert.ThrowsAsync<ModelNotLoadedException>(() => grains.GetGrain<IInferenceGrain>("gpt-9").GenerateAsync(new InferenceRequest("Hi")));
 
         Assert.All(results, r => Assert.Equal(("default", "cpu"), (r.Model, r.ExecutionProvider)));
         Assert.All(results, r => Assert.True(r.Tokens is > 0 and <= 12));
+        Assert.All(genai, r => Assert.Equal(("genai", "cpu"), (r.Model, r.ExecutionProvider)));
+        Assert.All(genai, r => Assert.True(r.Tokens is > 0 and <= 12));
         Assert.Contains("prompt is empty", invalid.Message, StringComparison.Ordinal);
         Assert.Contains("temperature", invalid.Message, StringComparison.Ordinal);
         Assert.Contains("No model 'gpt-9'", unknown.Message, StringComparison.Ordinal);

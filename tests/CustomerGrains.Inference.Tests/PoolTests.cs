@@ -42,13 +42,6 @@ public sealed class PoolTests : IDisposable
         Assert.Equal(prompts.Length, pool.Stats.Completed);
     }
 
-    private static readonly Lazy<string> GenAiFolder = new(() =>
-    {
-        var folder = ScratchFolder.Create("cg-pool-genai-");
-        GenAiDecoder.Write(folder, DecoderSize.TinyGenAi);
-        return folder;
-    });
-
     [Theory]
     [InlineData("optimum")]
     [InlineData("genai-int4")]
@@ -56,7 +49,7 @@ public sealed class PoolTests : IDisposable
     {
         // Prompts of 1,000+ tokens (like a suggestion's, with its sources) and more requests than fit: sequences join
         // and leave all the time, and every join repacks a long cache (slots: copies rows into a cache that grows).
-        using var tiny = DecoderModel.Load(layout == "optimum" ? TestModels.TinyFixture() : GenAiFolder.Value, new SessionSettings());
+        using var tiny = DecoderModel.Load(layout == "optimum" ? TestModels.TinyFixture() : TestModels.GenAiInt4(), new SessionSettings());
         await using var pool = new InferencePool(tiny, new PoolOptions(MaxBatch: 10), TimeProvider.System, NullLogger.Instance);
         var kb = File.ReadAllText(Fixtures.Path("kb", "support-kb.json"));
         var prompts = Enumerable.Range(0, 24).Select(i => kb.Substring(i * 40, 2000)).ToArray();

@@ -118,10 +118,10 @@ public static class GenAiDecoder
         }
 
         var x = m.Op("Gather", m.Initializer("embed_tokens", embed, vocab, h), "input_ids");
-        var ones = m.Initializer("norm_ones", Enumerable.Repeat(1f, h).ToArray(), h);
+        string Norm(string name) => m.Initializer(name, Enumerable.Repeat(1f, h).ToArray(), h);
         for (var layer = 0; layer < size.Layers; layer++)
         {
-            var normed = TinyDecoder.RmsNorm(m, x, ones);
+            var normed = TinyDecoder.RmsNorm(m, x, Norm($"l{layer}.input_layernorm"));
             var q = ToEdge(Linear(normed, $"l{layer}.q_proj", h, nh * d));
             var k = ToEdge(Linear(normed, $"l{layer}.k_proj", h, nkv * d));
             var v = ToEdge(Linear(normed, $"l{layer}.v_proj", h, nkv * d));
@@ -131,7 +131,7 @@ public static class GenAiDecoder
                 ("num_heads", (long)nh), ("kv_num_heads", (long)nkv), ("do_rotary", 1L), ("rotary_interleaved", 0L), ("scale", 1f / MathF.Sqrt(d)));
             x = m.Op("Add", x, Linear(FromEdge(attended), $"l{layer}.o_proj", nh * d, h));
 
-            var mlpIn = TinyDecoder.RmsNorm(m, x, ones);
+            var mlpIn = TinyDecoder.RmsNorm(m, x, Norm($"l{layer}.post_attention_layernorm"));
             var gate = Linear(mlpIn, $"l{layer}.gate_proj", h, size.Intermediate);
             var up = Linear(mlpIn, $"l{layer}.up_proj", h, size.Intermediate);
             x = m.Op("Add", x, Linear(m.Op("Mul", m.Op("Mul", gate, m.Op("Sigmoid", gate)), up), $"l{layer}.down_proj", size.Intermediate, h));
@@ -139,7 +139,7 @@ public static class GenAiDecoder
             m.Output($"present.{layer}.value", edge, "batch_size", nkv, "total_sequence_length", d);
         }
 
-        var logits = Linear(TinyDecoder.RmsNorm(m, x, ones), "lm_head", h, vocab);
+        var logits = Linear(TinyDecoder.RmsNorm(m, x, Norm("norm")), "lm_head", h, vocab);
         if (edge == OnnxType.Float)
         {
             m.Node("Identity", [logits], ["logits"]);
