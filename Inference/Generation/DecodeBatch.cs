@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CustomerGrains.Inference.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
@@ -17,18 +18,41 @@ public sealed class BatchSequence(IReadOnlyList<int> prompt)
     internal int Cached { get; set; }
 }
 
-/// <summary>Sequences on their way into a <see cref="DecodeBatch"/>: their left-padded prompts, how far they are
-/// prefilled, and the cache of the chunks prefilled so far (native tensors, released on disposal).</summary>
+/// <summary>A KV cache: keys and values of every layer (key 0, value 0, key 1, ...), each [rows, kv_heads,
+/// <see cref="Length"/>, head_dim], in the provider's memory. Disposing releases the tensors.</summary>
+internal sealed class KvTensors(OrtValue[] tensors, int length) : IDisposable
+{
+    public OrtValue[] Tensors { get; } = tensors;
+
+    /// <summary>Positions per row: the padded past (left-padded), or the slots' capacity.</summary>
+    public int Length { get; } = length;
+
+    /// <summary>A cache of uninitialised memory on the model's device (for a model that writes it before reading).</summary>
+    public static KvTensors Allocate(DecoderModel model, int rows, int length)
+    {
+        var config = model.Config;
+        return new KvTensors(
+            [.. Enumerable.Range(0, 2 * config.Layers).Select(_ => OrtValue.CreateAllocatedTensorValue(model.Session.DeviceAllocator, model.KvType, [rows, config.KvHeads, length, config.HeadDim]))],
+            length);
+    }
+
+    public void Dispose()
+    {
+        foreach (var tensor in Tensors)
+        {
+            tensor.Dispose();
+        }
+    }
+}
+
+/// <summary>Sequences on their way into a <see cref="DecodeBatch"/>: their padded prompts, how far they are
+/// prefilled, and the cache of what is prefilled so far (native tensors, released on disposal).</summary>
 public sealed class PendingJoin : IDisposable
 {
-    private readonly OrtValue _emptyPast;
-    private readonly List<OrtValue> _presents = [];
-
-    internal PendingJoin(List<BatchSequence> newcomers, List<BatchSequence> prefills, int[] prefillRow, int longest, long[] ids, long[] mask, long[] positions, OrtValue emptyPast, string[] presentNames)
+    internal PendingJoin(List<BatchSequence> newcomers, List<BatchSequence> prefills, int[] prefillRow, int longest, long[] ids, long[] mask, long[] positions, KvTensors empty)
     {
-        (Newcomers, Prefills, PrefillRow, Longest, Ids, Mask, Positions, _emptyPast, PresentNames) = (newcomers, prefills, prefillRow, longest, ids, mask, positions, emptyPast, presentNames);
-        Pasts = [.. Enumerable.Range(0, presentNames.Length / 2).Select(_ => (emptyPast, emptyPast))];
-        Slots = new SlotCache?[prefills.Count];
+        (Newcomers, Prefills, PrefillRow, Longest, Ids, Mask, Positions, Past) = (newcomers, prefills, prefillRow, longest, ids, mask, positions, empty);
+        Slots = new KvTensors?[prefills.Count];
         Logits = new float[prefills.Count][];
     }
 
@@ -40,55 +64,37 @@ public sealed class PendingJoin : IDisposable
 
     internal int Longest { get; }
 
-    private string[] PresentNames { get; }
-
     internal long[] Ids { get; }
 
     internal long[] Mask { get; }
 
     internal long[] Positions { get; }
 
-    /// <summary>Prompt positions prefilled so far.</summary>
+    /// <summary>Prompt positions prefilled so far (<see cref="CacheLayout.Slots"/>: of prefill <see cref="Next"/>).</summary>
     internal int Offset { get; set; }
 
-    internal (OrtValue Key, OrtValue Value)[] Pasts { get; }
+    /// <summary><see cref="CacheLayout.LeftPadded"/>: the cache of the chunks prefilled so far, the next chunk's past.</summary>
+    internal KvTensors Past { get; private set; }
 
     /// <summary><see cref="CacheLayout.Slots"/>: each prefill's cache (one shared by all when they are prefilled in one
     /// run), and its next-token logits once its prompt is done.</summary>
-    internal SlotCache?[] Slots { get; }
+    internal KvTensors?[] Slots { get; }
 
     internal float[]?[] Logits { get; }
 
-    /// <summary><see cref="CacheLayout.Slots"/>: the prefill being filled a chunk at a time, and how far it is.</summary>
+    /// <summary><see cref="CacheLayout.Slots"/>: the prefill being filled a chunk at a time.</summary>
     internal int Next { get; set; }
 
-    /// <summary>Keeps a chunk's presents as the next chunk's past, releasing the previous chunk's.</summary>
-    internal void TakePresents(RunOutputs outputs)
+    /// <summary>Makes a chunk's presents the next chunk's past, releasing the previous past.</summary>
+    internal void Advance(KvTensors presents)
     {
-        var previous = _presents.ToList();
-        _presents.Clear();
-        for (var layer = 0; layer < Pasts.Length; layer++)
-        {
-            _presents.Add(outputs.Take(PresentNames[2 * layer]));
-            _presents.Add(outputs.Take(PresentNames[2 * layer + 1]));
-            Pasts[layer] = (_presents[^2], _presents[^1]);
-        }
-
-        foreach (var present in previous)
-        {
-            present.Dispose();
-        }
+        Past.Dispose();
+        Past = presents;
     }
 
     public void Dispose()
     {
-        foreach (var present in _presents)
-        {
-            present.Dispose();
-        }
-
-        _presents.Clear();
-        _emptyPast.Dispose();
+        Past.Dispose();
         foreach (var slots in Slots.Distinct())
         {
             slots?.Dispose();
@@ -96,42 +102,19 @@ public sealed class PendingJoin : IDisposable
     }
 }
 
-/// <summary>A KV cache of <see cref="CacheLayout.Slots"/>: per layer, keys and values [rows, kv_heads, capacity,
-/// head_dim] in native memory, each row's positions from index 0; the model writes each step's keys and values into
-/// it in place (bound as both past and present).</summary>
-internal sealed class SlotCache : IDisposable
-{
-    public SlotCache(DecoderModel model, int rows, int capacity)
-    {
-        (Rows, Capacity) = (rows, capacity);
-        var config = model.Config;
-        Keys = [.. Enumerable.Range(0, config.Layers).Select(_ => Tensors.Allocate(model.KvType, rows, config.KvHeads, capacity, config.HeadDim))];
-        Values = [.. Enumerable.Range(0, config.Layers).Select(_ => Tensors.Allocate(model.KvType, rows, config.KvHeads, capacity, config.HeadDim))];
-    }
-
-    public int Rows { get; }
-
-    public int Capacity { get; }
-
-    public OrtValue[] Keys { get; }
-
-    public OrtValue[] Values { get; }
-
-    public void Dispose()
-    {
-        foreach (var tensor in Keys.Concat(Values))
-        {
-            tensor.Dispose();
-        }
-    }
-}
-
 /// <summary>
 /// Iteration-level batching over one model: sequences join between steps (their prompts prefilled together in chunks,
 /// identical ones once), every step advances all of them by one token, and finished ones leave between steps, so a short
-/// request never waits for a long one. The cache is one left-padded tensor per layer ([batch, kv_heads, past, head_dim]); padding is
-/// masked with attention_mask, and position_ids carry each row's true positions. A step binds the previous step's
-/// present tensors straight back as past (<see cref="ModelRun"/>, no copy); only joining and leaving repack the cache.
+/// request never waits for a long one. The cache stays in the provider's memory (on CUDA, the device's) in one of two
+/// layouts (<see cref="DecoderModel.Layout"/>):
+/// <list type="bullet">
+/// <item><see cref="CacheLayout.LeftPadded"/> (optimum exports): one tensor per layer's keys and values [batch, kv_heads,
+/// past, head_dim], each row's positions at its end; padding is masked with attention_mask, and position_ids carry each
+/// row's true positions. A step binds the previous step's presents straight back as past.</item>
+/// <item><see cref="CacheLayout.Slots"/> (GroupQueryAttention): each row's positions from index 0 of a slot with room
+/// for the steps ahead, bound as both past and present so the model writes each new position in place.</item>
+/// </list>
+/// Only joining, leaving and a slot cache growing build a new cache, through <see cref="CacheCopy"/> on the provider.
 /// A join may be prefilled a chunk at a time (<see cref="BeginJoin"/>, <see cref="ContinueJoin"/>) with steps of the
 /// running rows between chunks.
 /// </summary>
@@ -143,13 +126,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     private readonly List<BatchSequence> _rows = [];
     private readonly HashSet<BatchSequence> _finished = [];
     private readonly ModelRun _run = new(model.Session);
+    private readonly CacheCopy _copy = new(model);
     private readonly bool _slotted = model.Layout == CacheLayout.Slots;
-    private OrtValue[] _keys = [];
-    private OrtValue[] _values = [];
-    private int _past;
-
-    // CacheLayout.Slots: the rows' cache, written in place by each step.
-    private SlotCache? _cache;
+    private KvTensors? _cache;
 
     /// <summary>The sequences still generating.</summary>
     public IReadOnlyList<BatchSequence> Sequences => _rows.Where(r => !_finished.Contains(r)).ToList();
@@ -157,8 +136,8 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// <summary>Rows of finished sequences still in the cache, awaiting compaction.</summary>
     public int FinishedRows => _finished.Count;
 
-    /// <summary>Padded past length: the longest cached row (<see cref="CacheLayout.Slots"/>: the slots' capacity).</summary>
-    public int PastLength => _slotted ? _cache?.Capacity ?? 0 : _past;
+    /// <summary>Positions per row in the cache: the longest cached row (left-padded), or the slots' capacity.</summary>
+    public int PastLength => _cache?.Length ?? 0;
 
     private DecoderConfig Config => model.Config;
 
@@ -222,8 +201,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             }
         }
 
-        return new PendingJoin([.. newcomers], prefills, prefillRow, longest, ids, mask, positions,
-            Tensors.Allocate(model.KvType, prefills.Count, Config.KvHeads, 0, Config.HeadDim), model.PresentNames);
+        return new PendingJoin([.. newcomers], prefills, prefillRow, longest, ids, mask, positions, KvTensors.Allocate(model, prefills.Count, 0));
     }
 
     /// <summary>
@@ -255,64 +233,33 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             join.Mask.AsSpan(b * longest, offset + length).CopyTo(chunkMask.AsSpan(b * (offset + length)));
         }
 
-        var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, join.Pasts, last ? model.OutputNames : model.PresentNames);
+        using var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, join.Past, withLogits: last);
         join.Offset += length;
+        join.Advance(TakePresents(outputs, offset + length)); // this chunk's presents are the next one's past
         if (!last)
         {
-            // This chunk's presents are the next one's past.
-            using (outputs)
-            {
-                join.TakePresents(outputs);
-            }
-
             return null;
         }
 
-        using (outputs)
+        var prefillLogits = LastLogits(outputs, batch, length);
+        var logits = new float[join.Newcomers.Count][];
+        for (var n = 0; n < logits.Length; n++)
         {
-            return Merge(join, outputs, length);
-        }
-    }
-
-    private float[][] Merge(PendingJoin join, RunOutputs outputs, int lastChunk)
-    {
-        var (newcomers, prefills, prefillRow, longest) = (join.Newcomers, join.Prefills, join.PrefillRow, join.Longest);
-        var prefillLogits = LastLogits(outputs, prefills.Count, lastChunk);
-        var logits = new float[newcomers.Count][];
-        for (var n = 0; n < newcomers.Count; n++)
-        {
-            // A sampler may scale logits in place; a shared row gets its own copy.
-            logits[n] = prefills[prefillRow[n]] == newcomers[n] ? prefillLogits[prefillRow[n]] : (float[])prefillLogits[prefillRow[n]].Clone();
+            logits[n] = Shared(prefillLogits, join, n);
         }
 
-        // Merge the running rows (cached in _keys/_values) and the newcomers (cached in the prefill's present) into
-        // one left-padded cache as long as the longest row.
-        // The repack also compacts: rows of finished sequences are left out here.
-        var staying = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
-        var sources = staying.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached))
-            .Concat(newcomers.Select((s, n) => (Prefill: true, Row: prefillRow[n], Length: s.Prompt.Count)))
-            .ToList();
+        // The running rows (their cache) and the newcomers (the prefill's) in one left-padded cache as long as the
+        // longest row; rows of finished sequences are left out here.
+        var staying = Staying();
+        var sources = new List<CacheRows>(2);
+        if (staying.Count > 0)
+        {
+            sources.Add(new CacheRows(_cache!.Tensors, [.. staying.Select(r => r.Row)], _cache.Length));
+        }
+
+        sources.Add(new CacheRows(join.Past.Tensors, join.PrefillRow, longest));
         var past = Math.Max(staying.Select(r => r.Sequence.Cached).DefaultIfEmpty(0).Max(), longest);
-        var keys = new OrtValue[Config.Layers];
-        var values = new OrtValue[Config.Layers];
-        for (var layer = 0; layer < Config.Layers; layer++)
-        {
-            var presentKey = outputs.GetBytes(model.PresentNames[2 * layer]);
-            var presentValue = outputs.GetBytes(model.PresentNames[2 * layer + 1]);
-            keys[layer] = Repack(sources, past, _keys.Length > 0 ? _keys[layer].GetTensorMutableRawData() : default, _past, presentKey, longest);
-            values[layer] = Repack(sources, past, _values.Length > 0 ? _values[layer].GetTensorMutableRawData() : default, _past, presentValue, longest);
-        }
-
-        Replace(keys, values, past);
-        _rows.Clear();
-        _rows.AddRange(staying.Select(r => r.Sequence));
-        _finished.Clear();
-        foreach (var sequence in newcomers)
-        {
-            sequence.Cached = sequence.Prompt.Count;
-            _rows.Add(sequence);
-        }
-
+        Adopt(sources, past, staying, join.Newcomers);
         return logits;
     }
 
@@ -327,9 +274,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         var count = join.Prefills.Count;
         if (join.Next == 0 && join.Offset == 0 && join.Longest <= Math.Max(MinPrefillChunk, queryTokens / count))
         {
-            var shared = new SlotCache(model, count, join.Longest);
+            var shared = KvTensors.Allocate(model, count, join.Longest);
             Array.Fill(join.Slots, shared);
-            using var outputs = Run(count, join.Longest, join.Ids, join.Mask, join.Positions, shared);
+            using var outputs = Run(count, join.Longest, join.Ids, join.Mask, join.Positions, shared, withLogits: true, inPlace: true);
             for (var n = 0; n < count; n++)
             {
                 join.Logits[n] = RowLogits(outputs, n, join.Prefills[n].Prompt.Count - 1);
@@ -341,7 +288,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         {
             var n = join.Next;
             var prompt = join.Prefills[n].Prompt;
-            var cache = join.Slots[n] ??= new SlotCache(model, 1, prompt.Count);
+            var cache = join.Slots[n] ??= KvTensors.Allocate(model, 1, prompt.Count);
             var offset = join.Offset;
             var length = Math.Min(Math.Max(MinPrefillChunk, queryTokens), prompt.Count - offset);
             var ids = new long[length];
@@ -352,36 +299,69 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
 
             var mask = new long[offset + length];
             Array.Fill(mask, 1L);
-            using var outputs = Run(1, length, ids, mask, new long[length], cache);
+            var last = offset + length == prompt.Count;
+            using var outputs = Run(1, length, ids, mask, new long[length], cache, withLogits: last, inPlace: true);
             join.Offset += length;
-            if (join.Offset == prompt.Count)
+            if (last)
             {
                 join.Logits[n] = RowLogits(outputs, 0, length - 1);
                 (join.Next, join.Offset) = (n + 1, 0);
             }
         }
 
-        return join.Next < count ? null : MergeSlots(join);
-    }
-
-    /// <summary><see cref="CacheLayout.Slots"/>: one cache of the running rows and the newcomers, compacted, with room
-    /// for the steps ahead.</summary>
-    private float[][] MergeSlots(PendingJoin join)
-    {
-        var (newcomers, prefills, prefillRow) = (join.Newcomers, join.Prefills, join.PrefillRow);
-        var logits = new float[newcomers.Count][];
-        for (var n = 0; n < newcomers.Count; n++)
+        if (join.Next < count)
         {
-            logits[n] = prefills[prefillRow[n]] == newcomers[n] ? join.Logits[prefillRow[n]]! : (float[])join.Logits[prefillRow[n]]!.Clone();
+            return null;
         }
 
-        var staying = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
-        var sources = staying.Select(r => (_cache!, r.Row, r.Sequence.Cached))
-            .Concat(newcomers.Select((s, n) => (join.Slots[prefillRow[n]]!, join.Slots[prefillRow[n]]!.Rows == 1 ? 0 : prefillRow[n], s.Prompt.Count)))
-            .ToList();
-        var needed = sources.Max(source => source.Item3) + 1;
-        var cache = CopySlots(sources, Math.Max(_cache?.Capacity ?? 0, SlotCapacity(needed)));
-        ReplaceSlots(cache);
+        var logits = new float[join.Newcomers.Count][];
+        for (var n = 0; n < logits.Length; n++)
+        {
+            logits[n] = Shared(join.Logits!, join, n);
+        }
+
+        // The running rows, then the newcomers grouped by the cache they were prefilled in, with room to step on.
+        var staying = Staying();
+        var sources = new List<CacheRows>();
+        if (staying.Count > 0)
+        {
+            sources.Add(new CacheRows(_cache!.Tensors, [.. staying.Select(r => r.Row)], _cache.Length));
+        }
+
+        var order = new List<BatchSequence>(join.Newcomers.Count);
+        foreach (var cache in join.Slots.Distinct())
+        {
+            var rows = new List<int>();
+            for (var n = 0; n < join.Newcomers.Count; n++)
+            {
+                if (join.Slots[join.PrefillRow[n]] == cache)
+                {
+                    rows.Add(cache!.Tensors[0].GetTensorTypeAndShape().Shape[0] == 1 ? 0 : join.PrefillRow[n]);
+                    order.Add(join.Newcomers[n]);
+                }
+            }
+
+            sources.Add(new CacheRows(cache!.Tensors, rows, cache.Length));
+        }
+
+        var needed = Math.Max(staying.Select(r => r.Sequence.Cached).DefaultIfEmpty(0).Max(), join.Longest) + 1;
+        Adopt(sources, Math.Max(_cache?.Length ?? 0, SlotCapacity(needed)), staying, order);
+        return logits;
+    }
+
+    /// <summary>A newcomer's logits: its prefill's, copied when several newcomers share the prefill (a sampler may
+    /// scale logits in place).</summary>
+    private static float[] Shared(float[]?[] prefillLogits, PendingJoin join, int n) =>
+        join.Prefills[join.PrefillRow[n]] == join.Newcomers[n] ? prefillLogits[join.PrefillRow[n]]! : (float[])prefillLogits[join.PrefillRow[n]]!.Clone();
+
+    private List<(BatchSequence Sequence, int Row)> Staying() =>
+        _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
+
+    /// <summary>Makes the cache built from <paramref name="sources"/> the batch's, its rows the staying ones and then
+    /// <paramref name="newcomers"/>, whose prompts are cached now.</summary>
+    private void Adopt(List<CacheRows> sources, int length, List<(BatchSequence Sequence, int Row)> staying, IReadOnlyList<BatchSequence> newcomers)
+    {
+        Replace(_copy.Copy(sources, length));
         _rows.Clear();
         _rows.AddRange(staying.Select(r => r.Sequence));
         _finished.Clear();
@@ -390,82 +370,12 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             sequence.Cached = sequence.Prompt.Count;
             _rows.Add(sequence);
         }
-
-        return logits;
     }
 
     /// <summary>Room for <paramref name="needed"/> positions and some steps more (a quarter, at least 64), so the cache
     /// is copied to a larger one rarely; never beyond the model's context.</summary>
     private int SlotCapacity(int needed) =>
         Math.Max(needed, Math.Min(Config.MaxPositions, (needed + Math.Max(64, needed / 4) + 63) / 64 * 64));
-
-    /// <summary>A new slot cache of <paramref name="capacity"/> holding each source row's first Length positions.</summary>
-    private SlotCache CopySlots(List<(SlotCache Cache, int Row, int Length)> sources, int capacity)
-    {
-        var cache = new SlotCache(model, sources.Count, capacity);
-        var heads = Config.KvHeads;
-        var dim = Config.HeadDim * Tensors.SizeOf(model.KvType); // bytes per position
-        for (var layer = 0; layer < Config.Layers; layer++)
-        {
-            foreach (var (targets, pick) in new[] { (cache.Keys, (Func<SlotCache, OrtValue[]>)(c => c.Keys)), (cache.Values, c => c.Values) })
-            {
-                var data = targets[layer].GetTensorMutableRawData();
-                data.Clear();
-                for (var row = 0; row < sources.Count; row++)
-                {
-                    var (source, sourceRow, length) = sources[row];
-                    var from = pick(source)[layer].GetTensorMutableRawData();
-                    for (var head = 0; head < heads; head++)
-                    {
-                        from.Slice((sourceRow * heads + head) * source.Capacity * dim, length * dim)
-                            .CopyTo(data.Slice((row * heads + head) * capacity * dim));
-                    }
-                }
-            }
-        }
-
-        return cache;
-    }
-
-    private void ReplaceSlots(SlotCache? cache)
-    {
-        _cache?.Dispose();
-        _cache = cache;
-    }
-
-    /// <summary><see cref="CacheLayout.Slots"/>: every row fed its last token, its keys and values written at its own
-    /// length in place; finished rows are computed (masked work) without advancing, until compaction.</summary>
-    private IReadOnlyList<(BatchSequence Sequence, float[] Logits)> StepSlots()
-    {
-        var batch = _rows.Count;
-        var width = _rows.Max(r => r.Cached) + 1;
-        if (width > _cache!.Capacity)
-        {
-            ReplaceSlots(CopySlots([.. _rows.Select((r, row) => (_cache, row, r.Cached))], SlotCapacity(width)));
-        }
-
-        var ids = new long[batch];
-        var mask = new long[batch * width];
-        for (var b = 0; b < batch; b++)
-        {
-            ids[b] = _rows[b].NextInput;
-            mask.AsSpan(b * width, _rows[b].Cached + 1).Fill(1);
-        }
-
-        using var outputs = Run(batch, 1, ids, mask, new long[batch], _cache!);
-        var logits = LastLogits(outputs, batch, 1);
-        var live = new List<(BatchSequence, float[])>(batch - _finished.Count);
-        for (var b = 0; b < batch; b++)
-        {
-            if (!_finished.Contains(_rows[b]))
-            {
-                _rows[b].Cached++;
-                live.Add((_rows[b], logits[b]));
-            }
-        }
-
-        return live;
-    }
 
     /// <summary>Feeds every sequence its last chosen token; returns the logits for the next token of each sequence still
     /// generating (rows of finished ones are computed until compaction, and ignored).</summary>
@@ -477,36 +387,45 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return [];
         }
 
-        if (_slotted)
+        // Left-padded, the cache grows by one position for every row and each row's ones end at the new position; in
+        // slots, each row's mask counts its own positions (the model writes the new one at that row's length), finished
+        // rows do not advance, and the slots are copied to longer ones when the longest row reaches their end.
+        var width = _slotted ? _rows.Max(r => r.Cached) + 1 : _cache!.Length + 1;
+        if (_slotted && width > _cache!.Length)
         {
-            return StepSlots();
+            var length = SlotCapacity(width);
+            Replace(_copy.Copy([new CacheRows(_cache.Tensors, [.. Enumerable.Range(0, batch)], _cache.Length)], length));
         }
 
-        var total = _past + 1;
         var ids = new long[batch];
-        var mask = new long[batch * total];
+        var mask = new long[batch * width];
         var positions = new long[batch];
         for (var b = 0; b < batch; b++)
         {
             var row = _rows[b];
             ids[b] = row.NextInput;
             positions[b] = row.Cached;
-            mask.AsSpan(b * total + (_past - row.Cached), row.Cached + 1).Fill(1);
+            mask.AsSpan(b * width + (_slotted ? 0 : width - 1 - row.Cached), row.Cached + 1).Fill(1);
         }
 
-        var pasts = Enumerable.Range(0, Config.Layers).Select(l => (_keys[l], _values[l])).ToArray();
-        using var outputs = Run(batch, 1, ids, mask, positions, pasts);
+        using var outputs = Run(batch, 1, ids, mask, positions, _cache!, withLogits: true, inPlace: _slotted);
         var logits = LastLogits(outputs, batch, 1);
-        var keys = Enumerable.Range(0, Config.Layers).Select(l => outputs.Take(model.PresentNames[2 * l])).ToArray();
-        var values = Enumerable.Range(0, Config.Layers).Select(l => outputs.Take(model.PresentNames[2 * l + 1])).ToArray();
-        Replace(keys, values, total);
+        if (!_slotted)
+        {
+            Replace(TakePresents(outputs, width));
+        }
+
         var live = new List<(BatchSequence, float[])>(batch - _finished.Count);
         for (var b = 0; b < batch; b++)
         {
-            _rows[b].Cached++;
             if (!_finished.Contains(_rows[b]))
             {
+                _rows[b].Cached++;
                 live.Add((_rows[b], logits[b]));
+            }
+            else if (!_slotted)
+            {
+                _rows[b].Cached++; // its positions stay aligned with the cache's end
             }
         }
 
@@ -523,11 +442,10 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return;
         }
 
-        var remaining = _rows.Select((s, row) => (Sequence: s, Row: row)).Where(r => !_finished.Contains(r.Sequence)).ToList();
+        var remaining = Staying();
         if (remaining.Count == 0)
         {
-            Replace([], [], 0);
-            ReplaceSlots(null);
+            Replace(null);
             _rows.Clear();
             _finished.Clear();
             return;
@@ -538,63 +456,45 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return;
         }
 
-        if (_slotted)
-        {
-            ReplaceSlots(CopySlots([.. remaining.Select(r => (_cache!, r.Row, r.Sequence.Cached))], _cache!.Capacity));
-            _rows.Clear();
-            _rows.AddRange(remaining.Select(r => r.Sequence));
-            _finished.Clear();
-            return;
-        }
-
-        var sources = remaining.Select(r => (Prefill: false, r.Row, Length: r.Sequence.Cached)).ToList();
-        var past = remaining.Max(r => r.Sequence.Cached);
-        var keys = new OrtValue[Config.Layers];
-        var values = new OrtValue[Config.Layers];
-        for (var layer = 0; layer < Config.Layers; layer++)
-        {
-            keys[layer] = Repack(sources, past, _keys[layer].GetTensorMutableRawData(), _past, default, 0);
-            values[layer] = Repack(sources, past, _values[layer].GetTensorMutableRawData(), _past, default, 0);
-        }
-
-        Replace(keys, values, past);
+        var length = _slotted ? _cache!.Length : remaining.Max(r => r.Sequence.Cached);
+        Replace(_copy.Copy([new CacheRows(_cache!.Tensors, [.. remaining.Select(r => r.Row)], _cache.Length)], length));
         _rows.Clear();
         _rows.AddRange(remaining.Select(r => r.Sequence));
         _finished.Clear();
     }
 
-    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, (OrtValue Key, OrtValue Value)[] pasts, IReadOnlyList<string>? outputNames = null, SlotCache? inPlace = null)
+    /// <summary>
+    /// One model run: <paramref name="pasts"/> as the past; with <paramref name="inPlace"/> (slots) the presents are
+    /// written into those same tensors, else they come back on the device (<see cref="TakePresents"/>). Logits, when
+    /// asked for, come back to the host.
+    /// </summary>
+    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, KvTensors pasts, bool withLogits, bool inPlace = false)
     {
         using var idsTensor = Tensors.Of<long>(ids, batch, length);
         using var maskTensor = Tensors.Of<long>(mask, batch, mask.Length / batch);
         using var positionsTensor = Tensors.Of<long>(positions, batch, length);
         var names = model.Names;
-        var inputs = new List<(string, OrtValue)>(3 + pasts.Length * 2) { (names.InputIds, idsTensor), (names.AttentionMask, maskTensor) };
+        var inputs = new List<(string, OrtValue)>(3 + pasts.Tensors.Length) { (names.InputIds, idsTensor), (names.AttentionMask, maskTensor) };
         if (model.HasPositionIds)
         {
             inputs.Add((names.PositionIds, positionsTensor));
         }
 
-        for (var layer = 0; layer < pasts.Length; layer++)
+        var into = new List<(string, OrtValue)>(inPlace ? pasts.Tensors.Length : 0);
+        for (var i = 0; i < pasts.Tensors.Length; i++)
         {
-            inputs.Add((model.PastNames[2 * layer], pasts[layer].Key));
-            inputs.Add((model.PastNames[2 * layer + 1], pasts[layer].Value));
+            inputs.Add((model.PastNames[i], pasts.Tensors[i]));
+            if (inPlace)
+            {
+                into.Add((model.PresentNames[i], pasts.Tensors[i]));
+            }
         }
 
-        var into = new List<(string, OrtValue)>(inPlace is null ? 0 : pasts.Length * 2);
-        for (var layer = 0; inPlace is not null && layer < pasts.Length; layer++)
-        {
-            into.Add((model.PresentNames[2 * layer], inPlace.Keys[layer]));
-            into.Add((model.PresentNames[2 * layer + 1], inPlace.Values[layer]));
-        }
-
-        return _run.Run(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(inputs), outputNames ?? model.OutputNames, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(into));
+        string[] outputs = inPlace ? (withLogits ? [names.Logits] : []) : withLogits ? model.OutputNames : model.PresentNames;
+        return _run.Run(CollectionsMarshal.AsSpan(inputs), outputs, CollectionsMarshal.AsSpan(into), onDevice: inPlace ? 0 : model.PresentNames.Length);
     }
 
-    /// <summary><see cref="CacheLayout.Slots"/>: a run whose presents are written into <paramref name="cache"/>, which is
-    /// also its past; only the logits come back.</summary>
-    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, SlotCache cache) =>
-        Run(batch, length, ids, mask, positions, [.. cache.Keys.Zip(cache.Values)], [model.Names.Logits], cache);
+    private KvTensors TakePresents(RunOutputs outputs, int length) => new([.. model.PresentNames.Select(outputs.Take)], length);
 
     /// <summary>Each row's logits at its last position, as float32 whatever the model's precision.</summary>
     private float[][] LastLogits(RunOutputs outputs, int batch, int length)
@@ -611,45 +511,16 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         return outputs.GetSingles(model.Names.Logits, ((long)row * length + position) * vocab, 1, vocab, vocab)[0];
     }
 
-    /// <summary>A zeroed [rows, kv_heads, past, head_dim] cache holding each source row's last Length slots at its end,
-    /// in the model's cache precision (bytes are copied as they are). Zeroed, not uninitialised: masked slots get
-    /// weight 0, and 0 × NaN would still poison the sum.</summary>
-    private OrtValue Repack(List<(bool Prefill, int Row, int Length)> sources, int past, ReadOnlySpan<byte> running, int runningPast, ReadOnlySpan<byte> prefill, int prefillPast)
+    private void Replace(KvTensors? cache)
     {
-        var heads = Config.KvHeads;
-        var dim = Config.HeadDim * Tensors.SizeOf(model.KvType); // bytes per position
-        var tensor = Tensors.Allocate(model.KvType, sources.Count, heads, past, Config.HeadDim);
-        var data = tensor.GetTensorMutableRawData();
-        data.Clear();
-        for (var row = 0; row < sources.Count; row++)
-        {
-            var (fromPrefill, sourceRow, length) = sources[row];
-            var source = fromPrefill ? prefill : running;
-            var sourcePast = fromPrefill ? prefillPast : runningPast;
-            for (var head = 0; head < heads; head++)
-            {
-                var from = source.Slice(((sourceRow * heads + head) * sourcePast + sourcePast - length) * dim, length * dim);
-                from.CopyTo(data.Slice(((row * heads + head) * past + past - length) * dim));
-            }
-        }
-
-        return tensor;
-    }
-
-    private void Replace(OrtValue[] keys, OrtValue[] values, int past)
-    {
-        foreach (var buffer in _keys.Concat(_values))
-        {
-            buffer.Dispose();
-        }
-
-        (_keys, _values, _past) = (keys, values, past);
+        _cache?.Dispose();
+        _cache = cache;
     }
 
     public void Dispose()
     {
-        Replace([], [], 0);
-        ReplaceSlots(null);
+        Replace(null);
+        _copy.Dispose();
         _run.Dispose();
     }
 }

@@ -5,9 +5,11 @@ namespace CustomerGrains.Inference.Onnx;
 
 /// <summary>
 /// Runs a <see cref="ModelSession"/> through one reusable <see cref="OrtIoBinding"/>: inputs are bound as they are (an
-/// earlier run's output can be bound as the next run's input, as a KV cache's present becomes its past, with no managed
-/// copy) and ONNX Runtime allocates the outputs in CPU memory. Setting <see cref="Terminate"/> from any thread stops a
-/// run in progress (<see cref="RunOptions.Terminate"/>). One caller at a time.
+/// earlier run's output can be bound as the next run's input, as a KV cache's present becomes its past, with no copy)
+/// and ONNX Runtime allocates the outputs, in CPU memory or, for those asked for on the device, in the provider's
+/// memory (<see cref="ModelSession.DeviceMemory"/>: on CUDA a KV cache never passes through the host). Setting
+/// <see cref="Terminate"/> from any thread stops a run in progress (<see cref="RunOptions.Terminate"/>). One caller at a
+/// time.
 /// </summary>
 public sealed class ModelRun(ModelSession model) : IDisposable
 {
@@ -20,7 +22,8 @@ public sealed class ModelRun(ModelSession model) : IDisposable
     /// <summary>Runs the model on <paramref name="inputs"/>; returns <paramref name="outputs"/>, which the caller owns.
     /// Outputs in <paramref name="into"/> are written into the tensors given (a KV cache whose present is its past:
     /// the same tensor bound as input and output, written in place) and are not returned.</summary>
-    public RunOutputs Run(ReadOnlySpan<(string Name, OrtValue Value)> inputs, IReadOnlyList<string> outputs, ReadOnlySpan<(string Name, OrtValue Value)> into = default)
+    /// <param name="onDevice">How many of <paramref name="outputs"/>, the last ones, stay in the device's memory.</param>
+    public RunOutputs Run(ReadOnlySpan<(string Name, OrtValue Value)> inputs, IReadOnlyList<string> outputs, ReadOnlySpan<(string Name, OrtValue Value)> into = default, int onDevice = 0)
     {
         try
         {
@@ -29,9 +32,9 @@ public sealed class ModelRun(ModelSession model) : IDisposable
                 _binding.BindInput(name, value);
             }
 
-            foreach (var name in outputs)
+            for (var i = 0; i < outputs.Count; i++)
             {
-                _binding.BindOutputToDevice(name, OrtMemoryInfo.DefaultInstance);
+                _binding.BindOutputToDevice(outputs[i], i < outputs.Count - onDevice ? OrtMemoryInfo.DefaultInstance : model.DeviceMemory);
             }
 
             foreach (var (name, value) in into)

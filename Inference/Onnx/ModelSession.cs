@@ -15,16 +15,37 @@ public sealed class ModelSession : IDisposable
     private static readonly string[] CudaLibraries =
         ["libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10", "libcudnn.so.9"];
 
-    private ModelSession(InferenceSession session, string provider)
+    private ModelSession(InferenceSession session, string provider, SessionSettings settings)
     {
         Session = session;
         Provider = provider;
+        Settings = settings;
+        if (provider == SessionSettings.Cuda)
+        {
+            DeviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, settings.CudaDeviceId, OrtMemType.Default);
+            DeviceAllocator = new OrtAllocator(session, DeviceMemory);
+        }
+        else
+        {
+            DeviceMemory = OrtMemoryInfo.DefaultInstance;
+            DeviceAllocator = OrtAllocator.DefaultInstance;
+        }
     }
 
     public InferenceSession Session { get; }
 
     /// <summary>The provider the model really runs on: <see cref="SessionSettings.Cpu"/> or <see cref="SessionSettings.Cuda"/>.</summary>
     public string Provider { get; }
+
+    /// <summary>How it was opened: graphs that work beside it (<see cref="OpenGraph"/>) run the same way.</summary>
+    public SessionSettings Settings { get; }
+
+    /// <summary>Where the provider computes: the CUDA device's memory, or the CPU's. A KV cache kept here is bound to
+    /// the model's inputs and outputs with no copy through the host.</summary>
+    public OrtMemoryInfo DeviceMemory { get; }
+
+    /// <summary>Allocates tensors in <see cref="DeviceMemory"/>.</summary>
+    public OrtAllocator DeviceAllocator { get; }
 
     public IReadOnlyDictionary<string, NodeMetadata> Inputs => Session.InputMetadata;
 
@@ -41,6 +62,16 @@ public sealed class ModelSession : IDisposable
             throw new ModelLoadException($"Model file '{modelPath}' does not exist.");
         }
 
+        return Open(modelPath, settings, options => new InferenceSession(modelPath, options));
+    }
+
+    /// <summary>Opens a graph built in memory (<see cref="OnnxModel"/>) to run on the same provider, with the same
+    /// settings, as <paramref name="beside"/>.</summary>
+    public static ModelSession OpenGraph(OnnxModel graph, ModelSession beside) =>
+        Open(graph.Name, beside.Settings, options => new InferenceSession(graph.ToBytes(), options));
+
+    private static ModelSession Open(string modelPath, SessionSettings settings, Func<SessionOptions, InferenceSession> create)
+    {
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -67,7 +98,7 @@ public sealed class ModelSession : IDisposable
 
         try
         {
-            return new ModelSession(new InferenceSession(modelPath, options), provider);
+            return new ModelSession(create(options), provider, settings);
         }
         catch (OnnxRuntimeException ex)
         {
@@ -115,5 +146,14 @@ public sealed class ModelSession : IDisposable
         return true;
     }
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose()
+    {
+        if (Provider == SessionSettings.Cuda)
+        {
+            DeviceAllocator.Dispose();
+            DeviceMemory.Dispose();
+        }
+
+        Session.Dispose();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CustomerGrains.Inference.Onnx;
 
 namespace CustomerGrains.ModelMaker;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace CustomerGrains.ModelMaker;
+namespace CustomerGrains.Inference.Onnx;
 
 /// <summary>ONNX tensor element types (onnx.proto TensorProto.DataType).</summary>
 public enum OnnxType

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace CustomerGrains.ModelMaker;
+namespace CustomerGrains.Inference.Onnx;
 
 /// <summary>
 /// The protobuf wire format, enough to write onnx.proto messages: varints, length-delimited fields and packed
