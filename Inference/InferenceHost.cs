@@ -72,7 +72,7 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
             if (decoder)
             {
                 _pools[name] = new InferencePool(DecoderModel.Load(model.Path!, opened), new PoolOptions(settings.MaxBatch, settings.MaxTokensInFlight, settings.MaxQueue, name,
-                    model.KvCacheBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4), time, logger);
+                    model.KvCacheBytes ?? DefaultKvCacheBytes(opened)), time, logger);
             }
             else
             {
@@ -86,6 +86,13 @@ public sealed class InferenceHost(IOptions<InferenceOptions> options, TimeProvid
 
         return Task.CompletedTask;
     }
+
+    /// <summary>Without <c>KvCacheBytes</c>: on CUDA, 80% of the device's memory still free once the weights are on
+    /// it (the rest for activations); on CPU, a quarter of the memory the process may use.</summary>
+    private static long DefaultKvCacheBytes(ModelSession session) =>
+        session.Provider == SessionSettings.Cuda && CudaDevice.Memory(session.Settings.CudaDeviceId) is { } device
+            ? device.Free / 5 * 4
+            : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
 

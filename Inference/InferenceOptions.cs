@@ -14,6 +14,11 @@ public sealed class InferenceOptions
 
     public int CudaDeviceId { get; set; }
 
+    /// <summary>ONNX Runtime's CUDA provider options, by its names (<c>Inference:CudaOptions:arena_extend_strategy</c>
+    /// = kSameAsRequested, <c>gpu_mem_limit</c>, <c>cudnn_conv_algo_search</c>, ...); the device is
+    /// <see cref="CudaDeviceId"/>.</summary>
+    public Dictionary<string, string> CudaOptions { get; set; } = [];
+
     /// <summary>Threads per model step. 0 (default): one fewer than the machine's cores, at least one, so that the
     /// gateway and PostgreSQL beside the model keep a core. Measured on 2 cores (bench.sh suggestions, 32 agents): one
     /// thread against ONNX Runtime's one per core took the first event's p99 from 98-230 ms to 74-123 ms and the agents
@@ -40,7 +45,7 @@ public sealed class InferenceOptions
 
     /// <summary>How <paramref name="model"/> runs: its own provider, else <see cref="Provider"/>.</summary>
     public SessionSettings SessionFor(ModelOptions model) =>
-        new(model.Provider ?? Provider, CudaDeviceId, IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount - 1), AllowSpinning: AllowSpinning);
+        new(model.Provider ?? Provider, CudaDeviceId, IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount - 1), AllowSpinning: AllowSpinning, CudaOptions: CudaOptions);
 }
 
 public sealed class ModelOptions
@@ -117,6 +122,17 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             {
                 failures.Add($"Inference:Models:{model}:Provider '{provider}' is not 'cpu' or 'cuda'.");
             }
+        }
+
+        if (options.CudaOptions.ContainsKey("device_id"))
+        {
+            failures.Add("Inference:CudaOptions:device_id: set the device with Inference:CudaDeviceId.");
+        }
+
+        if (options.CudaOptions.TryGetValue("enable_cuda_graph", out var graph) && graph is not ("0" or "false"))
+        {
+            // A CUDA graph replays fixed shapes at fixed addresses; the pool's steps change batch size and length.
+            failures.Add("Inference:CudaOptions:enable_cuda_graph: the pool's batches change shape every step (rows join and leave, the mask grows), which a captured CUDA graph cannot follow.");
         }
 
         if (options.MaxBatch < 1 || options.MaxQueue < 0 || options.MaxTokensInFlight < 1)

@@ -90,7 +90,7 @@ public sealed class ModelSession : IDisposable
             case SessionSettings.Cpu:
                 break;
             case SessionSettings.Cuda:
-                AddCuda(options, settings.CudaDeviceId);
+                AddCuda(options, settings);
                 break;
             default:
                 throw new ModelLoadException($"Unknown execution provider '{settings.Provider}'; use 'cpu' or 'cuda'.");
@@ -108,8 +108,9 @@ public sealed class ModelSession : IDisposable
 
     /// <summary>Registers CUDA, or says exactly what is missing. ONNX Runtime loads the provider library lazily and only
     /// reports "Failed to load shared library", so the libraries it needs are looked for first, by name.</summary>
-    private static void AddCuda(SessionOptions options, int deviceId)
+    private static void AddCuda(SessionOptions options, SessionSettings settings)
     {
+        var deviceId = settings.CudaDeviceId;
         if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
         {
             throw new ModelLoadException(
@@ -127,7 +128,10 @@ public sealed class ModelSession : IDisposable
 
         try
         {
-            options.AppendExecutionProvider_CUDA(deviceId);
+            using var cuda = new OrtCUDAProviderOptions();
+            var given = new Dictionary<string, string>(settings.CudaOptions ?? new Dictionary<string, string>()) { ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            cuda.UpdateOptions(given);
+            options.AppendExecutionProvider_CUDA(cuda);
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {

@@ -1,5 +1,4 @@
 using CustomerGrains.Inference.Onnx;
-using CustomerGrains.ModelMaker;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
