@@ -136,6 +136,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// <summary>Rows of finished sequences still in the cache, awaiting compaction.</summary>
     public int FinishedRows => _finished.Count;
 
+    /// <summary>On CUDA: bytes the model's runs moved between host and device so far (<see cref="ModelRun.HostBytes"/>).</summary>
+    public long HostBytes => _run.HostBytes;
+
     /// <summary>Positions per row in the cache: the longest cached row (left-padded), or the slots' capacity.</summary>
     public int PastLength => _cache?.Length ?? 0;
 

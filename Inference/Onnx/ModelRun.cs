@@ -15,6 +15,12 @@ public sealed class ModelRun(ModelSession model) : IDisposable
 {
     private readonly OrtIoBinding _binding = model.Session.CreateIoBinding();
     private readonly RunOptions _options = new();
+    private readonly bool _onDevice = model.Provider != SessionSettings.Cpu;
+    private long _hostBytes;
+
+    /// <summary>On a device (CUDA): the bytes runs moved between host and device so far, inputs bound from host memory
+    /// and outputs bound to it. A KV cache kept on the device adds nothing here. 0 on CPU.</summary>
+    public long HostBytes => Interlocked.Read(ref _hostBytes);
 
     /// <summary>Stops the run in progress, and refuses the next ones, with an <see cref="OnnxRuntimeException"/>.</summary>
     public void Terminate() => _options.Terminate = true;
@@ -30,6 +36,11 @@ public sealed class ModelRun(ModelSession model) : IDisposable
             foreach (var (name, value) in inputs)
             {
                 _binding.BindInput(name, value);
+                if (_onDevice)
+                {
+                    using var memory = value.GetTensorMemoryInfo();
+                    _hostBytes += memory.GetDeviceType() == OrtMemoryInfoDeviceType.CPU ? value.GetTensorSizeInBytes() : 0;
+                }
             }
 
             for (var i = 0; i < outputs.Count; i++)
@@ -49,6 +60,11 @@ public sealed class ModelRun(ModelSession model) : IDisposable
             foreach (var handle in values.AsSpan(outputs.Count))
             {
                 handle.Dispose();
+            }
+
+            for (var i = 0; _onDevice && i < outputs.Count - onDevice; i++)
+            {
+                _hostBytes += values[i].GetTensorSizeInBytes();
             }
 
             return new RunOutputs(outputs, values[..outputs.Count]);

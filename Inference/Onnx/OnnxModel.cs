@@ -22,7 +22,7 @@ public sealed class OnnxModel
 {
     private const long IrVersion = 8;
     private readonly List<ProtoWriter> _nodes = [];
-    private readonly List<ProtoWriter> _initializers = [];
+    private readonly List<(string Name, OnnxType Type, byte[] Raw, long[] Dims)> _initializers = [];
     private readonly List<ProtoWriter> _inputs = [];
     private readonly List<ProtoWriter> _outputs = [];
     private int _nodeCount;
@@ -133,7 +133,35 @@ public sealed class OnnxModel
     public string Op(string op, string[] inputs, params (string Name, object Value)[] attributes) =>
         Node(op, inputs, [$"{op.ToLowerInvariant()}_{_nodeCount}"], attributes);
 
-    public byte[] ToBytes()
+    /// <summary>The model with every initializer inside it (protobuf caps that at 2 GB: see <see cref="Save"/>).</summary>
+    public byte[] ToBytes() => Serialize(null);
+
+    /// <summary>
+    /// Writes the model. Past <paramref name="inlineUpTo"/> bytes of initializers (1 GiB), those over 1 KiB go to
+    /// <c>{file}.data</c> beside it as ONNX external data (location, offset, length), as large exports ship (a 2 GB
+    /// protobuf message cannot hold a 0.5B model in float32); ONNX Runtime reads them from beside the model file.
+    /// </summary>
+    public void Save(string path, long inlineUpTo = 1L << 30)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (_initializers.Sum(i => (long)i.Raw.Length) <= inlineUpTo)
+        {
+            File.WriteAllBytes(path, ToBytes());
+            return;
+        }
+
+        var dataFile = Path.GetFileName(path) + ".data";
+        using var data = File.Create(path + ".data");
+        File.WriteAllBytes(path, Serialize(raw =>
+        {
+            var offset = data.Position;
+            data.Write(raw);
+            return (dataFile, offset);
+        }));
+    }
+
+    /// <param name="external">Writes an initializer's bytes elsewhere and says where (file, offset); null: inline.</param>
+    private byte[] Serialize(Func<byte[], (string File, long Offset)>? external)
     {
         var graph = new ProtoWriter();
         foreach (var node in _nodes)
@@ -142,9 +170,32 @@ public sealed class OnnxModel
         }
 
         graph.String(2, Name);
-        foreach (var initializer in _initializers)
+        foreach (var (name, type, raw, dims) in _initializers)
         {
-            graph.Message(5, initializer);
+            var tensor = new ProtoWriter();
+            foreach (var dim in dims)
+            {
+                tensor.Varint(1, dim);
+            }
+
+            tensor.Varint(2, (long)type).String(8, name);
+            if (external is not null && raw.Length > 1024)
+            {
+                // TensorProto.external_data (13): key/value entries; data_location (14) EXTERNAL = 1.
+                var (file, offset) = external(raw);
+                foreach (var (key, value) in new[] { ("location", file), ("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("length", raw.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)) })
+                {
+                    tensor.Message(13, new ProtoWriter().String(1, key).String(2, value));
+                }
+
+                tensor.Varint(14, 1);
+            }
+            else
+            {
+                tensor.Bytes(9, raw); // raw_data is little-endian, as here
+            }
+
+            graph.Message(5, tensor);
         }
 
         foreach (var input in _inputs)
@@ -170,22 +221,9 @@ public sealed class OnnxModel
         return model.ToArray();
     }
 
-    public void Save(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllBytes(path, ToBytes());
-    }
-
     private string AddInitializer(string name, OnnxType type, ReadOnlySpan<byte> raw, long[] dims)
     {
-        var tensor = new ProtoWriter();
-        foreach (var dim in dims)
-        {
-            tensor.Varint(1, dim);
-        }
-
-        tensor.Varint(2, (long)type).String(8, name).Bytes(9, raw); // raw_data is little-endian, as here
-        _initializers.Add(tensor);
+        _initializers.Add((name, type, raw.ToArray(), dims));
         return name;
     }
 

@@ -19,7 +19,7 @@ public static class InferenceBenchmark
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(8);
 
-    private static readonly string[] Prompts =
+    internal static readonly string[] Prompts =
     [
         "Where is my order?",
         "Hello, I ordered a parcel last week and it has not arrived yet. Could you check the tracking number please?",
@@ -33,7 +33,7 @@ public static class InferenceBenchmark
 
     // Short replies (16 to 64 tokens, about 38) after prompts of about 30 tokens. With longer and more varied replies
     // (32 to 128) the padded batch cache costs more: every row attends over the longest row's context.
-    private static readonly int[] NewTokens = [16, 64, 32, 48, 24, 64, 40, 16];
+    internal static readonly int[] NewTokens = [16, 64, 32, 48, 24, 64, 40, 16];
 
     private static string BenchModel(OnnxType precision)
     {
@@ -133,7 +133,7 @@ public static class InferenceBenchmark
     }
 
     /// <summary>Generated tokens per second with <paramref name="callers"/> callers sending requests back to back.</summary>
-    private static async Task<double> TokensPerSecondAsync(string name, InferencePool pool, int callers)
+    internal static async Task<double> TokensPerSecondAsync(string name, InferencePool pool, int callers)
     {
         long tokens = 0;
         var measuring = false;
@@ -166,7 +166,7 @@ public static class InferenceBenchmark
 
     /// <summary>Every request's prompt is its own (identical prompts joining together are prefilled once, a saving the
     /// raw ceiling would get far more often than the pool).</summary>
-    private static string Unique(string prompt, int caller, int request) => $"{prompt} ({caller}.{request})";
+    internal static string Unique(string prompt, int caller, int request) => $"{prompt} ({caller}.{request})";
 
     /// <summary>Batches of 32 of the same prompts, prefilled together and stepped as many times as a request gets
     /// tokens on average, nothing else: the same work the pool does (prefill and decode), done by the session in static

@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<Task<BenchmarkResult>>>(StringComparer.
     ["runtime"] = RuntimeBenchmark.RunAsync,
     ["ingest"] = IngestBenchmark.RunAsync,
     ["inference"] = InferenceBenchmark.RunAsync,
+    ["gpu"] = GpuBenchmark.RunAsync,
     ["suggestions"] = SuggestionsBenchmark.RunAsync,
     ["retrieval"] = RetrievalBenchmark.RunAsync,
     ["replies"] = RepliesBenchmark.RunAsync,

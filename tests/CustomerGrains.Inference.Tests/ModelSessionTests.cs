@@ -59,6 +59,33 @@ public sealed class ModelSessionTests : IDisposable
     }
 
     [Fact]
+    public void A_model_whose_weights_are_saved_as_external_data_beside_it_loads_and_runs_the_same()
+    {
+        var model = new OnnxModel("external");
+        model.Input("x", OnnxType.Float, "batch", 512);
+        var weights = Enumerable.Range(0, 512 * 4).Select(i => (float)Math.Sin(i)).ToArray();
+        model.Node("MatMul", ["x", model.Initializer("w", weights, 512, 4)], ["y"]);
+        model.Output("y", OnnxType.Float, "batch", 4);
+        var inline = Path.Combine(_directory, "inline.onnx");
+        var external = Path.Combine(_directory, "external", "model.onnx");
+        model.Save(inline);
+        model.Save(external, inlineUpTo: 1024);
+
+        float[] Run(string path)
+        {
+            using var session = ModelSession.Open(path, new SessionSettings());
+            using var x = Tensors.Of<float>(Enumerable.Range(0, 512).Select(i => i / 512f).ToArray(), 1, 512);
+            using var run = new ModelRun(session);
+            using var outputs = run.Run([("x", x)], ["y"]);
+            return outputs.Get<float>("y", out _).ToArray();
+        }
+
+        Assert.Equal(512 * 4 * sizeof(float), new FileInfo(external + ".data").Length);
+        Assert.True(new FileInfo(external).Length < 1024, "the weights are still inside model.onnx");
+        Assert.Equal(Run(inline), Run(external));
+    }
+
+    [Fact]
     public void An_output_taken_from_one_run_is_bound_as_the_next_runs_input()
     {
         using var session = ModelSession.Open(GrowingModel(), new SessionSettings());

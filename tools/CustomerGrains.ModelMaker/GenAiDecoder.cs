@@ -31,13 +31,14 @@ public static class GenAiDecoder
 
     public static void Write(string folder, DecoderSize size, GenAiPrecision precision = GenAiPrecision.Int4, int seed = 42, int merges = 300)
     {
-        var vocab = TinyDecoder.WriteTokenizer(folder, merges);
-        var eos = vocab - 1; // <|im_end|>
+        var tokens = TinyDecoder.WriteTokenizer(folder, merges);
+        var vocab = Math.Max(tokens, size.Vocab);
+        var eos = tokens - 1; // <|im_end|>
         File.WriteAllText(Path.Combine(folder, "genai_config.json"), JsonSerializer.Serialize(new
         {
             model = new
             {
-                bos_token_id = vocab - 2,
+                bos_token_id = tokens - 2,
                 context_length = size.MaxPositions,
                 decoder = new
                 {

@@ -17,6 +17,14 @@ public sealed record DecoderSize(int Hidden, int Heads, int KvHeads, int Layers,
     /// models) a step of one sequence is bound by reading the weights, which batching shares.</summary>
     public static readonly DecoderSize Bench = new(Hidden: 512, Heads: 8, KvHeads: 2, Layers: 8, Intermediate: 1536);
 
+    /// <summary>Qwen2.5-0.5B-Instruct's shape (24 layers, 14 query and 2 KV heads of 64, a 151,936-token vocabulary),
+    /// with random weights: the GPU benchmark's model (a 2.5 GB file, made when that benchmark runs).</summary>
+    public static readonly DecoderSize Qwen05B = new(Hidden: 896, Heads: 14, KvHeads: 2, Layers: 24, Intermediate: 4864, MaxPositions: 4096) { Vocab = 151_936 };
+
+    /// <summary>The model's vocabulary (embedding rows and logits) when larger than its tokenizer's, as real models
+    /// pad theirs; 0: the tokenizer's.</summary>
+    public int Vocab { get; init; }
+
     public int HeadDim => Hidden / Heads;
 }
 
@@ -49,6 +57,11 @@ public static class TinyDecoder
     /// <param name="encode">Tokenizes a text with the tokenizer.json at a path (the tool itself has no tokenizer).</param>
     public static void WriteScripted(string folder, DecoderSize size, string script, Func<string, string, int[]> encode, bool loop = false, int seed = 42)
     {
+        if (size.Vocab > 0)
+        {
+            throw new ArgumentException("A scripted decoder's vocabulary is its tokenizer's.");
+        }
+
         var vocab = WriteTokenizerAndConfig(folder, size, merges: 300);
         var tokens = encode(Path.Combine(folder, "tokenizer.json"), script);
         if (tokens.Distinct().Count() != tokens.Length)
@@ -109,11 +122,12 @@ public static class TinyDecoder
         return m.Op("Mul", m.Op("Div", x, m.Op("Sqrt", m.Op("Add", meanSquare, m.Initializer($"eps_{weight}", [1e-5f])))), weight);
     }
 
-    /// <summary>Writes tokenizer.json and config.json; returns the vocabulary size.</summary>
+    /// <summary>Writes tokenizer.json and config.json; returns the model's vocabulary size.</summary>
     private static int WriteTokenizerAndConfig(string folder, DecoderSize size, int merges, OnnxType precision = OnnxType.Float)
     {
-        var vocab = WriteTokenizer(folder, merges);
-        var eos = vocab - 1; // <|im_end|>
+        var tokens = WriteTokenizer(folder, merges);
+        var vocab = Math.Max(tokens, size.Vocab);
+        var eos = tokens - 1; // <|im_end|>
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new
         {
             model_type = "llama",
@@ -127,7 +141,7 @@ public static class TinyDecoder
             max_position_embeddings = size.MaxPositions,
             rms_norm_eps = 1e-5,
             rope_theta = 10000.0,
-            bos_token_id = vocab - 2,
+            bos_token_id = tokens - 2,
             eos_token_id = eos,
             torch_dtype = precision switch { OnnxType.Float16 => "float16", OnnxType.BFloat16 => "bfloat16", _ => "float32" },
         }, new JsonSerializerOptions { WriteIndented = true }));
