@@ -6,8 +6,9 @@ namespace CustomerGrains.Inference.Onnx;
 /// <summary>
 /// Runs a <see cref="ModelSession"/> through one reusable <see cref="OrtIoBinding"/>: inputs are bound as they are (an
 /// earlier run's output can be bound as the next run's input, as a KV cache's present becomes its past, with no copy)
-/// and ONNX Runtime allocates the outputs, in CPU memory or, for those asked for on the device, in the provider's
-/// memory (<see cref="ModelSession.DeviceMemory"/>: on CUDA a KV cache never passes through the host). Setting
+/// and ONNX Runtime allocates the outputs, in host memory (<see cref="ModelSession.HostMemory"/>: pinned on CUDA) or,
+/// for those asked for on the device, in the provider's memory (<see cref="ModelSession.DeviceMemory"/>: on CUDA a KV
+/// cache never passes through the host). Setting
 /// <see cref="Terminate"/> from any thread stops a run in progress (<see cref="RunOptions.Terminate"/>). One caller at a
 /// time.
 /// </summary>
@@ -45,7 +46,7 @@ public sealed class ModelRun(ModelSession model) : IDisposable
 
             for (var i = 0; i < outputs.Count; i++)
             {
-                _binding.BindOutputToDevice(outputs[i], i < outputs.Count - onDevice ? OrtMemoryInfo.DefaultInstance : model.DeviceMemory);
+                _binding.BindOutputToDevice(outputs[i], i < outputs.Count - onDevice ? model.HostMemory : model.DeviceMemory);
             }
 
             foreach (var (name, value) in into)

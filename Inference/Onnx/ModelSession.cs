@@ -24,11 +24,13 @@ public sealed class ModelSession : IDisposable
         {
             DeviceMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, settings.CudaDeviceId, OrtMemType.Default);
             DeviceAllocator = new OrtAllocator(session, DeviceMemory);
+            HostMemory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, settings.CudaDeviceId, OrtMemType.CpuOutput);
         }
         else
         {
             DeviceMemory = OrtMemoryInfo.DefaultInstance;
             DeviceAllocator = OrtAllocator.DefaultInstance;
+            HostMemory = OrtMemoryInfo.DefaultInstance;
         }
     }
 
@@ -46,6 +48,10 @@ public sealed class ModelSession : IDisposable
 
     /// <summary>Allocates tensors in <see cref="DeviceMemory"/>.</summary>
     public OrtAllocator DeviceAllocator { get; }
+
+    /// <summary>Where outputs read on the host go: on CUDA, pinned host memory (the device copies into it directly);
+    /// on CPU, the CPU's.</summary>
+    public OrtMemoryInfo HostMemory { get; }
 
     public IReadOnlyDictionary<string, NodeMetadata> Inputs => Session.InputMetadata;
 
@@ -156,6 +162,7 @@ public sealed class ModelSession : IDisposable
         {
             DeviceAllocator.Dispose();
             DeviceMemory.Dispose();
+            HostMemory.Dispose();
         }
 
         Session.Dispose();
