@@ -114,7 +114,7 @@ public sealed class PendingJoin : IDisposable
 /// <item><see cref="CacheLayout.Slots"/> (GroupQueryAttention): each row's positions from index 0 of a slot with room
 /// for the steps ahead, bound as both past and present so the model writes each new position in place.</item>
 /// </list>
-/// Only joining, leaving and a slot cache growing build a new cache, through <see cref="CacheCopy"/> on the provider.
+/// Only joining, leaving and a slot cache growing build a new cache, through <see cref="DeviceCopy"/> on the provider.
 /// A join may be prefilled a chunk at a time (<see cref="BeginJoin"/>, <see cref="ContinueJoin"/>) with steps of the
 /// running rows between chunks.
 /// </summary>
@@ -126,7 +126,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     private readonly List<BatchSequence> _rows = [];
     private readonly HashSet<BatchSequence> _finished = [];
     private readonly ModelRun _run = new(model.Session);
-    private readonly CacheCopy _copy = new(model);
+    private readonly DeviceCopy _copy = new(model);
     private readonly bool _slotted = model.Layout == CacheLayout.Slots;
     private KvTensors? _cache;
 
@@ -236,7 +236,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             join.Mask.AsSpan(b * longest, offset + length).CopyTo(chunkMask.AsSpan(b * (offset + length)));
         }
 
-        using var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, join.Past, withLogits: last);
+        using var outputs = Run(batch, length, chunkIds, chunkMask, chunkPositions, join.Past, withLogits: last, logitsOnDevice: true);
         join.Offset += length;
         join.Advance(TakePresents(outputs, offset + length)); // this chunk's presents are the next one's past
         if (!last)
@@ -244,7 +244,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             return null;
         }
 
-        var prefillLogits = LastLogits(outputs, batch, length);
+        var prefillLogits = PickLogits(outputs, [.. Enumerable.Range(0, batch).Select(b => (long)b * length + length - 1)]);
         var logits = new float[join.Newcomers.Count][];
         for (var n = 0; n < logits.Length; n++)
         {
@@ -279,11 +279,9 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         {
             var shared = KvTensors.Allocate(model, count, join.Longest);
             Array.Fill(join.Slots, shared);
-            using var outputs = Run(count, join.Longest, join.Ids, join.Mask, join.Positions, shared, withLogits: true, inPlace: true);
-            for (var n = 0; n < count; n++)
-            {
-                join.Logits[n] = RowLogits(outputs, n, join.Prefills[n].Prompt.Count - 1);
-            }
+            using var outputs = Run(count, join.Longest, join.Ids, join.Mask, join.Positions, shared, withLogits: true, inPlace: true, logitsOnDevice: true);
+            var rows = PickLogits(outputs, [.. Enumerable.Range(0, count).Select(n => (long)n * join.Longest + join.Prefills[n].Prompt.Count - 1)]);
+            rows.CopyTo(join.Logits, 0);
 
             join.Next = count;
         }
@@ -303,11 +301,11 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
             var mask = new long[offset + length];
             Array.Fill(mask, 1L);
             var last = offset + length == prompt.Count;
-            using var outputs = Run(1, length, ids, mask, new long[length], cache, withLogits: last, inPlace: true);
+            using var outputs = Run(1, length, ids, mask, new long[length], cache, withLogits: last, inPlace: true, logitsOnDevice: true);
             join.Offset += length;
             if (last)
             {
-                join.Logits[n] = RowLogits(outputs, 0, length - 1);
+                join.Logits[n] = PickLogits(outputs, [length - 1])[0];
                 (join.Next, join.Offset) = (n + 1, 0);
             }
         }
@@ -364,7 +362,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// <paramref name="newcomers"/>, whose prompts are cached now.</summary>
     private void Adopt(List<CacheRows> sources, int length, List<(BatchSequence Sequence, int Row)> staying, IReadOnlyList<BatchSequence> newcomers)
     {
-        Replace(_copy.Copy(sources, length));
+        Replace(_copy.Cache(sources, length));
         _rows.Clear();
         _rows.AddRange(staying.Select(r => r.Sequence));
         _finished.Clear();
@@ -397,7 +395,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         if (_slotted && width > _cache!.Length)
         {
             var length = SlotCapacity(width);
-            Replace(_copy.Copy([new CacheRows(_cache.Tensors, [.. Enumerable.Range(0, batch)], _cache.Length)], length));
+            Replace(_copy.Cache([new CacheRows(_cache.Tensors, [.. Enumerable.Range(0, batch)], _cache.Length)], length));
         }
 
         var ids = new long[batch];
@@ -460,7 +458,7 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         }
 
         var length = _slotted ? _cache!.Length : remaining.Max(r => r.Sequence.Cached);
-        Replace(_copy.Copy([new CacheRows(_cache!.Tensors, [.. remaining.Select(r => r.Row)], _cache.Length)], length));
+        Replace(_copy.Cache([new CacheRows(_cache!.Tensors, [.. remaining.Select(r => r.Row)], _cache.Length)], length));
         _rows.Clear();
         _rows.AddRange(remaining.Select(r => r.Sequence));
         _finished.Clear();
@@ -469,9 +467,10 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
     /// <summary>
     /// One model run: <paramref name="pasts"/> as the past; with <paramref name="inPlace"/> (slots) the presents are
     /// written into those same tensors, else they come back on the device (<see cref="TakePresents"/>). Logits, when
-    /// asked for, come back to the host.
+    /// asked for, come back to the host, or stay on the device for <see cref="PickLogits"/> (a prefill needs one
+    /// position of each row).
     /// </summary>
-    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, KvTensors pasts, bool withLogits, bool inPlace = false)
+    private RunOutputs Run(int batch, int length, long[] ids, long[] mask, long[] positions, KvTensors pasts, bool withLogits, bool inPlace = false, bool logitsOnDevice = false)
     {
         using var idsTensor = Tensors.Of<long>(ids, batch, length);
         using var maskTensor = Tensors.Of<long>(mask, batch, mask.Length / batch);
@@ -494,24 +493,25 @@ public sealed class DecodeBatch(DecoderModel model) : IDisposable
         }
 
         string[] outputs = inPlace ? (withLogits ? [names.Logits] : []) : withLogits ? model.OutputNames : model.PresentNames;
-        return _run.Run(CollectionsMarshal.AsSpan(inputs), outputs, CollectionsMarshal.AsSpan(into), onDevice: inPlace ? 0 : model.PresentNames.Length);
+        var onDevice = (inPlace ? 0 : model.PresentNames.Length) + (withLogits && logitsOnDevice ? 1 : 0);
+        return _run.Run(CollectionsMarshal.AsSpan(inputs), outputs, CollectionsMarshal.AsSpan(into), onDevice);
     }
 
     private KvTensors TakePresents(RunOutputs outputs, int length) => new([.. model.PresentNames.Select(outputs.Take)], length);
+
+    /// <summary>Logits at <paramref name="positions"/> (flattened over batch and sequence) of logits kept on the
+    /// device, as float32 on the host.</summary>
+    private float[][] PickLogits(RunOutputs outputs, long[] positions)
+    {
+        using var logits = outputs.Take(model.Names.Logits);
+        return _copy.Rows(logits, positions);
+    }
 
     /// <summary>Each row's logits at its last position, as float32 whatever the model's precision.</summary>
     private float[][] LastLogits(RunOutputs outputs, int batch, int length)
     {
         var vocab = (int)outputs.ShapeOf(model.Names.Logits)[2];
         return outputs.GetSingles(model.Names.Logits, (long)(length - 1) * vocab, batch, vocab, (long)length * vocab);
-    }
-
-    /// <summary>One row's logits at <paramref name="position"/>, as float32.</summary>
-    private float[] RowLogits(RunOutputs outputs, int row, int position)
-    {
-        var shape = outputs.ShapeOf(model.Names.Logits);
-        var (length, vocab) = ((int)shape[1], (int)shape[2]);
-        return outputs.GetSingles(model.Names.Logits, ((long)row * length + position) * vocab, 1, vocab, vocab)[0];
     }
 
     private void Replace(KvTensors? cache)
