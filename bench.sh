@@ -10,6 +10,8 @@ flavor="${ORT_FLAVOR:-cpu}"
 
 source deploy/scripts/postgres.sh
 ensure_postgres
+source deploy/scripts/dictionaries.sh
+ensure_dictionaries
 
 dotnet build tests/CustomerGrains.Benchmarks -c Release -nologo -v quiet -p:OrtFlavor="$flavor" >&2
 export CUSTOMERGRAINS_BENCH_RESULTS="$PWD/bench-results"

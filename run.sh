@@ -32,6 +32,8 @@ fi
 
 source deploy/scripts/postgres.sh
 ensure_postgres
+source deploy/scripts/dictionaries.sh
+ensure_dictionaries
 
 mkdir -p .state
 

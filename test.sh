@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions what the tests need (PostgreSQL, see deploy/scripts/postgres.sh; chromium for the console's browser
-# tests, see deploy/scripts/chromium.sh) and runs every test.
+# tests, see deploy/scripts/chromium.sh; the English-Russian dictionary, see deploy/scripts/dictionaries.sh) and runs
+# every test.
 # Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~ClusterTests".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +10,8 @@ source deploy/scripts/postgres.sh
 ensure_postgres
 source deploy/scripts/chromium.sh
 ensure_chromium
+source deploy/scripts/dictionaries.sh
+ensure_dictionaries
 
 # ORT_FLAVOR=cuda builds against ONNX Runtime's CUDA package (README: GPU); the tests pass on either.
 dotnet build CustomerGrains.sln -c Release -nologo -v quiet -p:OrtFlavor="${ORT_FLAVOR:-cpu}"

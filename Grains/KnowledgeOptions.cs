@@ -23,6 +23,11 @@ public sealed class KnowledgeOptions
     /// <summary>With an embedding model, a match scores (1 - w) x lexical + w x cosine (negative cosines count 0).
     /// ConfidentScore applies to that blend, so recalibrate it for the model.</summary>
     public double EmbeddingWeight { get; set; } = 0.5;
+
+    /// <summary>V. K. Mueller's English-Russian dictionary in dictd's format (Debian's mueller7-dict), loaded once per
+    /// database into kb_lexicon so that a question finds entries written in the other language. Unset (the default
+    /// outside run.sh): matching stays within a question's language.</summary>
+    public string? EnglishRussianDictionary { get; set; }
 }
 
 /// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>

@@ -6,8 +6,9 @@ namespace CustomerGrains.Grains.Knowledge;
 /// <summary>
 /// Finds a tenant's entries for a question. Matching needs no model: the question's stemmed terms (English, Russian,
 /// unstemmed) are OR-ed against each entry's weighted search vector, and trigram similarity with the entry's question
-/// (and its aliases) catches typos; the score mixes both. Where an encoder is configured, the candidates are reranked
-/// by the cosine of their embeddings.
+/// (and its aliases) catches typos; the score mixes both. The terms' translations through the bilingual lexicon
+/// (<see cref="LexiconLoading"/>) find entries in the other language. Where an encoder is configured, the candidates
+/// are reranked by the cosine of their embeddings.
 /// </summary>
 internal sealed class KnowledgeSearch(
     NpgsqlDataSource database, string tenantId, KnowledgeOptions options, Inference.InferenceOptions inference, IGrainFactory grains, TimeProvider time, ILogger logger)
@@ -34,9 +35,22 @@ internal sealed class KnowledgeSearch(
                 SELECT word FROM words WHERE length(to_tsvector('english', word)) > 0 AND length(to_tsvector('russian', word)) > 0),
             terms AS (
                 SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', word) || to_tsvector('russian', word))) AS lexeme FROM content),
+            -- Each content word's translations through the bilingual lexicon (kb_lexicon, empty without a dictionary):
+            -- an English stem's Russian ones and a Russian (or Russian-stemmed Ukrainian) stem's English ones.
+            word_terms AS (
+                SELECT c.word, t.lexeme FROM content c, unnest(tsvector_to_array(to_tsvector('english', c.word) || to_tsvector('russian', c.word))) t(lexeme)),
+            translated AS (
+                -- A lateral subquery per stem (OFFSET 0 keeps it one): two index lookups, where a join would hash the
+                -- whole lexicon for the handful of stems a question has.
+                SELECT w.word, l.lexeme FROM word_terms w, LATERAL (
+                    SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
+                    UNION
+                    SELECT english FROM kb_lexicon WHERE russian = w.lexeme OFFSET 0) l),
             q AS (
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
-                       (SELECT count(*) FROM terms)::float8 AS terms),
+                       (SELECT count(*) FROM terms)::float8 AS terms,
+                       (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM translated)::tsquery AS xts,
+                       (SELECT count(*) FROM content)::float8 AS words),
             -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
             -- its best-matching one.
             phrasings AS (
@@ -52,11 +66,16 @@ internal sealed class KnowledgeSearch(
                        -- The share of the question's content words the entry has (in its question, alias or answer): one
                        -- shared word out of six is weak evidence, all of them strong.
                        CASE WHEN q.terms = 0 THEN 0
-                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(p.search))) / q.terms END AS coverage
+                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(p.search))) / q.terms END AS coverage,
+                       -- The share of the question's content words one of whose translations the entry has.
+                       CASE WHEN q.xts IS NULL THEN 0
+                            ELSE (SELECT count(DISTINCT x.word) FROM translated x WHERE x.lexeme = ANY (tsvector_to_array(p.search))) / q.words END AS across
                 FROM phrasings p, q
-                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text),
+                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text OR (q.xts IS NOT NULL AND p.search @@ q.xts)),
+            -- A match across languages scores as a same-language one with its words' coverage and no shared letters: below
+            -- a same-language match of equal coverage.
             best AS (
-                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * coverage)) AS score FROM scored GROUP BY entry_id)
+                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * coverage, 0.5 * across)) AS score FROM scored GROUP BY entry_id)
             SELECT e.entry_id, e.question, e.answer, b.score, e.language, CASE WHEN e.embedding_model = $4 THEN e.embedding END
             FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
             ORDER BY b.score DESC, e.entry_id LIMIT $3

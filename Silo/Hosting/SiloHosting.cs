@@ -90,6 +90,7 @@ public static class SiloHosting
         // Registered before the silo: hosted services start in order, and Orleans' providers read their queries from
         // the schema at start.
         builder.Services.AddHostedService<SchemaMigration>();
+        builder.Services.AddHostedService<global::CustomerGrains.Grains.Knowledge.LexiconLoading>(); // needs kb_lexicon
 
         var host = IPAddress.Parse(silo.Host == "localhost" ? SiloOptions.DefaultHost : silo.Host);
         var (siloPort, gatewayPort) = SiloPorts.Resolve(host, silo, orleans);

@@ -30,10 +30,15 @@ public static class RetrievalBenchmark
 
     private static readonly string[] Systems = ["project", "pg", "lucene"];
 
+    /// <summary>Debian's mueller7-dict, which the scripts install (deploy/scripts/dictionaries.sh).</summary>
+    private const string MuellerDictionaryPath = "/usr/share/dictd/mueller7.dict.dz";
+
     public static async Task<BenchmarkResult> RunAsync()
     {
         await using var hubSpot = await FakeHubSpot.StartAsync();
-        await using var cluster = await TestCluster.StartAsync(1, GatewayTestOptions.Create(hubSpot.BaseUrl));
+        var options = GatewayTestOptions.Create(hubSpot.BaseUrl);
+        options.Configuration["Knowledge:EnglishRussianDictionary"] = MuellerDictionaryPath;
+        await using var cluster = await TestCluster.StartAsync(1, options);
         await using var database = NpgsqlDataSource.Create(cluster.Database.ConnectionString);
         var calibration = await EvaluateAsync(cluster, database, "telecom", "kb-eval");
         var heldOut = await EvaluateAsync(cluster, database, "saas", "kb-eval-saas");
