@@ -28,6 +28,11 @@ public sealed class KnowledgeOptions
     /// database into kb_lexicon so that a question finds entries written in the other language. Unset (the default
     /// outside run.sh): matching stays within a question's language.</summary>
     public string? EnglishRussianDictionary { get; set; }
+
+    /// <summary>MyThes thesauri by language (en, ru, uk: Debian's mythes-en-us, mythes-ru, mythes-uk), loaded once per
+    /// database into kb_synonyms: a question's word meets an entry's synonym of it, weighted below the word itself.
+    /// Unset (the default outside run.sh): no synonyms.</summary>
+    public Dictionary<string, string> Thesauri { get; set; } = [];
 }
 
 /// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>

@@ -11,9 +11,9 @@ internal static partial class Log
     [LoggerMessage(4001, LogLevel.Warning, "Customer {Tenant}/{Customer}: a stored interaction could not be published to live views; they read it when they next catch up")]
     public static partial void PublishFailed(ILogger logger, string tenant, string customer, Exception exception);
 
-    [LoggerMessage(4002, LogLevel.Warning, "Knowledge base: the English-Russian dictionary {Path} (Knowledge:EnglishRussianDictionary) is not there; questions are matched within their own language only (Debian: apt-get install mueller7-dict)")]
-    public static partial void LexiconMissing(ILogger logger, string path);
+    [LoggerMessage(4002, LogLevel.Warning, "Knowledge base: {Path} ({Setting}) is not there; matching goes on without it (Debian: apt-get install {Package})")]
+    public static partial void LexiconMissing(ILogger logger, string path, string setting, string package);
 
-    [LoggerMessage(4003, LogLevel.Information, "Knowledge base: {Pairs} English-Russian word pairs from {Path} loaded for matching across languages")]
+    [LoggerMessage(4003, LogLevel.Information, "Knowledge base: {Pairs} word pairs from {Path} loaded for matching")]
     public static partial void LexiconLoaded(ILogger logger, int pairs, string path);
 }

@@ -46,10 +46,19 @@ internal sealed class KnowledgeSearch(
                     SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
                     UNION
                     SELECT english FROM kb_lexicon WHERE russian = w.lexeme OFFSET 0) l),
+            -- Each content word's synonyms in its language (kb_synonyms, from the thesauri; empty without them).
+            alike AS (
+                SELECT w.word, s.lexeme FROM word_terms w, LATERAL (SELECT synonym AS lexeme FROM kb_synonyms WHERE lexeme = w.lexeme OFFSET 0) s),
+            -- What each content word may meet in an entry: its own stems (0), its synonyms (1), its translations (2).
+            meanings AS (
+                SELECT word, lexeme, 0 AS kind FROM word_terms
+                UNION ALL SELECT word, lexeme, 1 FROM alike
+                UNION ALL SELECT word, lexeme, 2 FROM translated),
             q AS (
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
                        (SELECT count(*) FROM terms)::float8 AS terms,
                        (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM translated)::tsquery AS xts,
+                       (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM alike)::tsquery AS sts,
                        (SELECT count(*) FROM content)::float8 AS words),
             -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
             -- its best-matching one.
@@ -66,16 +75,22 @@ internal sealed class KnowledgeSearch(
                        -- The share of the question's content words the entry has (in its question, alias or answer): one
                        -- shared word out of six is weak evidence, all of them strong.
                        CASE WHEN q.terms = 0 THEN 0
-                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (tsvector_to_array(p.search))) / q.terms END AS coverage,
+                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (l.lexemes)) / q.terms END AS coverage,
+                       -- The share of its content words the entry has, a word it has only a synonym of counting half:
+                       -- half of (words it has) + half of (words it has, or has a synonym of).
+                       0.5 * (m.own + m.near) / greatest(q.words, 1) AS softly,
                        -- The share of the question's content words one of whose translations the entry has.
-                       CASE WHEN q.xts IS NULL THEN 0
-                            ELSE (SELECT count(DISTINCT x.word) FROM translated x WHERE x.lexeme = ANY (tsvector_to_array(p.search))) / q.words END AS across
-                FROM phrasings p, q
-                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text OR (q.xts IS NOT NULL AND p.search @@ q.xts)),
+                       m.translated / greatest(q.words, 1) AS across
+                FROM phrasings p CROSS JOIN LATERAL (SELECT tsvector_to_array(p.search) AS lexemes) l, q,
+                     LATERAL (SELECT count(DISTINCT word) FILTER (WHERE kind = 0) AS own, count(DISTINCT word) FILTER (WHERE kind <= 1) AS near,
+                                     count(DISTINCT word) FILTER (WHERE kind = 2) AS translated
+                              FROM meanings WHERE lexeme = ANY (l.lexemes)) m
+                WHERE (q.ts IS NOT NULL AND p.search @@ q.ts) OR p.text % q.text OR q.text <% p.text
+                      OR (q.xts IS NOT NULL AND p.search @@ q.xts) OR (q.sts IS NOT NULL AND p.search @@ q.sts)),
             -- A match across languages scores as a same-language one with its words' coverage and no shared letters: below
             -- a same-language match of equal coverage.
             best AS (
-                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * coverage, 0.5 * across)) AS score FROM scored GROUP BY entry_id)
+                SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * greatest(coverage, softly), 0.5 * across)) AS score FROM scored GROUP BY entry_id)
             SELECT e.entry_id, e.question, e.answer, b.score, e.language, CASE WHEN e.embedding_model = $4 THEN e.embedding END
             FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
             ORDER BY b.score DESC, e.entry_id LIMIT $3

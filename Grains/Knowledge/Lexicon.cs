@@ -132,33 +132,121 @@ public static partial class MuellerDictionary
 }
 
 /// <summary>
-/// Puts the English-Russian dictionary (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon as
-/// pairs of stems (lexemes as PostgreSQL's english and russian text-search configurations make them, so they meet the
-/// entries' search vectors), once per database: a silo starting finds it there (kb_lexicon_sources) and reads
-/// nothing. A plain table, so it works on a managed PostgreSQL that installs no dictionary files. Without the file,
-/// questions are matched within their own language only, and the log says so.
+/// Synonyms from a MyThes thesaurus (LibreOffice's format, as Debian's mythes-en-us, mythes-ru and mythes-uk ship it:
+/// th_*_v2.dat, UTF-8; each headword "word|n" followed by n meaning lines "(label)|synonym|..."). The English one is
+/// WordNet's synsets. Kept: single-word synonyms of each headword (at most <c>perHeadword</c>), leaving out antonyms,
+/// similar and related terms (lines labelled so), hypernyms (WordNet's "(generic term)") and items carrying a usage
+/// label; Ukrainian "(див.) X" (see X) counts X. Written here because no .NET library reads MyThes files.
+/// </summary>
+public static class MyThesThesaurus
+{
+    private static readonly string[] SkippedLines = ["(антоним)", "(сходный термин)", "(связанный термин)", "(antonym)"];
+
+    public static IEnumerable<(string Word, string Synonym)> Read(string path, int perHeadword = 8)
+    {
+        using var reader = new StreamReader(path, Encoding.UTF8);
+        reader.ReadLine(); // the encoding's name
+        for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        {
+            var bar = line.LastIndexOf('|');
+            if (bar <= 0 || !int.TryParse(line.AsSpan(bar + 1), out var meanings))
+            {
+                continue;
+            }
+
+            var word = line[..bar].ToLowerInvariant();
+            var synonyms = new List<string>();
+            for (var m = 0; m < meanings && reader.ReadLine() is { } meaning; m++)
+            {
+                var items = meaning.Split('|');
+                if (SkippedLines.Contains(items[0].Trim()))
+                {
+                    continue;
+                }
+
+                foreach (var item in items.Skip(1))
+                {
+                    var synonym = item.Trim();
+                    synonym = synonym.StartsWith("(див.)", StringComparison.Ordinal) ? synonym[6..].Trim() : synonym;
+                    synonym = synonym.ToLowerInvariant();
+                    if (synonym.Length > 2 && synonym != word && synonym.All(c => char.IsLetter(c) || c == '-') && !synonyms.Contains(synonym))
+                    {
+                        synonyms.Add(synonym);
+                    }
+                }
+            }
+
+            if (word.All(c => char.IsLetter(c) || c == '-'))
+            {
+                foreach (var synonym in synonyms.Take(perHeadword))
+                {
+                    yield return (word, synonym);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Puts the language resources the matching reads into plain tables, once per database (a silo starting finds them
+/// listed in kb_lexicon_sources and reads nothing), as pairs of stems (lexemes as PostgreSQL's text-search
+/// configurations make them, so they meet the entries' search vectors): the English-Russian dictionary
+/// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, and each language's thesaurus
+/// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways. Plain tables work on a managed PostgreSQL
+/// that installs no dictionary files. A file that is not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.EnglishRussianDictionary is not { Length: > 0 } path)
+        if (options.Value.EnglishRussianDictionary is { Length: > 0 } dictionary)
         {
-            return;
+            await LoadAsync(dictionary, "Knowledge:EnglishRussianDictionary", "mueller7-dict", () => MuellerDictionary.Read(dictionary),
+                """
+                INSERT INTO kb_lexicon (english, russian)
+                SELECT DISTINCT e.lexeme, r.lexeme
+                FROM lexicon_words w,
+                     unnest(tsvector_to_array(to_tsvector('english', w.first))) e(lexeme),
+                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) r(lexeme)
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken);
         }
 
+        foreach (var (language, path) in options.Value.Thesauri.Where(t => t.Value is { Length: > 0 }))
+        {
+            // PostgreSQL has no Ukrainian stemmer; the entries' Ukrainian words are stemmed as Russian ones, so these are too.
+            var configuration = language switch { "en" => "english", "ru" or "uk" => "russian", _ => "simple" };
+            await LoadAsync(path, $"Knowledge:Thesauri:{language}", $"mythes-{language}", () => MyThesThesaurus.Read(path),
+                $"""
+                INSERT INTO kb_synonyms (lexeme, synonym)
+                SELECT DISTINCT v.lexeme, v.synonym
+                FROM lexicon_words w,
+                     unnest(tsvector_to_array(to_tsvector('{configuration}', w.first))) a(lexeme),
+                     unnest(tsvector_to_array(to_tsvector('{configuration}', w.second))) b(lexeme),
+                     LATERAL (VALUES (a.lexeme, b.lexeme), (b.lexeme, a.lexeme)) v(lexeme, synonym)
+                WHERE a.lexeme <> b.lexeme
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken);
+        }
+    }
+
+    private async Task LoadAsync(string path, string setting, string package, Func<IEnumerable<(string, string)>> read, string insert, CancellationToken cancellationToken)
+    {
         if (!File.Exists(path))
         {
-            Log.LexiconMissing(logger, path);
+            Log.LexiconMissing(logger, path, setting, package);
             return;
         }
 
         var source = $"{Path.GetFileName(path)}:{new FileInfo(path).Length}";
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
         // Silos starting together: one loads, the others wait here and then find it loaded.
         await using (var create = new NpgsqlCommand(
-            "SELECT pg_advisory_xact_lock(7204312); CREATE TEMP TABLE lexicon_words (english text, russian text) ON COMMIT DROP", connection, transaction))
+            "SELECT pg_advisory_xact_lock(7204312); CREATE TEMP TABLE lexicon_words (first text, second text) ON COMMIT DROP", connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -173,28 +261,20 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         }
 
         var pairs = 0;
-        await using (var import = await connection.BeginBinaryImportAsync("COPY lexicon_words (english, russian) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        await using (var import = await connection.BeginBinaryImportAsync("COPY lexicon_words (first, second) FROM STDIN (FORMAT BINARY)", cancellationToken))
         {
-            foreach (var (english, russian) in MuellerDictionary.Read(path))
+            foreach (var (first, second) in read())
             {
                 await import.StartRowAsync(cancellationToken);
-                await import.WriteAsync(english, cancellationToken);
-                await import.WriteAsync(russian, cancellationToken);
+                await import.WriteAsync(first, cancellationToken);
+                await import.WriteAsync(second, cancellationToken);
                 pairs++;
             }
 
             await import.CompleteAsync(cancellationToken);
         }
 
-        await using (var load = new NpgsqlCommand(
-            """
-            INSERT INTO kb_lexicon (english, russian)
-            SELECT DISTINCT e.lexeme, r.lexeme
-            FROM lexicon_words w,
-                 unnest(tsvector_to_array(to_tsvector('english', w.english))) e(lexeme),
-                 unnest(tsvector_to_array(to_tsvector('russian', w.russian))) r(lexeme)
-            ON CONFLICT DO NOTHING
-            """, connection, transaction))
+        await using (var load = new NpgsqlCommand(insert, connection, transaction))
         {
             await load.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -207,9 +287,9 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         }
 
         await transaction.CommitAsync(cancellationToken);
-        await using (var analyze = new NpgsqlCommand("ANALYZE kb_lexicon", connection))
+        await using (var analyze = new NpgsqlCommand("ANALYZE kb_lexicon; ANALYZE kb_synonyms", connection))
         {
-            await analyze.ExecuteNonQueryAsync(cancellationToken); // the planner's estimates for the joins that search it
+            await analyze.ExecuteNonQueryAsync(cancellationToken); // the planner's estimates for the lookups that search them
         }
 
         Log.LexiconLoaded(logger, pairs, path);

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # Provides the language resources the knowledge base reads: V. K. Mueller's English-Russian dictionary (Debian's
-# mueller7-dict, /usr/share/dictd/mueller7.dict.dz), for matching questions to entries written in the other language
-# (Knowledge:EnglishRussianDictionary). Source it, then call ensure_dictionaries: installs it from the OS packages when
-# missing (as root). Without it the silo still runs, matching within a question's language, and says so in its log.
+# mueller7-dict, /usr/share/dictd/mueller7.dict.dz), for questions to find entries written in the other language
+# (Knowledge:EnglishRussianDictionary), and the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
+# /usr/share/mythes), for synonyms (Knowledge:Thesauri). Source it, then call ensure_dictionaries: installs what is
+# missing from the OS packages (as root). Without them the silo still runs, matching within a question's language and
+# words, and says so in its log.
 
-CUSTOMERGRAINS_MUELLER=/usr/share/dictd/mueller7.dict.dz
+CUSTOMERGRAINS_DICTIONARIES=(
+  "/usr/share/dictd/mueller7.dict.dz:mueller7-dict"
+  "/usr/share/mythes/th_en_US_v2.dat:mythes-en-us"
+  "/usr/share/mythes/th_ru_RU_v2.dat:mythes-ru"
+  "/usr/share/mythes/th_uk_UA_v2.dat:mythes-uk"
+)
 
 ensure_dictionaries() {
-  if [ -f "$CUSTOMERGRAINS_MUELLER" ]; then
-    return 0
-  fi
+  local missing=() entry
+  for entry in "${CUSTOMERGRAINS_DICTIONARIES[@]}"; do
+    [ -f "${entry%%:*}" ] || missing+=("${entry##*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
 
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "[dictionaries] $CUSTOMERGRAINS_MUELLER is missing: install it (Debian: apt-get install mueller7-dict); until then questions find entries in their own language only" >&2
+    echo "[dictionaries] missing: install them (Debian: apt-get install ${missing[*]}); until then questions are matched within their language and words" >&2
     return 0
   fi
 
-  echo "[dictionaries] installing mueller7-dict from the OS packages" >&2
+  echo "[dictionaries] installing ${missing[*]} from the OS packages" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq mueller7-dict >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 }

@@ -30,7 +30,7 @@ public static class RetrievalBenchmark
 
     private static readonly string[] Systems = ["project", "pg", "lucene"];
 
-    /// <summary>Debian's mueller7-dict, which the scripts install (deploy/scripts/dictionaries.sh).</summary>
+    /// <summary>Debian's mueller7-dict, which the scripts install with the thesauri (deploy/scripts/dictionaries.sh).</summary>
     private const string MuellerDictionaryPath = "/usr/share/dictd/mueller7.dict.dz";
 
     public static async Task<BenchmarkResult> RunAsync()
@@ -38,6 +38,11 @@ public static class RetrievalBenchmark
         await using var hubSpot = await FakeHubSpot.StartAsync();
         var options = GatewayTestOptions.Create(hubSpot.BaseUrl);
         options.Configuration["Knowledge:EnglishRussianDictionary"] = MuellerDictionaryPath;
+        foreach (var (language, file) in new[] { ("en", "th_en_US_v2.dat"), ("ru", "th_ru_RU_v2.dat"), ("uk", "th_uk_UA_v2.dat") })
+        {
+            options.Configuration[$"Knowledge:Thesauri:{language}"] = Path.Combine("/usr/share/mythes", file);
+        }
+
         await using var cluster = await TestCluster.StartAsync(1, options);
         await using var database = NpgsqlDataSource.Create(cluster.Database.ConnectionString);
         var calibration = await EvaluateAsync(cluster, database, "telecom", "kb-eval");

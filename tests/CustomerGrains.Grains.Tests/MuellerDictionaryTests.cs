@@ -58,3 +58,38 @@ public sealed class MuellerDictionaryTests : IDisposable
 
     public void Dispose() => File.Delete(_path);
 }
+
+/// <summary>Reading MyThes thesauri in the layouts Debian's mythes-en-us (WordNet), mythes-ru and mythes-uk have.</summary>
+public sealed class MyThesThesaurusTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"cg-mythes-{Guid.NewGuid():N}.dat");
+
+    [Fact]
+    public void Synonyms_are_read_without_antonyms_related_or_generic_terms_and_labelled_items()
+    {
+        File.WriteAllText(_path, """
+            UTF-8
+            refund|3
+            (noun)|payment (generic term)
+            (noun)|repayment|payment (generic term)|defrayal (generic term)
+            (verb)|return|repay|give back|pay (generic term)
+            купить|3
+            (синоним)|приобрести|закупить
+            (сходный термин)|брать
+            (антоним)|продать
+            абиякий|1
+            |який-небудь|будь-який|(дещо зневажливо) сякий-такий
+            абетка|1
+            |(див.) азбука
+            """);
+
+        var pairs = MyThesThesaurus.Read(_path).ToLookup(p => p.Word, p => p.Synonym);
+
+        Assert.Equal(["repayment", "return", "repay"], pairs["refund"]);
+        Assert.Equal(["приобрести", "закупить"], pairs["купить"]);
+        Assert.Equal(["який-небудь", "будь-який"], pairs["абиякий"]);
+        Assert.Equal(["азбука"], pairs["абетка"]);
+    }
+
+    public void Dispose() => File.Delete(_path);
+}

@@ -197,9 +197,12 @@ public sealed class TestCluster : IAsyncDisposable
         ["Orleans:GatewayPort"] = "0",
         ["Orleans:TableRefreshTimeout"] = "00:00:01",
         ["Orleans:IAmAliveTablePublishTimeout"] = "00:00:02",
-        // The silo's appsettings.json names the English-Russian dictionary; loading it takes a test's database a
-        // second or two, so only the tests of matching across languages ask for it.
+        // The silo's appsettings.json names the English-Russian dictionary and the thesauri; loading them takes a
+        // test's database a few seconds, so only the tests of matching with them ask for them.
         ["Knowledge:EnglishRussianDictionary"] = "",
+        ["Knowledge:Thesauri:en"] = "",
+        ["Knowledge:Thesauri:ru"] = "",
+        ["Knowledge:Thesauri:uk"] = "",
     };
 
     private static readonly HashSet<int> HandedOut = [];

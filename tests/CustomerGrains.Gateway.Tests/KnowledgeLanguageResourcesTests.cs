@@ -1,0 +1,76 @@
+using CustomerGrains.Grains;
+using CustomerGrains.Testing;
+
+namespace CustomerGrains.Gateway.Tests;
+
+/// <summary>Questions finding entries written in other words or in the other language, through the thesauri and
+/// Mueller's English-Russian dictionary as Debian ships them (test.sh installs them: deploy/scripts/dictionaries.sh).</summary>
+public sealed class KnowledgeLanguageResourcesTests
+{
+    private const string Dictionary = "/usr/share/dictd/mueller7.dict.dz";
+
+    private static TestClusterOptions WithResources()
+    {
+        var options = GatewayTestOptions.Create("http://127.0.0.1:9");
+        options.Configuration["Knowledge:EnglishRussianDictionary"] = Dictionary;
+        options.Configuration["Knowledge:Thesauri:en"] = "/usr/share/mythes/th_en_US_v2.dat";
+        options.Configuration["Knowledge:Thesauri:ru"] = "/usr/share/mythes/th_ru_RU_v2.dat";
+        return options;
+    }
+
+    private static readonly KbEntryInput[] Entries =
+    [
+        new("How do I change my password?", "Open Settings, then Security, and choose a new password.", null, "en"),
+        new("Can I cancel my subscription?", "Yes: Billing, then Subscription, then Cancel. You keep access until the period ends.", null, "en"),
+        new("Где моя посылка?", "Статус доставки виден в разделе Заказы; курьер звонит за час до доставки.", null, "ru"),
+        new("Как сменить тарифный план?", "В разделе Тариф выберите новый план; он действует со следующего месяца.", null, "ru"),
+        new("How long does a refund take?", "Refunds reach your card within five working days.", null, "en"),
+        new("Как купить дополнительные места?", "Администратор добавляет места в разделе Тариф.", null, "ru"),
+    ];
+
+    [Fact]
+    public async Task A_question_finds_the_entry_in_the_other_language_or_in_other_words()
+    {
+        Assert.True(File.Exists(Dictionary), $"{Dictionary} is missing: run the tests with ./test.sh, which installs mueller7-dict");
+        await using var cluster = await TestCluster.StartAsync(1, WithResources());
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("across");
+        await kb.ImportAsync(Entries, "test");
+
+        var password = await kb.SearchAsync("Как поменять пароль?", 3);
+        var subscription = await kb.SearchAsync("Хочу отменить подписку", 3);
+        var delivery = await kb.SearchAsync("When will the courier make the delivery?", 3);
+        var plan = await kb.SearchAsync("How can I switch to another plan?", 3);
+
+        Assert.Equal("How do I change my password?", password[0].Question);
+        Assert.Equal("Can I cancel my subscription?", subscription[0].Question);
+        Assert.Equal("Где моя посылка?", delivery[0].Question);
+        Assert.Equal("Как сменить тарифный план?", plan[0].Question);
+        Assert.All(new[] { password[0], subscription[0], delivery[0], plan[0] }, m => Assert.InRange(m.Score, 0.01, 0.5)); // below a same-language match of equal coverage
+
+        // Synonyms from the thesauri: a word the entry has a synonym of counts half of one it has.
+        var repayment = await kb.SearchAsync("Repayment?", 3);
+        var purchase = await kb.SearchAsync("Где приобрести?", 3);
+        Assert.Equal("How long does a refund take?", repayment[0].Question);
+        Assert.Equal("Как купить дополнительные места?", purchase[0].Question);
+        Assert.True(repayment[0].Score < (await kb.SearchAsync("Refund?", 1))[0].Score);
+
+        // A second silo finds the dictionary and thesauri loaded and starts without reading them again.
+        var second = await cluster.AddSiloAsync();
+        Assert.Equal(3L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_lexicon_sources"));
+        Assert.Equal("How do I change my password?", (await second.GrainFactory.GetGrain<IKnowledgeBaseGrain>("across").SearchAsync("Как поменять пароль?", 3))[0].Question);
+    }
+
+    [Fact]
+    public async Task Without_them_a_question_finds_only_entries_in_its_own_language_and_words()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, GatewayTestOptions.Create("http://127.0.0.1:9"));
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("within");
+        await kb.ImportAsync(Entries, "test");
+
+        Assert.Equal(0L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_lexicon"));
+        Assert.Equal(0L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_synonyms"));
+        Assert.DoesNotContain(await kb.SearchAsync("Хочу отменить подписку", 3), m => m.Question == "Can I cancel my subscription?");
+        Assert.DoesNotContain(await kb.SearchAsync("Repayment?", 3), m => m.Question == "How long does a refund take?");
+        Assert.DoesNotContain(await kb.SearchAsync("Где приобрести?", 3), m => m.Question == "Как купить дополнительные места?");
+    }
+}
