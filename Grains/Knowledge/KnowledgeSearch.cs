@@ -46,9 +46,13 @@ internal sealed class KnowledgeSearch(
                     SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
                     UNION
                     SELECT english FROM kb_lexicon WHERE russian = w.lexeme OFFSET 0) l),
-            -- Each content word's synonyms in its language (kb_synonyms, from the thesauri; empty without them).
+            -- Each content word's synonyms: in its language (kb_synonyms, from the thesauri; empty without them), and
+            -- those this tenant's aliases taught (kb_learned_synonyms).
             alike AS (
-                SELECT w.word, s.lexeme FROM word_terms w, LATERAL (SELECT synonym AS lexeme FROM kb_synonyms WHERE lexeme = w.lexeme OFFSET 0) s),
+                SELECT w.word, s.lexeme FROM word_terms w, LATERAL (
+                    SELECT synonym AS lexeme FROM kb_synonyms WHERE lexeme = w.lexeme
+                    UNION
+                    SELECT synonym FROM kb_learned_synonyms WHERE tenant_id = $1 AND lexeme = w.lexeme OFFSET 0) s),
             -- What each content word may meet in an entry: its own stems (0), its synonyms (1), its translations (2).
             meanings AS (
                 SELECT word, lexeme, 0 AS kind FROM word_terms

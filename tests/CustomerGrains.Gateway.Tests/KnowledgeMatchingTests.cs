@@ -29,4 +29,23 @@ public sealed class KnowledgeMatchingTests(GatewayCluster gateway) : IClassFixtu
 
         Assert.True(misses.Count == 0, string.Join("\n", misses));
     }
+
+    [Fact]
+    public async Task An_aliases_words_become_synonyms_of_its_entrys_words_for_that_tenants_other_entries()
+    {
+        KbEntryInput Reset(params string[] aliases) => new("How do I reset my password?", "Use Forgot password on the sign-in page.", null, "en", aliases);
+        var rules = new KbEntryInput("Where do I see the password rules?", "Settings, then Security, lists them.", null, "en");
+        var taught = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("learning");
+        var untaught = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("not-learning");
+        await taught.ImportAsync([Reset("forgot my passcode"), rules], "test");
+        await untaught.ImportAsync([Reset(), rules], "test");
+
+        // "forgot my passcode" for "How do I reset my password?" taught passcode = password (and forgot = reset).
+        var learned = await taught.SearchAsync("passcode?", 5);
+        var unlearned = await untaught.SearchAsync("passcode?", 5);
+
+        Assert.Equal("How do I reset my password?", learned[0].Question);
+        Assert.Contains(learned, m => m.Question == "Where do I see the password rules?");
+        Assert.DoesNotContain(unlearned, m => m.Question == "Where do I see the password rules?");
+    }
 }
