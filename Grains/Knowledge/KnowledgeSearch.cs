@@ -6,9 +6,10 @@ namespace CustomerGrains.Grains.Knowledge;
 /// <summary>
 /// Finds a tenant's entries for a question. Matching needs no model: the question's stemmed terms (English, Russian,
 /// unstemmed) are OR-ed against each entry's weighted search vector, and trigram similarity with the entry's question
-/// (and its aliases) catches typos; the score mixes both. The terms' translations through the bilingual lexicon
-/// (<see cref="LexiconLoading"/>) find entries in the other language. Where an encoder is configured, the candidates
-/// are reranked by the cosine of their embeddings.
+/// (and its aliases) catches typos; the score mixes both. A word's synonyms (the thesauri's and those the tenant's
+/// aliases taught) count half of it, and its translations (<see cref="LexiconLoading"/>) find entries in the other
+/// language, below a same-language match of equal coverage. Where an encoder is configured, the candidates are
+/// reranked by the cosine of their embeddings.
 /// </summary>
 internal sealed class KnowledgeSearch(
     NpgsqlDataSource database, string tenantId, KnowledgeOptions options, Inference.InferenceOptions inference, IGrainFactory grains, TimeProvider time, ILogger logger)
@@ -35,13 +36,14 @@ internal sealed class KnowledgeSearch(
                 SELECT word FROM words WHERE length(to_tsvector('english', word)) > 0 AND length(to_tsvector('russian', word)) > 0),
             terms AS (
                 SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', word) || to_tsvector('russian', word))) AS lexeme FROM content),
-            -- Each content word's translations through the bilingual lexicon (kb_lexicon, empty without a dictionary):
-            -- an English stem's Russian ones and a Russian (or Russian-stemmed Ukrainian) stem's English ones.
+            -- Each content word's own stems.
             word_terms AS (
                 SELECT c.word, t.lexeme FROM content c, unnest(tsvector_to_array(to_tsvector('english', c.word) || to_tsvector('russian', c.word))) t(lexeme)),
+            -- Each content word's translations through the bilingual lexicon (kb_lexicon, empty without a dictionary):
+            -- an English stem's Russian ones and a Russian (or Russian-stemmed Ukrainian) stem's English ones. A lateral
+            -- subquery per stem (OFFSET 0 keeps it one): index lookups, where a join would hash the whole lexicon for
+            -- the handful of stems a question has.
             translated AS (
-                -- A lateral subquery per stem (OFFSET 0 keeps it one): two index lookups, where a join would hash the
-                -- whole lexicon for the handful of stems a question has.
                 SELECT w.word, l.lexeme FROM word_terms w, LATERAL (
                     SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
                     UNION

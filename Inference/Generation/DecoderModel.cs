@@ -101,9 +101,10 @@ public enum CacheLayout
     /// positions given by position_ids (optimum exports, whose graphs concatenate past and new keys).</summary>
     LeftPadded,
 
-    /// <summary>Each row's positions start at index 0 of a fixed-length slot that the model writes in place (the KV
-    /// cache's present is its past, the same memory): GroupQueryAttention, which derives each row's length from
-    /// attention_mask and its positions from that length (onnxruntime-genai builder outputs, without position_ids).</summary>
+    /// <summary>Each row's positions start at index 0 of a slot with room for the steps ahead, which the model writes
+    /// in place (the KV cache's present is its past, the same memory): GroupQueryAttention, which derives each row's
+    /// length from attention_mask and its positions from that length (onnxruntime-genai builder outputs, without
+    /// position_ids).</summary>
     Slots,
 }
 

@@ -8,9 +8,8 @@ namespace CustomerGrains.Inference.Onnx;
 /// earlier run's output can be bound as the next run's input, as a KV cache's present becomes its past, with no copy)
 /// and ONNX Runtime allocates the outputs, in host memory (<see cref="ModelSession.HostMemory"/>: pinned on CUDA) or,
 /// for those asked for on the device, in the provider's memory (<see cref="ModelSession.DeviceMemory"/>: on CUDA a KV
-/// cache never passes through the host). Setting
-/// <see cref="Terminate"/> from any thread stops a run in progress (<see cref="RunOptions.Terminate"/>). One caller at a
-/// time.
+/// cache never passes through the host). Setting <see cref="Terminate"/> from any thread stops a run in progress
+/// (<see cref="RunOptions.Terminate"/>). One caller at a time.
 /// </summary>
 public sealed class ModelRun(ModelSession model) : IDisposable
 {
