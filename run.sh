@@ -83,7 +83,7 @@ dotnet build Silo/CustomerGrains.Silo.csproj -c Release -v quiet -nologo -p:OrtF
 # extracted once into .state/models/minilm. CUSTOMERGRAINS_MINILM=0, or a Knowledge__EmbeddingModel of your own, leaves
 # it out.
 if [ "${CUSTOMERGRAINS_MINILM:-1}" != 0 ] && [ -z "${Knowledge__EmbeddingModel:-}" ]; then
-  [ -s .state/models/minilm/model.onnx ] || dotnet run --project tools/CustomerGrains.ModelMaker -c Release -v quiet -- minilm .state/models/minilm >&2
+  [ -s .state/models/minilm/model.onnx ] || dotnet run --project tools/CustomerGrains.ModelMaker -c Release -v quiet -p:OrtFlavor="${ORT_FLAVOR:-cpu}" -- minilm .state/models/minilm >&2
   export Inference__Models__minilm__Path="$PWD/.state/models/minilm" Inference__Models__minilm__Languages__0=en Knowledge__EmbeddingModel=minilm
 fi
 
