@@ -3,20 +3,20 @@
 # ensure_chromium: CUSTOMERGRAINS_CHROMIUM set: used as it is; otherwise Debian's chromium, installed from the OS
 # packages when missing (as root). Exports CUSTOMERGRAINS_CHROMIUM, the browser's executable.
 
+source "$(dirname "${BASH_SOURCE[0]}")/os-packages.sh"
+
 ensure_chromium() {
   if [ -n "${CUSTOMERGRAINS_CHROMIUM:-}" ]; then
     return 0
   fi
 
   if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    if ! can_install_os_packages; then
       echo "[chromium] not installed: install it (Debian: apt-get install chromium) or set CUSTOMERGRAINS_CHROMIUM to a Chromium executable" >&2
       return 1
     fi
     echo "[chromium] installing chromium from the OS packages" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq chromium >/dev/null
+    install_os_packages chromium
   fi
 
   export CUSTOMERGRAINS_CHROMIUM="$(command -v chromium)"

@@ -6,6 +6,8 @@
 # missing from the OS packages (as root). Without them the silo still runs, matching within a question's language and
 # words, and says so in its log.
 
+source "$(dirname "${BASH_SOURCE[0]}")/os-packages.sh"
+
 CUSTOMERGRAINS_DICTIONARIES=(
   "/usr/share/dictd/mueller7.dict.dz:mueller7-dict"
   "/usr/share/mythes/th_en_US_v2.dat:mythes-en-us"
@@ -20,13 +22,11 @@ ensure_dictionaries() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
 
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  if ! can_install_os_packages; then
     echo "[dictionaries] missing: install them (Debian: apt-get install ${missing[*]}); until then questions are matched within their language and words" >&2
     return 0
   fi
 
   echo "[dictionaries] installing ${missing[*]} from the OS packages" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  install_os_packages "${missing[@]}"
 }

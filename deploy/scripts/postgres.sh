@@ -8,6 +8,8 @@
 # Idempotent: a second call reuses what the first set up. Exports CUSTOMERGRAINS_DB (the silo's role) and
 # CUSTOMERGRAINS_PG_ADMIN (the superuser on the `postgres` database, for tests that create their own databases).
 
+source "$(dirname "${BASH_SOURCE[0]}")/os-packages.sh"
+
 pg_log() { echo "[postgres] $*" >&2; }
 
 pg_find_bin() {
@@ -20,14 +22,12 @@ pg_find_bin() {
 }
 
 pg_install() {
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  if ! can_install_os_packages; then
     pg_log "PostgreSQL is not installed. Install it (Debian: apt-get install postgresql) or set CUSTOMERGRAINS_DB."
     return 1
   fi
   pg_log "installing PostgreSQL from the OS packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+  install_os_packages postgresql postgresql-contrib
 }
 
 # Runs a command as the owner of the data directory (PostgreSQL refuses to run as root).
