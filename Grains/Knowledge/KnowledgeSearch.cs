@@ -28,17 +28,11 @@ internal sealed class KnowledgeSearch(
         // "how do I" is no evidence. A match needs close overall similarity (typos) or shared content words (forms).
         await using var command = database.CreateCommand(
             """
-            WITH words AS (
-                SELECT DISTINCT lower(token) AS word FROM ts_debug('simple', $2) WHERE alias NOT IN ('blank', 'space')),
-            content AS (
-                -- Each stemmer keeps the other language's stop words ("как" in English, "how" in Russian): a word
-                -- counts only when neither drops it.
-                SELECT word FROM words WHERE length(to_tsvector('english', word)) > 0 AND length(to_tsvector('russian', word)) > 0),
+            WITH word_terms AS (
+                -- Each content word and its own stems (Sql/016: the words neither stemmer drops, stemmed by both).
+                SELECT word, lexeme FROM kb_content_words($2)),
             terms AS (
-                SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', word) || to_tsvector('russian', word))) AS lexeme FROM content),
-            -- Each content word's own stems.
-            word_terms AS (
-                SELECT c.word, t.lexeme FROM content c, unnest(tsvector_to_array(to_tsvector('english', c.word) || to_tsvector('russian', c.word))) t(lexeme)),
+                SELECT DISTINCT lexeme FROM word_terms),
             -- Each content word's translations through the bilingual lexicon (kb_lexicon, empty without a dictionary):
             -- an English stem's Russian ones and a Russian (or Russian-stemmed Ukrainian) stem's English ones. A lateral
             -- subquery per stem (OFFSET 0 keeps it one): index lookups, where a join would hash the whole lexicon for
@@ -65,7 +59,7 @@ internal sealed class KnowledgeSearch(
                        (SELECT count(*) FROM terms)::float8 AS terms,
                        (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM translated)::tsquery AS xts,
                        (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM alike)::tsquery AS sts,
-                       (SELECT count(*) FROM content)::float8 AS words),
+                       (SELECT count(DISTINCT word) FROM word_terms)::float8 AS words),
             -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
             -- its best-matching one.
             phrasings AS (

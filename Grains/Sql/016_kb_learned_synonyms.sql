@@ -16,20 +16,21 @@ CREATE TABLE IF NOT EXISTS kb_learned_synonyms (
 );
 CREATE INDEX IF NOT EXISTS kb_learned_synonyms_alias ON kb_learned_synonyms (tenant_id, entry_id, normalized);
 
--- A text's content-word stems as the search takes them: words neither the English nor the Russian stemmer drops as a
--- stop word, stemmed by both.
-CREATE OR REPLACE FUNCTION kb_content_lexemes(content text) RETURNS SETOF text LANGUAGE sql STABLE AS $$
-    SELECT DISTINCT lexeme
+-- A text's content words and their stems, as the search takes a question's (Grains/Knowledge/KnowledgeSearch.cs) and
+-- the trigger below an alias's and a question's: words neither the English nor the Russian stemmer drops as a stop word
+-- (each keeps the other language's: "как" in English, "how" in Russian), stemmed by both.
+CREATE OR REPLACE FUNCTION kb_content_words(content text) RETURNS TABLE (word text, lexeme text) LANGUAGE sql STABLE AS $$
+    SELECT w.word, t.lexeme
     FROM (SELECT DISTINCT lower(token) AS word FROM ts_debug('simple', content) WHERE alias NOT IN ('blank', 'space')) w,
-         unnest(tsvector_to_array(to_tsvector('english', w.word) || to_tsvector('russian', w.word))) lexeme
+         unnest(tsvector_to_array(to_tsvector('english', w.word) || to_tsvector('russian', w.word))) t(lexeme)
     WHERE length(to_tsvector('english', w.word)) > 0 AND length(to_tsvector('russian', w.word)) > 0
 $$;
 
 CREATE OR REPLACE FUNCTION kb_learn_synonyms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO kb_learned_synonyms (tenant_id, entry_id, normalized, lexeme, synonym)
-    WITH alias AS (SELECT kb_content_lexemes(NEW.alias) AS lexeme),
-         question AS (SELECT kb_content_lexemes(e.question) AS lexeme FROM kb_entries e WHERE e.tenant_id = NEW.tenant_id AND e.entry_id = NEW.entry_id),
+    WITH alias AS (SELECT DISTINCT lexeme FROM kb_content_words(NEW.alias)),
+         question AS (SELECT DISTINCT c.lexeme FROM kb_entries e, kb_content_words(e.question) c WHERE e.tenant_id = NEW.tenant_id AND e.entry_id = NEW.entry_id),
          alias_only AS (SELECT lexeme FROM alias EXCEPT SELECT lexeme FROM question),
          question_only AS (SELECT lexeme FROM question EXCEPT SELECT lexeme FROM alias)
     SELECT NEW.tenant_id, NEW.entry_id, NEW.normalized, p.lexeme, p.synonym
