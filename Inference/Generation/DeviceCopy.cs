@@ -21,7 +21,7 @@ internal readonly record struct CacheRows(IReadOnlyList<OrtValue> Tensors, IRead
 /// </summary>
 internal sealed class DeviceCopy(DecoderModel model) : IDisposable
 {
-    private readonly Dictionary<int, (ModelSession Session, ModelRun Run)> _graphs = [];
+    private readonly Dictionary<string, (ModelSession Session, ModelRun Run)> _graphs = [];
 
     private int Tensors => 2 * model.Config.Layers;
 
@@ -35,7 +35,7 @@ internal sealed class DeviceCopy(DecoderModel model) : IDisposable
     /// in <see cref="ModelSession.DeviceMemory"/>, which the caller owns.</summary>
     public KvTensors Cache(IReadOnlyList<CacheRows> sources, int length)
     {
-        var (_, run) = Graph(sources.Count);
+        var run = Graph($"kv-cache-copy-{sources.Count}", () => CacheGraph(sources.Count));
         var alignEnd = model.Layout == CacheLayout.LeftPadded;
         var target = KvTensors.Allocate(model, sources.Sum(s => s.Rows.Count), length);
         var owned = new List<OrtValue>(sources.Count * 4);
@@ -119,26 +119,33 @@ internal sealed class DeviceCopy(DecoderModel model) : IDisposable
         return view;
     }
 
-    /// <summary>The cache copy of <paramref name="sources"/> sources; 0: the logits rows.</summary>
-    private (ModelSession Session, ModelRun Run) Graph(int sources)
+    /// <summary>The graph of that name, made and opened beside the model on first use.</summary>
+    private ModelRun Graph(string name, Func<OnnxModel> make)
     {
-        if (_graphs.TryGetValue(sources, out var graph))
+        if (!_graphs.TryGetValue(name, out var graph))
         {
-            return graph;
+            var session = ModelSession.OpenGraph(make(), model.Session);
+            _graphs[name] = graph = (session, new ModelRun(session));
         }
 
-        if (sources == 0)
-        {
-            var type = (OnnxType)(int)model.Session.Outputs[model.Names.Logits].ElementDataType;
-            var pick = new OnnxModel("logits-rows");
-            pick.Input("logits", type, "batch", "sequence", "vocabulary");
-            pick.Input("positions", OnnxType.Int64, "rows");
-            pick.Node("Gather", [pick.Op("Flatten", ["logits"], ("axis", 2L)), "positions"], ["rows"], ("axis", 0L));
-            pick.Output("rows", type, "rows", "vocabulary");
-            var opened = ModelSession.OpenGraph(pick, model.Session);
-            return _graphs[0] = (opened, new ModelRun(opened));
-        }
+        return graph.Run;
+    }
 
+    /// <summary>Rows of logits [batch, sequence, vocabulary] at flattened positions, in the logits' own type.</summary>
+    private OnnxModel LogitsGraph()
+    {
+        var type = (OnnxType)(int)model.Session.Outputs[model.Names.Logits].ElementDataType;
+        var pick = new OnnxModel("logits-rows");
+        pick.Input("logits", type, "batch", "sequence", "vocabulary");
+        pick.Input("positions", OnnxType.Int64, "rows");
+        pick.Node("Gather", [pick.Op("Flatten", ["logits"], ("axis", 2L)), "positions"], ["rows"], ("axis", 0L));
+        pick.Output("rows", type, "rows", "vocabulary");
+        return pick;
+    }
+
+    /// <summary>Every cache tensor built from <paramref name="sources"/> sources' rows.</summary>
+    private OnnxModel CacheGraph(int sources)
+    {
         var cacheType = (OnnxType)(int)GraphType; // ONNX's element type numbers, which TensorElementType shares
         var config = model.Config;
         var m = new OnnxModel($"kv-cache-copy-{sources}");
@@ -165,15 +172,14 @@ internal sealed class DeviceCopy(DecoderModel model) : IDisposable
             m.Output($"cache_{i}", cacheType, "rows", config.KvHeads, "length", config.HeadDim);
         }
 
-        var session = ModelSession.OpenGraph(m, model.Session);
-        return _graphs[sources] = (session, new ModelRun(session));
+        return m;
     }
 
     /// <summary>Rows <paramref name="positions"/> of <paramref name="logits"/> [batch, sequence, vocabulary] (flattened
     /// over batch and sequence), as float32 on the host.</summary>
     public float[][] Rows(OrtValue logits, long[] positions)
     {
-        var (_, run) = Graph(0);
+        var run = Graph("logits-rows", LogitsGraph);
         using var index = Onnx.Tensors.Of<long>(positions, positions.Length);
         using var outputs = run.Run([("logits", logits), ("positions", index)], ["rows"]);
         var vocab = (int)outputs.ShapeOf("rows")[1];
