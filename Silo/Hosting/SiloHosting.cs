@@ -192,6 +192,14 @@ public static class SiloHosting
             connection.AutoPrepareMinUsages = 2;
         }
 
+        // PostgreSQL compiles (JIT) a plan whose estimated cost passes jit_above_cost, which the knowledge base's search
+        // passes with its lexicon lookups although it runs in a few milliseconds: compiling it took ten times as long
+        // as running it. Nothing the silo runs is a long analytical query that compiling would pay off for.
+        if (!given.Contains("Options"))
+        {
+            connection.Options = "-c jit=off";
+        }
+
         // Nothing the silo runs leaves session state behind (settings are SET LOCAL, advisory locks transaction-scoped,
         // no LISTEN or temporary tables), so a connection goes back to the pool without a reset round trip.
         if (!given.Contains("NoResetOnClose"))

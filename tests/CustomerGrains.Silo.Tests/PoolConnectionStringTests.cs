@@ -3,7 +3,8 @@ using Npgsql;
 
 namespace CustomerGrains.Silo.Tests;
 
-/// <summary>The silo prepares repeated statements unless the operator's connection string says otherwise.</summary>
+/// <summary>The silo prepares repeated statements and turns JIT compilation off unless the operator's connection string
+/// says otherwise.</summary>
 public sealed class PoolConnectionStringTests
 {
     [Theory]
@@ -16,5 +17,16 @@ public sealed class PoolConnectionStringTests
 
         Assert.Equal(expected, pool.MaxAutoPrepare);
         Assert.Equal("db", pool.Host);
+    }
+
+    [Theory]
+    [InlineData("Host=db;Username=cg", "-c jit=off")]
+    [InlineData("Host=db;Username=cg;Options=-c statement_timeout=5s", "-c statement_timeout=5s")]
+    [InlineData("Host=db;Username=cg;Options=-c jit=on", "-c jit=on")]
+    public void Jit_is_off_unless_the_connection_string_gives_its_own_options(string configured, string expected)
+    {
+        var pool = new NpgsqlConnectionStringBuilder(SiloHosting.PoolConnectionString(configured));
+
+        Assert.Equal(expected, pool.Options);
     }
 }
