@@ -33,6 +33,12 @@ public sealed class KnowledgeOptions
     /// database into kb_synonyms: a question's word meets an entry's synonym of it, weighted below the word itself.
     /// Unset (the default outside run.sh): no synonyms.</summary>
     public Dictionary<string, string> Thesauri { get; set; } = [];
+
+    /// <summary>The folder of Apertium's Russian-Ukrainian pair (Debian's apertium-rus-ukr), whose Ukrainian analyser and
+    /// Ukrainian-Russian dictionary are loaded once per database into kb_forms and kb_lexicon_uk: a Ukrainian word meets
+    /// its other forms, and its Russian translations (English ones through the English-Russian dictionary). Unset (the
+    /// default outside run.sh): Ukrainian words are matched as Russian-stemmed words.</summary>
+    public string? UkrainianRussian { get; set; }
 }
 
 /// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>

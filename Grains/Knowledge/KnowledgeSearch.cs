@@ -33,15 +33,27 @@ internal sealed class KnowledgeSearch(
                 SELECT word, lexeme FROM kb_content_words($2)),
             terms AS (
                 SELECT DISTINCT lexeme FROM word_terms),
-            -- Each content word's translations through the bilingual lexicon (kb_lexicon, empty without a dictionary):
-            -- an English stem's Russian ones and a Russian (or Russian-stemmed Ukrainian) stem's English ones. A lateral
-            -- subquery per stem (OFFSET 0 keeps it one): index lookups, where a join would hash the whole lexicon for
-            -- the handful of stems a question has.
+            -- Each content word's translations through the bilingual lexicons (empty without the dictionaries): English
+            -- and Russian stems both ways (kb_lexicon), Ukrainian and Russian ones both ways (kb_lexicon_uk), and English
+            -- and Ukrainian through Russian. A lateral subquery per stem (OFFSET 0 keeps it one): index lookups, where a
+            -- join would hash the whole lexicon for the handful of stems a question has.
             translated AS (
                 SELECT w.word, l.lexeme FROM word_terms w, LATERAL (
                     SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
                     UNION
-                    SELECT english FROM kb_lexicon WHERE russian = w.lexeme OFFSET 0) l),
+                    SELECT english FROM kb_lexicon WHERE russian = w.lexeme
+                    UNION
+                    SELECT russian FROM kb_lexicon_uk WHERE ukrainian = w.lexeme
+                    UNION
+                    SELECT ukrainian FROM kb_lexicon_uk WHERE russian = w.lexeme
+                    UNION
+                    SELECT x.english FROM kb_lexicon_uk u JOIN kb_lexicon x ON x.russian = u.russian WHERE u.ukrainian = w.lexeme
+                    UNION
+                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_lexicon_uk u ON u.russian = x.russian WHERE x.english = w.lexeme OFFSET 0) l),
+            -- Each content word's other forms (kb_forms: Ukrainian, which the Russian stemmer does not make one stem of),
+            -- which count as the word itself.
+            forms AS (
+                SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (SELECT form FROM kb_forms WHERE lexeme = w.lexeme OFFSET 0) f),
             -- Each content word's synonyms: in its language (kb_synonyms, from the thesauri; empty without them), and
             -- those this tenant's aliases taught (kb_learned_synonyms).
             alike AS (
@@ -49,16 +61,19 @@ internal sealed class KnowledgeSearch(
                     SELECT synonym AS lexeme FROM kb_synonyms WHERE lexeme = w.lexeme
                     UNION
                     SELECT synonym FROM kb_learned_synonyms WHERE tenant_id = $1 AND lexeme = w.lexeme OFFSET 0) s),
-            -- What each content word may meet in an entry: its own stems (0), its synonyms (1), its translations (2).
+            -- What each content word may meet in an entry: its own stems and forms (0), its synonyms (1), its
+            -- translations (2).
             meanings AS (
                 SELECT word, lexeme, 0 AS kind FROM word_terms
+                UNION ALL SELECT word, lexeme, 0 FROM forms
                 UNION ALL SELECT word, lexeme, 1 FROM alike
                 UNION ALL SELECT word, lexeme, 2 FROM translated),
-            q AS (
+            -- Materialized: inlined, each tsquery would be parsed again for every phrasing it is matched against.
+            q AS MATERIALIZED (
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
                        (SELECT count(*) FROM terms)::float8 AS terms,
                        (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM translated)::tsquery AS xts,
-                       (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM alike)::tsquery AS sts,
+                       (SELECT string_agg(DISTINCT quote_literal(lexeme), ' | ') FROM (SELECT lexeme FROM alike UNION SELECT lexeme FROM forms) n)::tsquery AS sts,
                        (SELECT count(DISTINCT word) FROM word_terms)::float8 AS words),
             -- An entry is matched by its question and by each of its aliases (other wordings askers used), and scores as
             -- its best-matching one.

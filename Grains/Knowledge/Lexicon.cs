@@ -191,9 +191,11 @@ public static class MyThesThesaurus
 /// Puts the language resources the matching reads into plain tables, once per database (a silo starting finds them
 /// listed in kb_lexicon_sources and reads nothing), as pairs of stems (lexemes as PostgreSQL's text-search
 /// configurations make them, so they meet the entries' search vectors): the English-Russian dictionary
-/// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, and each language's thesaurus
-/// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways. Plain tables work on a managed PostgreSQL
-/// that installs no dictionary files. A file that is not there is logged and left out: matching goes on without it.
+/// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, each language's thesaurus
+/// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
+/// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms) and kb_lexicon_uk (their
+/// Russian translations). Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
 {
@@ -201,7 +203,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
     {
         if (options.Value.EnglishRussianDictionary is { Length: > 0 } dictionary)
         {
-            await LoadAsync(dictionary, "Knowledge:EnglishRussianDictionary", "mueller7-dict", () => MuellerDictionary.Read(dictionary),
+            await LoadAsync(dictionary, "Knowledge:EnglishRussianDictionary", "mueller7-dict", () => MuellerDictionary.Read(dictionary), "kb_lexicon",
                 """
                 INSERT INTO kb_lexicon (english, russian)
                 SELECT DISTINCT e.lexeme, r.lexeme
@@ -217,7 +219,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         {
             // PostgreSQL has no Ukrainian stemmer; the entries' Ukrainian words are stemmed as Russian ones, so these are too.
             var configuration = language switch { "en" => "english", "ru" or "uk" => "russian", _ => "simple" };
-            await LoadAsync(path, $"Knowledge:Thesauri:{language}", $"mythes-{language}", () => MyThesThesaurus.Read(path),
+            await LoadAsync(path, $"Knowledge:Thesauri:{language}", $"mythes-{language}", () => MyThesThesaurus.Read(path), "kb_synonyms",
                 $"""
                 INSERT INTO kb_synonyms (lexeme, synonym)
                 SELECT DISTINCT v.lexeme, v.synonym
@@ -230,9 +232,34 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
                 """,
                 cancellationToken);
         }
+
+        if (options.Value.UkrainianRussian is { Length: > 0 } pair)
+        {
+            // Stemmed as Russian, as the entries' Ukrainian words are.
+            await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Analyser), "Knowledge:UkrainianRussian", "apertium-rus-ukr", () => ApertiumUkrainianRussian.Forms(pair), "kb_forms",
+                """
+                INSERT INTO kb_forms (lexeme, form)
+                WITH stems AS (
+                    SELECT DISTINCT w.second AS lemma, s.lexeme FROM lexicon_words w, unnest(tsvector_to_array(to_tsvector('russian', w.first))) s(lexeme))
+                SELECT DISTINCT a.lexeme, b.lexeme FROM stems a JOIN stems b ON b.lemma = a.lemma AND b.lexeme <> a.lexeme
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken);
+            await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Bilingual), "Knowledge:UkrainianRussian", "apertium-rus-ukr", () => ApertiumUkrainianRussian.Translations(pair), "kb_lexicon_uk",
+                """
+                INSERT INTO kb_lexicon_uk (ukrainian, russian)
+                SELECT DISTINCT u.lexeme, r.lexeme
+                FROM lexicon_words w,
+                     unnest(tsvector_to_array(to_tsvector('russian', w.first))) u(lexeme),
+                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) r(lexeme)
+                WHERE u.lexeme <> r.lexeme
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken);
+        }
     }
 
-    private async Task LoadAsync(string path, string setting, string package, Func<IEnumerable<(string, string)>> read, string insert, CancellationToken cancellationToken)
+    private async Task LoadAsync(string path, string setting, string package, Func<IEnumerable<(string, string)>> read, string table, string insert, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -287,7 +314,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         }
 
         await transaction.CommitAsync(cancellationToken);
-        await using (var analyze = new NpgsqlCommand("ANALYZE kb_lexicon; ANALYZE kb_synonyms", connection))
+        await using (var analyze = new NpgsqlCommand($"ANALYZE {table}", connection))
         {
             await analyze.ExecuteNonQueryAsync(cancellationToken); // the planner's estimates for the lookups that search them
         }

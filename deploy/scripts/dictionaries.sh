@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Provides the language resources the knowledge base reads: V. K. Mueller's English-Russian dictionary (Debian's
 # mueller7-dict, /usr/share/dictd/mueller7.dict.dz), for questions to find entries written in the other language
-# (Knowledge:EnglishRussianDictionary), and the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
-# /usr/share/mythes), for synonyms (Knowledge:Thesauri). Source it, then call ensure_dictionaries: installs what is
-# missing from the OS packages (as root). Without them the silo still runs, matching within a question's language and
-# words, and says so in its log.
+# (Knowledge:EnglishRussianDictionary); the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
+# /usr/share/mythes), for synonyms (Knowledge:Thesauri); and Apertium's Russian-Ukrainian pair (apertium-rus-ukr), for
+# Ukrainian word forms and translations (Knowledge:UkrainianRussian). Source it, then call ensure_dictionaries:
+# installs what is missing from the OS packages (as root). Without them the silo still runs, matching within a
+# question's language and words, and says so in its log.
 
 source "$(dirname "${BASH_SOURCE[0]}")/os-packages.sh"
 
@@ -13,6 +14,7 @@ CUSTOMERGRAINS_DICTIONARIES=(
   "/usr/share/mythes/th_en_US_v2.dat:mythes-en-us"
   "/usr/share/mythes/th_ru_RU_v2.dat:mythes-ru"
   "/usr/share/mythes/th_uk_UA_v2.dat:mythes-uk"
+  "/usr/share/apertium/apertium-rus-ukr/ukr-rus.autobil.bin:apertium-rus-ukr"
 )
 
 ensure_dictionaries() {

@@ -3,11 +3,13 @@ using CustomerGrains.Testing;
 
 namespace CustomerGrains.Gateway.Tests;
 
-/// <summary>Questions finding entries written in other words or in the other language, through the thesauri and
-/// Mueller's English-Russian dictionary as Debian ships them (test.sh installs them: deploy/scripts/dictionaries.sh).</summary>
+/// <summary>Questions finding entries written in other words or in another language, through the thesauri, Mueller's
+/// English-Russian dictionary and Apertium's Russian-Ukrainian pair as Debian ships them (test.sh installs them:
+/// deploy/scripts/dictionaries.sh).</summary>
 public sealed class KnowledgeLanguageResourcesTests
 {
     private const string Dictionary = "/usr/share/dictd/mueller7.dict.dz";
+    private const string UkrainianRussian = "/usr/share/apertium/apertium-rus-ukr";
 
     private static TestClusterOptions WithResources()
     {
@@ -60,6 +62,42 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.Equal("How do I change my password?", (await second.GrainFactory.GetGrain<IKnowledgeBaseGrain>("across").SearchAsync("Как поменять пароль?", 3))[0].Question);
     }
 
+    private static readonly KbEntryInput[] UkrainianEntries =
+    [
+        new("Як розірвати договір?", "Надішліть заяву з особистого кабінету; договір діє до кінця оплаченого місяця.", null, "uk"),
+        new("Как вернуть деньги за заказ?", "Оформите возврат в разделе Заказы; деньги придут на карту за пять дней.", null, "ru"),
+        new("Can I cancel my subscription?", "Yes: Billing, then Subscription, then Cancel.", null, "en"),
+        new("Как сменить тарифный план?", "В разделе Тариф выберите новый план.", null, "ru"),
+    ];
+
+    /// <summary>The Ukrainian questions below and the entries each should find first.</summary>
+    private static readonly (string Question, string Entry)[] UkrainianQuestions =
+    [
+        ("Умови договору", "Як розірвати договір?"),                          // a Ukrainian word's other form (договору, договір)
+        ("Повернути гроші", "Как вернуть деньги за заказ?"),                    // Ukrainian to Russian (гроші, деньги)
+        ("Скасувати підписку", "Can I cancel my subscription?"),               // Ukrainian to English through Russian
+        ("Расторгнуть договор", "Як розірвати договір?"),                      // Russian to Ukrainian
+    ];
+
+    [Fact]
+    public async Task Ukrainian_meets_its_word_forms_and_its_Russian_and_English_translations()
+    {
+        Assert.True(Directory.Exists(UkrainianRussian), $"{UkrainianRussian} is missing: run the tests with ./test.sh, which installs apertium-rus-ukr");
+        var options = WithResources();
+        options.Configuration["Knowledge:UkrainianRussian"] = UkrainianRussian;
+        await using var cluster = await TestCluster.StartAsync(1, options);
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian");
+        await kb.ImportAsync(UkrainianEntries, "test");
+
+        foreach (var (question, entry) in UkrainianQuestions)
+        {
+            var found = await kb.SearchAsync(question, 3);
+            Assert.True(found.Count > 0 && found[0].Question == entry, $"{question}: {string.Join(", ", found.Select(m => $"{m.Question} {m.Score}"))}");
+        }
+
+        Assert.Equal(5L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_lexicon_sources"));
+    }
+
     [Fact]
     public async Task Without_them_a_question_finds_only_entries_in_its_own_language_and_words()
     {
@@ -72,5 +110,12 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.DoesNotContain(await kb.SearchAsync("Хочу отменить подписку", 3), m => m.Question == "Can I cancel my subscription?");
         Assert.DoesNotContain(await kb.SearchAsync("Repayment?", 3), m => m.Question == "How long does a refund take?");
         Assert.DoesNotContain(await kb.SearchAsync("Где приобрести?", 3), m => m.Question == "Как купить дополнительные места?");
+
+        var ukrainian = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian-within");
+        await ukrainian.ImportAsync(UkrainianEntries, "test");
+        foreach (var (question, entry) in UkrainianQuestions)
+        {
+            Assert.NotEqual(entry, (await ukrainian.SearchAsync(question, 3)).FirstOrDefault()?.Question);
+        }
     }
 }

@@ -93,3 +93,208 @@ public sealed class MyThesThesaurusTests : IDisposable
 
     public void Dispose() => File.Delete(_path);
 }
+
+/// <summary>Reading transducers compiled by lttoolbox (Apertium's .bin files), written here byte by byte in its layout.</summary>
+public sealed class LttoolboxTransducerTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("cg-apertium-").FullName;
+
+    [Fact]
+    public void Every_path_of_every_section_is_read_with_its_tags_and_a_loop_is_walked_once()
+    {
+        var path = Path.Combine(_folder, "analyser.bin");
+        File.WriteAllBytes(path, Compile(
+            ("main@standard", false, [("кіт", "кіт<n><m><sg><nom>"), ("кота", "кіт<n><m><sg><gen>"), ("йти", "йти<vblex><impf><inf>")]),
+            ("final@inconditional", true, [("1", "1<num>")]),
+            loop: "final@inconditional"));
+
+        var transducer = LttoolboxTransducer.Read(path);
+
+        Assert.Equal(["final@inconditional", "main@standard"], transducer.Sections.Keys.Order());
+        Assert.Equal(
+            [("йти", "йти<vblex><impf><inf>"), ("кіт", "кіт<n><m><sg><nom>"), ("кота", "кіт<n><m><sg><gen>")],
+            transducer.Paths(transducer.Sections["main@standard"]).Order());
+        Assert.Equal([("1", "1<num>")], transducer.Paths(transducer.Sections["final@inconditional"])); // 1, 11, 111... once
+    }
+
+    [Fact]
+    public void Ukrainian_forms_take_their_lemmas_and_each_form_the_Russian_translations_of_its_lemma()
+    {
+        File.WriteAllBytes(Path.Combine(_folder, ApertiumUkrainianRussian.Analyser), Compile(
+            ("main@standard", false,
+            [
+                ("договір", "договір<n><m><sg><nom>"), ("договору", "договір<n><m><sg><gen>"), ("скасувати", "скасувати<vblex><perf><inf>"),
+                ("як", "як<cnjadv>"), ("брати", "брати# участь<vblex><inf>"),
+            ])));
+        File.WriteAllBytes(Path.Combine(_folder, ApertiumUkrainianRussian.Bilingual), Compile(
+            ("main@standard", false,
+            [
+                ("договір<n><m>", "договор<n><m>"), ("скасувати<vblex><perf>", "отменить¹<vblex><perf>"),
+                ("скасувати<vblex><perf>", "упразднить<vblex><perf>"), ("як<cnjadv>", "как<cnjadv>"),
+            ])));
+
+        Assert.Equal([("договір", "договір"), ("договору", "договір"), ("скасувати", "скасувати")],
+            ApertiumUkrainianRussian.Forms(_folder).Order());
+        Assert.Equal([("договір", "договор"), ("договору", "договор"), ("скасувати", "отменить"), ("скасувати", "упразднить")],
+            ApertiumUkrainianRussian.Translations(_folder).Order());
+    }
+
+    [Fact]
+    public void A_file_that_ends_in_the_middle_is_refused_naming_it()
+    {
+        var path = Path.Combine(_folder, "cut.bin");
+        File.WriteAllBytes(path, Compile(("main@standard", false, [("кіт", "кіт<n>")]))[..^3]);
+
+        var error = Assert.Throws<InvalidDataException>(() => LttoolboxTransducer.Read(path));
+
+        Assert.Contains(path, error.Message);
+    }
+
+    /// <summary>lttoolbox's binary layout for the sections given, each path a chain of states from state 0; with
+    /// <paramref name="loop"/>, that section's final states also loop on their last symbol (as a number pattern does).</summary>
+    private static byte[] Compile((string Name, bool Weighted, (string Input, string Output)[] Paths) first,
+        (string Name, bool Weighted, (string Input, string Output)[] Paths)? second = null, string? loop = null)
+    {
+        var sections = second is { } s ? new[] { first, s } : [first];
+        var tags = new List<string>();
+        var pairs = new List<(int, int)> { (0, 0) };
+        int[] Symbols(string text)
+        {
+            var result = new List<int>();
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (text[i] == '<')
+                {
+                    var end = text.IndexOf('>', i);
+                    var tag = text[(i + 1)..end];
+                    if (!tags.Contains(tag))
+                    {
+                        tags.Add(tag);
+                    }
+
+                    result.Add(-(tags.IndexOf(tag) + 1));
+                    i = end;
+                }
+                else
+                {
+                    result.Add(text[i]);
+                }
+            }
+
+            return [.. result];
+        }
+
+        int Pair(int input, int output)
+        {
+            if (!pairs.Contains((input, output)))
+            {
+                pairs.Add((input, output));
+            }
+
+            return pairs.IndexOf((input, output));
+        }
+
+        // Each section's states: transitions (pair, target) per state, and its final states.
+        var compiled = sections.Select(section =>
+        {
+            var states = new List<List<(int Pair, int Target)>> { new() };
+            var finals = new List<int>();
+            foreach (var (input, output) in section.Paths)
+            {
+                var (inSymbols, outSymbols) = (Symbols(input), Symbols(output));
+                var state = 0;
+                for (var i = 0; i < Math.Max(inSymbols.Length, outSymbols.Length); i++)
+                {
+                    states.Add([]);
+                    var pair = Pair(i < inSymbols.Length ? inSymbols[i] : 0, i < outSymbols.Length ? outSymbols[i] : 0);
+                    states[state].Add((pair, states.Count - 1));
+                    state = states.Count - 1;
+                }
+
+                finals.Add(state);
+                if (loop == section.Name)
+                {
+                    states[state].Add((Pair(inSymbols[^1], inSymbols[^1]), state));
+                }
+            }
+
+            return (section, states, finals);
+        }).ToList();
+
+        var bytes = new List<byte>();
+        void Integer(int value)
+        {
+            if (value < 0x40) { bytes.Add((byte)value); }
+            else if (value < 0x4000) { bytes.Add((byte)(0x40 | (value >> 8))); bytes.Add((byte)value); }
+            else { bytes.Add((byte)(0x80 | (value >> 16))); bytes.Add((byte)(value >> 8)); bytes.Add((byte)value); }
+        }
+
+        void Text(string text)
+        {
+            Integer(text.Length);
+            foreach (var c in text)
+            {
+                Integer(c);
+            }
+        }
+
+        void Header(string magic, ulong features)
+        {
+            bytes.AddRange(Encoding.ASCII.GetBytes(magic));
+            bytes.AddRange(BitConverter.GetBytes(features));
+        }
+
+        Header("LTTB", 0);
+        Integer(0); // letters
+        Integer(tags.Count);
+        tags.ForEach(Text);
+        Integer(pairs.Count);
+        foreach (var (input, output) in pairs)
+        {
+            Integer(input + tags.Count);
+            Integer(output + tags.Count);
+        }
+
+        Integer(compiled.Count);
+        foreach (var (section, states, finals) in compiled)
+        {
+            Text(section.Name);
+            Header("LTTD", section.Weighted ? 1UL : 0UL);
+            Integer(0); // initial state
+            Integer(finals.Count);
+            var previous = 0;
+            foreach (var final in finals.Order())
+            {
+                Integer(final - previous);
+                previous = final;
+                if (section.Weighted)
+                {
+                    Integer(0); // mantissa
+                    Integer(0); // exponent
+                }
+            }
+
+            Integer(states.Count);
+            for (var state = 0; state < states.Count; state++)
+            {
+                Integer(states[state].Count);
+                var symbol = 0;
+                foreach (var (pair, target) in states[state].OrderBy(t => t.Pair))
+                {
+                    Integer(pair - symbol);
+                    symbol = pair;
+                    Integer(target >= state ? target - state : target + states.Count - state);
+                    if (section.Weighted)
+                    {
+                        Integer(0);
+                        Integer(0);
+                    }
+                }
+            }
+        }
+
+        return [.. bytes];
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}

@@ -203,6 +203,7 @@ public sealed class TestCluster : IAsyncDisposable
         ["Knowledge:Thesauri:en"] = "",
         ["Knowledge:Thesauri:ru"] = "",
         ["Knowledge:Thesauri:uk"] = "",
+        ["Knowledge:UkrainianRussian"] = "",
     };
 
     private static readonly HashSet<int> HandedOut = [];
