@@ -147,10 +147,14 @@ internal sealed class KnowledgeSearch(
     }
 
     /// <summary>Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings,
-    /// embedding (and storing) entries that have none from this model yet in the same call as the question.</summary>
+    /// embedding (and storing) entries that have none from this model yet in the same call as the question. An entry in
+    /// a language the encoder does not read (a Russian one for an English question, found through a translation) keeps
+    /// its lexical score: its cosine would be noise.</summary>
     private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates)
     {
-        var missing = candidates.Where(c => c.Embedding is null).Select(c => c.Match).ToList();
+        var encoder = inference.Models.GetValueOrDefault(model);
+        bool Reads(KbMatch match) => encoder is null || encoder.Covers(match.Language ?? TextLanguage.Detect(match.Question));
+        var missing = candidates.Where(c => c.Embedding is null && Reads(c.Match)).Select(c => c.Match).ToList();
         var vectors = await grains.GetGrain<IInferenceGrain>(model)
             .EmbedAsync([text, .. missing.Select(m => $"{m.Question}\n{m.Answer}")])
             .WaitAsync(EmbeddingTimeout, time);
@@ -176,6 +180,11 @@ internal sealed class KnowledgeSearch(
         return candidates
             .Select(c =>
             {
+                if (!Reads(c.Match))
+                {
+                    return c.Match with { Lexical = c.Match.Score };
+                }
+
                 var entry = c.Embedding ?? computed[c.Match.EntryId];
                 var cosine = entry.Length == question.Length ? System.Numerics.Tensors.TensorPrimitives.Dot(question, entry) : 0f;
                 var score = (1 - weight) * c.Match.Score + weight * Math.Max(0, cosine);

@@ -154,14 +154,19 @@ public static class RetrievalBenchmark
         return new Ranked(top, top.Select(t => t.Item1).ToList());
     }
 
-    /// <summary>The project's answerable questions whose entry is not ranked first, with what was ranked instead.</summary>
+    /// <summary>The project's answerable questions whose entry is not ranked first, with what was ranked instead, and
+    /// what its unanswerable questions found first.</summary>
     private static void PrintMisses(EvalSet set)
     {
         var entries = set.Entries.ToDictionary(e => e.Key);
         for (var i = 0; i < set.Queries.Count; i++)
         {
             var (query, ranked) = (set.Queries[i], set.Systems["project"][i]);
-            if (query.Expect is { } expect && (ranked.Top.Count == 0 || ranked.Top[0].Key != expect))
+            if (query.Expect is null && ranked.Top.Count > 0)
+            {
+                Console.WriteLine($"unanswerable: {query.Text} -> {ranked.Top[0].Score:0.000} {ranked.Top[0].Key} {entries[ranked.Top[0].Key].Question}");
+            }
+            else if (query.Expect is { } expect && (ranked.Top.Count == 0 || ranked.Top[0].Key != expect))
             {
                 Console.WriteLine($"miss {query.Kind}: {query.Text} -> {expect} {entries[expect].Question}");
                 foreach (var (key, score) in ranked.Top)

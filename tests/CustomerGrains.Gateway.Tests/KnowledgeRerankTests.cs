@@ -104,6 +104,22 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_entry_in_a_language_the_encoder_does_not_cover_keeps_its_lexical_score()
+    {
+        await using var cluster = await StartAsync("embeddings", language: "en");
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("mixed-languages");
+        await kb.ImportAsync([.. _entries, new KbEntryInput("Refund за order с опоздавшей delivery", "Оформите возврат в разделе Заказы.", null, "ru")], "test");
+
+        var hits = await kb.SearchAsync(Query, 20);
+
+        var russian = Assert.Single(hits, h => h.Language == "ru");
+        Assert.Null(russian.Semantic);
+        Assert.Equal(russian.Lexical, russian.Score);
+        Assert.All(hits.Where(h => h.Language != "ru"), h => Assert.NotNull(h.Semantic));
+        Assert.Equal(0, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_entries WHERE tenant_id = 'mixed-languages' AND language = 'ru' AND embedding IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task When_the_embedding_model_cannot_embed_the_lexical_order_stands()
     {
         // Configured with the decoder by mistake: embedding fails, and matching goes on without it.
