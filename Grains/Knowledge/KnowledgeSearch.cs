@@ -17,7 +17,8 @@ internal sealed class KnowledgeSearch(
     /// <summary>How long a search waits for embeddings before it keeps the lexical order.</summary>
     private static readonly TimeSpan EmbeddingTimeout = TimeSpan.FromSeconds(1);
 
-    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit)
+    /// <param name="rerank">Whether a configured encoder reorders the candidates (it embeds the question).</param>
+    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit, bool rerank = true)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -122,7 +123,7 @@ internal sealed class KnowledgeSearch(
             ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
         // An encoder scores only the languages it was trained on: other queries keep the lexical order.
-        var model = options.EmbeddingModel is { Length: > 0 } configured
+        var model = rerank && options.EmbeddingModel is { Length: > 0 } configured
                     && (!inference.Models.TryGetValue(configured, out var encoder) || encoder.Covers(TextLanguage.Detect(text)))
             ? configured
             : null;
@@ -219,7 +220,7 @@ internal sealed class KnowledgeSearch(
         await using var command = database.CreateCommand(
             """
             SELECT e.entry_id, e.question, e.answer, e.language,
-                   greatest(similarity(kb_latin(e.question), l.text), word_similarity(l.text, kb_latin(e.question || ' ' || e.answer)))
+                   greatest(similarity(e.latin_question, l.text), word_similarity(l.text, e.latin_text))
             FROM kb_entries e, (SELECT kb_latin($2) AS text) l
             WHERE e.tenant_id = $1 AND e.entry_id <> ALL ($3)
             ORDER BY 5 DESC, e.entry_id LIMIT $4

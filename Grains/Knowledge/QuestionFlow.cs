@@ -56,8 +56,9 @@ internal sealed class QuestionFlow(NpgsqlDataSource database, string tenantId, K
         }
         else
         {
-            // "You may also want": entries related to the answer found, then to the question as asked.
-            var related = (await search.SearchAsync(match.Question, 4)).Concat(hits)
+            // "You may also want": entries related to the answer found (its lexical neighbours: reranking them would
+            // embed its question again for a list the asker only glances at), then to the question as asked.
+            var related = (await search.SearchAsync(match.Question, 4, rerank: false)).Concat(hits)
                 .Where(h => h.EntryId != match.EntryId).DistinctBy(h => h.EntryId).Take(3).ToList();
             result = new AskResult(questionId, match, await search.FillAsync(text, related, [match.EntryId], 3), []);
         }
