@@ -17,8 +17,7 @@ internal sealed class KnowledgeSearch(
     /// <summary>How long a search waits for embeddings before it keeps the lexical order.</summary>
     private static readonly TimeSpan EmbeddingTimeout = TimeSpan.FromSeconds(1);
 
-    /// <param name="rerank">Whether a configured encoder reorders the candidates (it embeds the question).</param>
-    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit, bool rerank = true)
+    public async Task<IReadOnlyList<KbMatch>> SearchAsync(string text, int limit)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -123,7 +122,7 @@ internal sealed class KnowledgeSearch(
             ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
         // An encoder scores only the languages it was trained on: other queries keep the lexical order.
-        var model = rerank && options.EmbeddingModel is { Length: > 0 } configured
+        var model = options.EmbeddingModel is { Length: > 0 } configured
                     && (!inference.Models.TryGetValue(configured, out var encoder) || encoder.Covers(TextLanguage.Detect(text)))
             ? configured
             : null;
