@@ -274,7 +274,8 @@ public static class ApertiumUkrainianRussian
         }
 
         var seen = new HashSet<(string, string)>();
-        foreach (var (form, lemma) in Forms(folder).Concat(russian.Keys.Select(lemma => (lemma, lemma))))
+        var forms = File.Exists(Path.Combine(folder, Analyser)) ? Forms(folder) : []; // without the analyser: the lemmas alone
+        foreach (var (form, lemma) in forms.Concat(russian.Keys.Select(lemma => (lemma, lemma))))
         {
             if (russian.TryGetValue(lemma, out var translations))
             {

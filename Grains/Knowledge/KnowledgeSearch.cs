@@ -6,10 +6,11 @@ namespace CustomerGrains.Grains.Knowledge;
 /// <summary>
 /// Finds a tenant's entries for a question. Matching needs no model: the question's stemmed terms (English, Russian,
 /// unstemmed) are OR-ed against each entry's weighted search vector, and trigram similarity with the entry's question
-/// (and its aliases) catches typos; the score mixes both. A word's synonyms (the thesauri's and those the tenant's
-/// aliases taught) count half of it, and its translations (<see cref="LexiconLoading"/>) find entries in the other
-/// language, below a same-language match of equal coverage. Where an encoder is configured, the candidates are
-/// reranked by the cosine of their embeddings.
+/// (and its aliases) catches typos; the score mixes both. A Ukrainian word's other forms count as itself, its synonyms
+/// (the thesauri's and those the tenant's aliases taught) half of it, and its translations (<see cref="LexiconLoading"/>;
+/// Ukrainian-Russian cognates, Sql/018) find entries in another language, below a same-language match of equal
+/// coverage. Where an encoder is configured, the candidates in the languages it reads are reranked by the cosine of
+/// their embeddings.
 /// </summary>
 internal sealed class KnowledgeSearch(
     NpgsqlDataSource database, string tenantId, KnowledgeOptions options, Inference.InferenceOptions inference, IGrainFactory grains, TimeProvider time, ILogger logger)
