@@ -231,7 +231,7 @@ public sealed class LttoolboxTransducer
 /// apertium-rus-ukr: /usr/share/apertium/apertium-rus-ukr), through <see cref="LttoolboxTransducer"/>: the Ukrainian
 /// analyser (ukr-rus.automorf.bin: 240,000 surface forms of nouns, verbs, adjectives and adverbs and their lemmas) and
 /// the Ukrainian-Russian dictionary (ukr-rus.autobil.bin: 11,000 lemma pairs). Content words only (nouns, proper nouns,
-/// verbs, adjectives, adverbs); multiword and compound analyses are left out.
+/// verbs, adjectives, adverbs), and apart from them the function words; multiword and compound analyses are left out.
 /// </summary>
 public static class ApertiumUkrainianRussian
 {
@@ -239,6 +239,11 @@ public static class ApertiumUkrainianRussian
     public const string Bilingual = "ukr-rus.autobil.bin";
 
     private static readonly string[] ContentWords = ["<n>", "<np>", "<vblex>", "<vbmod>", "<adj>", "<adv>"];
+
+    /// <summary>Prepositions, pronouns, determiners, conjunctions, particles, "бути", predicatives ("можна"),
+    /// interjections, and interrogative and negative adverbs ("як", "де", "не").</summary>
+    private static readonly string[] FunctionTags =
+        ["<pr>", "<prn>", "<det>", "<cnjcoo>", "<cnjsub>", "<cnjadv>", "<part>", "<vbser>", "<pred>", "<ij>", "<adv><itg>", "<adv><neg>"];
 
     /// <summary>Each surface form and its lemma, lower case.</summary>
     public static IEnumerable<(string Form, string Lemma)> Forms(string folder)
@@ -255,6 +260,26 @@ public static class ApertiumUkrainianRussian
                 }
             }
         }
+    }
+
+    /// <summary>The forms every analysis of which is a function word's ("як", "чи", "мій", "для", "є"): Ukrainian's stop
+    /// words, which PostgreSQL's Russian configuration does not drop as it drops Russian ones.</summary>
+    public static IEnumerable<string> FunctionWords(string folder)
+    {
+        var analyser = LttoolboxTransducer.Read(Path.Combine(folder, Analyser));
+        var function = new Dictionary<string, bool>(StringComparer.Ordinal); // form: no analysis but a function word's
+        foreach (var section in analyser.Sections.Where(s => s.Key.EndsWith("@standard", StringComparison.Ordinal)))
+        {
+            foreach (var (form, analysis) in analyser.Paths(section.Value))
+            {
+                var word = form.ToLowerInvariant();
+                var tag = analysis.IndexOf('<');
+                var isFunction = tag > 0 && FunctionTags.Any(t => analysis.AsSpan(tag).StartsWith(t, StringComparison.Ordinal));
+                function[word] = isFunction && function.GetValueOrDefault(word, true);
+            }
+        }
+
+        return function.Where(f => f.Value && IsWord(f.Key)).Select(f => f.Key);
     }
 
     /// <summary>Each Ukrainian word form (the lemma's own included) and the Russian lemmas its lemma translates to.</summary>
@@ -292,7 +317,8 @@ public static class ApertiumUkrainianRussian
     internal static string? Lemma(string analysis)
     {
         var tag = analysis.IndexOf('<');
-        if (tag <= 0 || analysis.Contains('+') || analysis.Contains('#') || !ContentWords.Any(t => analysis.AsSpan(tag).StartsWith(t, StringComparison.Ordinal)))
+        if (tag <= 0 || analysis.Contains('+') || analysis.Contains('#') || !ContentWords.Any(t => analysis.AsSpan(tag).StartsWith(t, StringComparison.Ordinal))
+            || FunctionTags.Any(t => analysis.AsSpan(tag).StartsWith(t, StringComparison.Ordinal)))
         {
             return null;
         }

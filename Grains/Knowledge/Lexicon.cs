@@ -193,8 +193,8 @@ public static class MyThesThesaurus
 /// configurations make them, so they meet the entries' search vectors): the English-Russian dictionary
 /// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, each language's thesaurus
 /// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
-/// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms) and kb_lexicon_uk (their
-/// Russian translations). Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms), kb_function_words (its stop
+/// words) and kb_lexicon_uk (their Russian translations). Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
 /// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
@@ -236,13 +236,17 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         if (options.Value.UkrainianRussian is { Length: > 0 } pair)
         {
             // Stemmed as Russian, as the entries' Ukrainian words are.
-            await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Analyser), "Knowledge:UkrainianRussian", "apertium-rus-ukr", () => ApertiumUkrainianRussian.Forms(pair), "kb_forms",
+            // Forms with their lemmas, and function words with none.
+            await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Analyser), "Knowledge:UkrainianRussian", "apertium-rus-ukr",
+                () => ApertiumUkrainianRussian.Forms(pair).Concat(ApertiumUkrainianRussian.FunctionWords(pair).Select(word => (word, ""))), "kb_forms, kb_function_words",
                 """
                 INSERT INTO kb_forms (lexeme, form)
                 WITH stems AS (
-                    SELECT DISTINCT w.second AS lemma, s.lexeme FROM lexicon_words w, unnest(tsvector_to_array(to_tsvector('russian', w.first))) s(lexeme))
+                    SELECT DISTINCT w.second AS lemma, s.lexeme FROM lexicon_words w, unnest(tsvector_to_array(to_tsvector('russian', w.first))) s(lexeme)
+                    WHERE w.second <> '')
                 SELECT DISTINCT a.lexeme, b.lexeme FROM stems a JOIN stems b ON b.lemma = a.lemma AND b.lexeme <> a.lexeme
-                ON CONFLICT DO NOTHING
+                ON CONFLICT DO NOTHING;
+                INSERT INTO kb_function_words (word) SELECT DISTINCT first FROM lexicon_words WHERE second = '' ON CONFLICT DO NOTHING
                 """,
                 cancellationToken);
             await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Bilingual), "Knowledge:UkrainianRussian", "apertium-rus-ukr", () => ApertiumUkrainianRussian.Translations(pair), "kb_lexicon_uk",

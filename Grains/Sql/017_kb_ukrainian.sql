@@ -16,3 +16,9 @@ CREATE TABLE IF NOT EXISTS kb_lexicon_uk (
     PRIMARY KEY (ukrainian, russian)
 );
 CREATE INDEX IF NOT EXISTS kb_lexicon_uk_russian ON kb_lexicon_uk (russian);
+
+-- Ukrainian's function words ("як", "чи", "мій", "для", "є"), which a question's content words leave out as the Russian
+-- configuration leaves out Russian ones (kb_content_words, Sql/019).
+CREATE TABLE IF NOT EXISTS kb_function_words (
+    word text PRIMARY KEY
+);

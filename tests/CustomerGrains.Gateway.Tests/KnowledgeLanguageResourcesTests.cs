@@ -96,7 +96,12 @@ public sealed class KnowledgeLanguageResourcesTests
         }
 
         Assert.Equal(5L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_lexicon_sources"));
+
+        // Ukrainian's function words are no content words, as Russian's stop words are not.
+        Assert.Equal("підписку скасувати", await cluster.Database.ScalarAsync<string>(ContentWordsOf("Як скасувати мою підписку?")));
     }
+
+    private static string ContentWordsOf(string text) => $"SELECT string_agg(DISTINCT word, ' ' ORDER BY word) FROM kb_content_words('{text}')";
 
     [Fact]
     public async Task Without_them_a_question_finds_only_entries_in_its_own_language_and_words()
@@ -111,6 +116,7 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.DoesNotContain(await kb.SearchAsync("Repayment?", 3), m => m.Question == "How long does a refund take?");
         Assert.DoesNotContain(await kb.SearchAsync("Где приобрести?", 3), m => m.Question == "Как купить дополнительные места?");
 
+        Assert.Equal("мою підписку скасувати як", await cluster.Database.ScalarAsync<string>(ContentWordsOf("Як скасувати мою підписку?")));
         var ukrainian = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian-within");
         await ukrainian.ImportAsync(UkrainianEntries, "test");
         foreach (var (question, entry) in UkrainianQuestions)

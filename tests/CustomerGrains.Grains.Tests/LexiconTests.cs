@@ -118,13 +118,14 @@ public sealed class LttoolboxTransducerTests : IDisposable
     }
 
     [Fact]
-    public void Ukrainian_forms_take_their_lemmas_and_each_form_the_Russian_translations_of_its_lemma()
+    public void Ukrainian_forms_take_their_lemmas_function_words_stand_apart_and_each_form_takes_the_Russian_translations_of_its_lemma()
     {
         File.WriteAllBytes(Path.Combine(_folder, ApertiumUkrainianRussian.Analyser), Compile(
             ("main@standard", false,
             [
                 ("договір", "договір<n><m><sg><nom>"), ("договору", "договір<n><m><sg><gen>"), ("скасувати", "скасувати<vblex><perf><inf>"),
-                ("як", "як<cnjadv>"), ("брати", "брати# участь<vblex><inf>"),
+                ("як", "як<cnjadv>"), ("як", "як<adv><itg>"), ("для", "для<pr>"), ("коли", "коли<adv>"), ("коли", "коли<cnjsub>"),
+                ("брати", "брати# участь<vblex><inf>"),
             ])));
         File.WriteAllBytes(Path.Combine(_folder, ApertiumUkrainianRussian.Bilingual), Compile(
             ("main@standard", false,
@@ -133,8 +134,9 @@ public sealed class LttoolboxTransducerTests : IDisposable
                 ("скасувати<vblex><perf>", "упразднить<vblex><perf>"), ("як<cnjadv>", "как<cnjadv>"),
             ])));
 
-        Assert.Equal([("договір", "договір"), ("договору", "договір"), ("скасувати", "скасувати")],
+        Assert.Equal([("договір", "договір"), ("договору", "договір"), ("коли", "коли"), ("скасувати", "скасувати")],
             ApertiumUkrainianRussian.Forms(_folder).Order());
+        Assert.Equal(["для", "як"], ApertiumUkrainianRussian.FunctionWords(_folder).Order()); // коли is also an adverb
         Assert.Equal([("договір", "договор"), ("договору", "договор"), ("скасувати", "отменить"), ("скасувати", "упразднить")],
             ApertiumUkrainianRussian.Translations(_folder).Order());
     }
