@@ -1,11 +1,12 @@
--- Ukrainian and Russian words that are one word spelled in two alphabets ("трафіку" and "трафика", "пенсіонерів" and
--- "пенсионеров"): a text's cognate stems are its Cyrillic words with the letters Ukrainian spells differently mapped to
--- Russian ones (і and ї to и, є to е, ґ to г, ё to е, apostrophes dropped) and stemmed as Russian, marked "≈" so that
--- they never meet a word's own stem: the search (Grains/Knowledge/KnowledgeSearch.cs) counts them as translations,
--- below a same-language match. Both languages' entries carry them, so a Russian question meets a Ukrainian entry and
--- the other way round; and an English question meets a Ukrainian entry through the English-Russian dictionary.
+-- Ukrainian and Russian words that are one word spelled in two alphabets ("трафіку" and "трафика", "підключити" and
+-- "подключить"): a text's cognate stems are its Cyrillic words with the letters Ukrainian spells differently mapped to
+-- Russian ones (і to и, or to о where a Ukrainian і stands for a Russian о as in під/под; ї to и, є to е, ґ to г, ё to
+-- е, apostrophes dropped; both readings kept) and stemmed as Russian, marked "≈" so that they never meet a word's own
+-- stem: the search (Grains/Knowledge/KnowledgeSearch.cs) counts them as translations, below a same-language match. Both
+-- languages' entries carry them, so a Russian question meets a Ukrainian entry and the other way round; and an English
+-- question meets a Ukrainian entry through the English-Russian dictionary.
 CREATE OR REPLACE FUNCTION kb_cognate(content text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT translate(lower(content), 'іїєґё''ʼ’', 'ииеге')
+    SELECT translate(lower(content), 'іїєґё''ʼ’', 'ииеге') || ' ' || translate(lower(content), 'іїєґё''ʼ’', 'оиеге')
 $$;
 
 CREATE OR REPLACE FUNCTION kb_cognates(content text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

@@ -52,17 +52,20 @@ public sealed class KnowledgeMatchingTests(GatewayCluster gateway) : IClassFixtu
     [Fact]
     public async Task A_Russian_question_meets_a_Ukrainian_entry_through_words_spelled_alike_below_a_same_language_match()
     {
-        // No dictionary here: "ліміт трафіку" and "лимит трафика" are two words in two alphabets (Sql/018_kb_cognates.sql).
+        // No dictionary here: "ліміт трафіку" and "лимит трафика", "підписати договір" and "подписать договор" are words
+        // spelled in two alphabets (Sql/018_kb_cognates.sql).
         var kb = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("cognates");
         await kb.ImportAsync(
         [
             new("Який ліміт трафіку на місяць?", "Ліміт залежить від тарифу: дивіться застосунок.", null, "uk"),
             new("Сколько стоит звонок за границу?", "Зависит от страны: смотрите раздел Тарифы.", null, "ru"),
+            new("Як підписати договір онлайн?", "Відкрийте застосунок і підтвердіть кодом з SMS.", null, "uk"),
         ], "test");
 
         var across = await kb.SearchAsync("Лимит трафика", 5);
 
         Assert.Equal("Який ліміт трафіку на місяць?", across[0].Question);
+        Assert.Equal("Як підписати договір онлайн?", (await kb.SearchAsync("Подписать договор", 5))[0].Question); // і for о: під/под
         await kb.ImportAsync([new("Какой лимит трафика в месяц?", "Смотрите приложение.", null, "ru")], "test");
         var within = await kb.SearchAsync("Лимит трафика", 5);
         Assert.Equal("Какой лимит трафика в месяц?", within[0].Question);
