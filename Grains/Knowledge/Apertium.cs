@@ -229,9 +229,9 @@ public sealed class LttoolboxTransducer
 /// <summary>
 /// Ukrainian word forms and their Russian translations from Apertium's Russian-Ukrainian pair (Debian's
 /// apertium-rus-ukr: /usr/share/apertium/apertium-rus-ukr), through <see cref="LttoolboxTransducer"/>: the Ukrainian
-/// analyser (ukr-rus.automorf.bin: 240,000 surface forms of nouns, verbs, adjectives and adverbs and their lemmas) and
-/// the Ukrainian-Russian dictionary (ukr-rus.autobil.bin: 11,000 lemma pairs). Content words only (nouns, proper nouns,
-/// verbs, adjectives, adverbs), and apart from them the function words; multiword and compound analyses are left out.
+/// analyser (ukr-rus.automorf.bin: 136,000 forms of 9,800 nouns, proper nouns, verbs, adjectives and adverbs with their
+/// lemmas, and 700 function words) and the Ukrainian-Russian dictionary (ukr-rus.autobil.bin: 11,000 lemma pairs).
+/// Multiword and compound analyses are left out.
 /// </summary>
 public static class ApertiumUkrainianRussian
 {
@@ -245,7 +245,7 @@ public static class ApertiumUkrainianRussian
     private static readonly string[] FunctionTags =
         ["<pr>", "<prn>", "<det>", "<cnjcoo>", "<cnjsub>", "<cnjadv>", "<part>", "<vbser>", "<pred>", "<ij>", "<adv><itg>", "<adv><neg>"];
 
-    /// <summary>Each surface form and its lemma, lower case.</summary>
+    /// <summary>Each surface form of a content word and its lemma, lower case.</summary>
     public static IEnumerable<(string Form, string Lemma)> Forms(string folder)
     {
         var analyser = LttoolboxTransducer.Read(Path.Combine(folder, Analyser));

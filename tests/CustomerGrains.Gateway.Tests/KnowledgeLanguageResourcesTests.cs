@@ -70,13 +70,14 @@ public sealed class KnowledgeLanguageResourcesTests
         new("Как сменить тарифный план?", "В разделе Тариф выберите новый план.", null, "ru"),
     ];
 
-    /// <summary>The Ukrainian questions below and the entries each should find first.</summary>
-    private static readonly (string Question, string Entry)[] UkrainianQuestions =
+    /// <summary>The Ukrainian questions below, the entries each should find first, and whether only the dictionaries find
+    /// it (договір and договор, договору and договір are also spelled alike: Sql/018_kb_cognates.sql finds those without).</summary>
+    private static readonly (string Question, string Entry, bool DictionaryOnly)[] UkrainianQuestions =
     [
-        ("Умови договору", "Як розірвати договір?"),                          // a Ukrainian word's other form (договору, договір)
-        ("Повернути гроші", "Как вернуть деньги за заказ?"),                    // Ukrainian to Russian (гроші, деньги)
-        ("Скасувати підписку", "Can I cancel my subscription?"),               // Ukrainian to English through Russian
-        ("Расторгнуть договор", "Як розірвати договір?"),                      // Russian to Ukrainian
+        ("Умови договору", "Як розірвати договір?", false),                    // a Ukrainian word's other form (договору, договір)
+        ("Повернути гроші", "Как вернуть деньги за заказ?", true),              // Ukrainian to Russian (гроші, деньги)
+        ("Скасувати підписку", "Can I cancel my subscription?", true),         // Ukrainian to English through Russian
+        ("Расторгнуть договор", "Як розірвати договір?", false),               // Russian to Ukrainian
     ];
 
     [Fact]
@@ -89,13 +90,17 @@ public sealed class KnowledgeLanguageResourcesTests
         var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian");
         await kb.ImportAsync(UkrainianEntries, "test");
 
-        foreach (var (question, entry) in UkrainianQuestions)
+        foreach (var (question, entry, _) in UkrainianQuestions)
         {
             var found = await kb.SearchAsync(question, 3);
             Assert.True(found.Count > 0 && found[0].Question == entry, $"{question}: {string.Join(", ", found.Select(m => $"{m.Question} {m.Score}"))}");
         }
 
         Assert.Equal(5L, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_lexicon_sources"));
+
+        // The analyser's forms of one lemma meet, where the Russian stemmer makes different stems of them (скасуйте, скасувати).
+        Assert.True(await cluster.Database.ScalarAsync<bool>(
+            "SELECT EXISTS (SELECT 1 FROM kb_forms WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'скасуйте')))[1] AND form = (tsvector_to_array(to_tsvector('russian', 'скасувати')))[1])"));
 
         // Ukrainian's function words are no content words, as Russian's stop words are not.
         Assert.Equal("підписку скасувати", await cluster.Database.ScalarAsync<string>(ContentWordsOf("Як скасувати мою підписку?")));
@@ -119,7 +124,7 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.Equal("мою підписку скасувати як", await cluster.Database.ScalarAsync<string>(ContentWordsOf("Як скасувати мою підписку?")));
         var ukrainian = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian-within");
         await ukrainian.ImportAsync(UkrainianEntries, "test");
-        foreach (var (question, entry) in UkrainianQuestions)
+        foreach (var (question, entry, _) in UkrainianQuestions.Where(q => q.DictionaryOnly))
         {
             Assert.NotEqual(entry, (await ukrainian.SearchAsync(question, 3)).FirstOrDefault()?.Question);
         }
