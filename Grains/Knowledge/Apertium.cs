@@ -245,42 +245,40 @@ public static class ApertiumUkrainianRussian
     private static readonly string[] FunctionTags =
         ["<pr>", "<prn>", "<det>", "<cnjcoo>", "<cnjsub>", "<cnjadv>", "<part>", "<vbser>", "<pred>", "<ij>", "<adv><itg>", "<adv><neg>"];
 
-    /// <summary>Each surface form of a content word and its lemma, lower case.</summary>
-    public static IEnumerable<(string Form, string Lemma)> Forms(string folder)
+    /// <summary>Each surface form of a content word and its lemma, lower case, then each function word with an empty
+    /// lemma: the forms every analysis of which is a function word's ("як", "чи", "мій", "для", "є"), Ukrainian's stop
+    /// words, which PostgreSQL's Russian configuration does not drop as it drops Russian ones. One walk of the analyser.</summary>
+    public static IEnumerable<(string Form, string Lemma)> Words(string folder)
     {
         var analyser = LttoolboxTransducer.Read(Path.Combine(folder, Analyser));
         var seen = new HashSet<(string, string)>();
-        foreach (var section in analyser.Sections.Where(s => s.Key.EndsWith("@standard", StringComparison.Ordinal)))
-        {
-            foreach (var (form, analysis) in analyser.Paths(section.Value))
-            {
-                if (Lemma(analysis) is { } lemma && IsWord(form) && seen.Add((form.ToLowerInvariant(), lemma)))
-                {
-                    yield return (form.ToLowerInvariant(), lemma);
-                }
-            }
-        }
-    }
-
-    /// <summary>The forms every analysis of which is a function word's ("як", "чи", "мій", "для", "є"): Ukrainian's stop
-    /// words, which PostgreSQL's Russian configuration does not drop as it drops Russian ones.</summary>
-    public static IEnumerable<string> FunctionWords(string folder)
-    {
-        var analyser = LttoolboxTransducer.Read(Path.Combine(folder, Analyser));
         var function = new Dictionary<string, bool>(StringComparer.Ordinal); // form: no analysis but a function word's
         foreach (var section in analyser.Sections.Where(s => s.Key.EndsWith("@standard", StringComparison.Ordinal)))
         {
-            foreach (var (form, analysis) in analyser.Paths(section.Value))
+            foreach (var (surface, analysis) in analyser.Paths(section.Value))
             {
-                var word = form.ToLowerInvariant();
+                var form = surface.ToLowerInvariant();
                 var tag = analysis.IndexOf('<');
                 var isFunction = tag > 0 && FunctionTags.Any(t => analysis.AsSpan(tag).StartsWith(t, StringComparison.Ordinal));
-                function[word] = isFunction && function.GetValueOrDefault(word, true);
+                function[form] = isFunction && function.GetValueOrDefault(form, true);
+                if (Lemma(analysis) is { } lemma && IsWord(form) && seen.Add((form, lemma)))
+                {
+                    yield return (form, lemma);
+                }
             }
         }
 
-        return function.Where(f => f.Value && IsWord(f.Key)).Select(f => f.Key);
+        foreach (var (form, _) in function.Where(f => f.Value && IsWord(f.Key)))
+        {
+            yield return (form, "");
+        }
     }
+
+    /// <summary>Each surface form of a content word and its lemma (<see cref="Words"/>).</summary>
+    public static IEnumerable<(string Form, string Lemma)> Forms(string folder) => Words(folder).Where(w => w.Lemma.Length > 0);
+
+    /// <summary>The function words (<see cref="Words"/>).</summary>
+    public static IEnumerable<string> FunctionWords(string folder) => Words(folder).Where(w => w.Lemma.Length == 0).Select(w => w.Form);
 
     /// <summary>Each Ukrainian word form (the lemma's own included) and the Russian lemmas its lemma translates to.</summary>
     public static IEnumerable<(string Ukrainian, string Russian)> Translations(string folder)

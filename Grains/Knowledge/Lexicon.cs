@@ -238,7 +238,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
             // Stemmed as Russian, as the entries' Ukrainian words are.
             // Forms with their lemmas, and function words with none.
             await LoadAsync(Path.Combine(pair, ApertiumUkrainianRussian.Analyser), "Knowledge:UkrainianRussian", "apertium-rus-ukr",
-                () => ApertiumUkrainianRussian.Forms(pair).Concat(ApertiumUkrainianRussian.FunctionWords(pair).Select(word => (word, ""))), "kb_forms, kb_function_words",
+                () => ApertiumUkrainianRussian.Words(pair), "kb_forms, kb_function_words",
                 """
                 INSERT INTO kb_forms (lexeme, form)
                 WITH stems AS (
