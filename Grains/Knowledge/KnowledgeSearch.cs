@@ -71,12 +71,12 @@ internal sealed class KnowledgeSearch(
                     UNION
                     SELECT synonym FROM kb_learned_synonyms WHERE tenant_id = $1 AND lexeme = w.lexeme OFFSET 0) s),
             -- What each content word may meet in an entry: its own stems and forms (0), its synonyms (1), its
-            -- translations (2).
+            -- translations (2); stem marks the question's own stems (terms).
             meanings AS (
-                SELECT word, lexeme, 0 AS kind FROM word_terms
-                UNION ALL SELECT word, lexeme, 0 FROM forms
-                UNION ALL SELECT word, lexeme, 1 FROM alike
-                UNION ALL SELECT word, lexeme, 2 FROM translated),
+                SELECT word, lexeme, 0 AS kind, true AS stem FROM word_terms
+                UNION ALL SELECT word, lexeme, 0, false FROM forms
+                UNION ALL SELECT word, lexeme, 1, false FROM alike
+                UNION ALL SELECT word, lexeme, 2, false FROM translated),
             -- Materialized: inlined, each tsquery would be parsed again for every phrasing it is matched against.
             q AS MATERIALIZED (
                 SELECT lower($2) AS text, (SELECT string_agg(quote_literal(lexeme), ' | ') FROM terms)::tsquery AS ts,
@@ -99,7 +99,7 @@ internal sealed class KnowledgeSearch(
                        -- The share of the question's content words the entry has (in its question, alias or answer): one
                        -- shared word out of six is weak evidence, all of them strong.
                        CASE WHEN q.terms = 0 THEN 0
-                            ELSE (SELECT count(*) FROM terms t WHERE t.lexeme = ANY (l.lexemes)) / q.terms END AS coverage,
+                            ELSE m.stems / q.terms END AS coverage,
                        -- The share of its content words the entry has, a word it has only a synonym of counting half:
                        -- half of (words it has) + half of (words it has, or has a synonym of).
                        0.5 * (m.own + m.near) / greatest(q.words, 1) AS softly,
@@ -107,8 +107,10 @@ internal sealed class KnowledgeSearch(
                        -- alias) has, a word translated only in its answer counting half: a translated question is the
                        -- entry's question asked in another language, and its answer's words are weaker evidence.
                        0.5 * (m.asked + m.translated) / greatest(q.words, 1) AS across
-                FROM phrasings p CROSS JOIN LATERAL (SELECT tsvector_to_array(p.search) AS lexemes OFFSET 0) l, q,
-                     LATERAL (SELECT count(DISTINCT n.word) FILTER (WHERE n.kind = 0) AS own, count(DISTINCT n.word) FILTER (WHERE n.kind <= 1) AS near,
+                FROM phrasings p, q,
+                     -- The entry's lexemes met by the question's meanings, once.
+                     LATERAL (SELECT count(DISTINCT n.lexeme) FILTER (WHERE n.stem) AS stems,
+                                     count(DISTINCT n.word) FILTER (WHERE n.kind = 0) AS own, count(DISTINCT n.word) FILTER (WHERE n.kind <= 1) AS near,
                                      count(DISTINCT n.word) FILTER (WHERE n.kind = 2 AND 'A' = ANY (x.weights)) AS asked,
                                      count(DISTINCT n.word) FILTER (WHERE n.kind = 2) AS translated
                               FROM unnest(p.search) x JOIN meanings n ON n.lexeme = x.lexeme) m
