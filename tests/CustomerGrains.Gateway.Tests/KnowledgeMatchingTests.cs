@@ -71,4 +71,22 @@ public sealed class KnowledgeMatchingTests(GatewayCluster gateway) : IClassFixtu
         Assert.Equal("Какой лимит трафика в месяц?", within[0].Question);
         Assert.True(within[0].Score > across[0].Score);
     }
+
+    [Fact]
+    public async Task A_Ukrainian_question_meets_a_Russian_entry_whose_question_has_all_its_words_above_a_Ukrainian_one_with_one()
+    {
+        // Cognates in the entry's question count as asked there (Sql/021: a cognate stem keeps its weight), and the
+        // Ukrainian infinitive's -ти reads as Russian -ть: "підключити" meets "подключить".
+        var kb = gateway.Silo.GrainFactory.GetGrain<IKnowledgeBaseGrain>("cognate-questions");
+        await kb.ImportAsync(
+        [
+            new("Как подключить домашний интернет?", "Оставьте заявку в приложении: мастер приедет в течение 3 дней.", null, "ru"),
+            new("Як підключити роумінг?", "Увімкніть роумінг у застосунку в розділі Послуги.", null, "uk"),
+        ], "test");
+
+        var found = await kb.SearchAsync("Як підключити домашній інтернет?", 5);
+
+        Assert.Equal("Как подключить домашний интернет?", found[0].Question);
+        Assert.Equal("Як підключити роумінг?", found[1].Question);
+    }
 }
