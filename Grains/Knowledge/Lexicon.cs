@@ -12,15 +12,18 @@ namespace CustomerGrains.Grains.Knowledge;
 /// English-Russian word pairs from V. K. Mueller's English-Russian dictionary as Debian packages it for dictd
 /// (mueller7-dict: /usr/share/dictd/mueller7.dict.dz, a gzip-compatible text of articles, each a headword at the start
 /// of a line and its indented body). Written here because no .NET library reads dictd files; what it keeps is
-/// deliberately narrow: single English headwords, and from each article the single Russian words of its first senses
-/// (word lists between sense numbers, commas and semicolons), leaving out examples (anything with Latin letters),
+/// deliberately narrow: single English headwords, and from each article the single Russian words of its senses (word
+/// lists between sense numbers, commas and semicolons), leaving out examples (clauses with Latin letters),
 /// parenthesised glosses, transcriptions and senses marked with a usage or domain label (_разг., _полигр.), which are
-/// the rare ones.
+/// the rare ones. Each sense's first word comes before any sense's second: a headword's homonyms and parts of speech
+/// ("bill": beak, then bill of costs) each get their main translations in.
 /// </summary>
 public static partial class MuellerDictionary
 {
-    /// <summary>Each headword's first <paramref name="perHeadword"/> translations; an article that only refers to
-    /// another spelling (connection: "= connexion") takes that one's.</summary>
+    /// <summary>Each headword's first <paramref name="perHeadword"/> translations. An article that refers to another
+    /// spelling (connection: "= connexion") takes that one's; an inflected form (lost: "_p. и _p-p. от lose", children:
+    /// "_pl. от child", better: "_comp. от good"), which the English stemmer does not bring to its headword, takes its
+    /// headword's first, then its own.</summary>
     public static IEnumerable<(string English, string Russian)> Read(string path, int perHeadword = 12)
     {
         var translations = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -34,17 +37,21 @@ public static partial class MuellerDictionary
             {
                 if (line is null || (line.Length > 0 && !char.IsWhiteSpace(line[0])))
                 {
-                    if (headword is not null && HeadwordPattern().IsMatch(headword))
+                    if (headword is not null && HeadwordPattern().IsMatch(headword) && !translations.ContainsKey(headword))
                     {
                         var text = Transcription().Replace(body.ToString(), " ").Trim();
-                        if (Reference().Match(text) is { Success: true } reference)
+                        var reference = Reference().Match(text);
+                        if (!reference.Success)
+                        {
+                            reference = Inflection().Match(text);
+                        }
+
+                        if (reference.Success && reference.Groups[1].Value != headword)
                         {
                             references[headword] = reference.Groups[1].Value;
                         }
-                        else if (!translations.ContainsKey(headword))
-                        {
-                            translations[headword] = [.. Translations(text).Take(perHeadword)];
-                        }
+
+                        translations[headword] = [.. Translations(text)];
                     }
 
                     if (line is null)
@@ -62,27 +69,20 @@ public static partial class MuellerDictionary
             }
         }
 
-        foreach (var (headword, words) in translations)
+        foreach (var (headword, own) in translations)
         {
-            foreach (var word in words)
+            var words = references.TryGetValue(headword, out var target) && translations.TryGetValue(target, out var referred)
+                ? referred.Concat(own).Distinct(StringComparer.Ordinal)
+                : own;
+            foreach (var word in words.Take(perHeadword))
             {
                 yield return (headword, word);
             }
         }
-
-        foreach (var (headword, target) in references)
-        {
-            if (!translations.ContainsKey(headword) && translations.TryGetValue(target, out var words))
-            {
-                foreach (var word in words)
-                {
-                    yield return (headword, word);
-                }
-            }
-        }
     }
 
-    /// <summary>The single Russian words an article's body gives as translations, in order, each once.</summary>
+    /// <summary>The single Russian words an article's body gives as translations, each once: the first word of every
+    /// sense in order, then the second of every sense, and so on.</summary>
     internal static IEnumerable<string> Translations(string body)
     {
         var text = Transcription().Replace(body, " ");
@@ -92,16 +92,40 @@ public static partial class MuellerDictionary
             text = Parenthesised().Replace(text, " "); // innermost first: glosses may nest
         }
 
-        text = SenseNumber().Replace(text, ";");
-        text = LabelledSense().Replace(text, ";"); // a sense marked _разг. or _полигр. up to its end
-        text = PartOfSpeech().Replace(text, " ");
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var segment in text.Split([';', ',', ':', '.', '!', '?'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        var senses = new List<List<string>>();
+        foreach (var sense in SenseNumber().Split(text))
         {
-            var word = segment.ToLowerInvariant();
-            if (RussianWord().IsMatch(word) && seen.Add(word))
+            var words = new List<string>();
+            var plain = PartOfSpeech().Replace(LabelledSense().Replace(sense, ";"), " "); // a sense marked _разг. up to its end
+            foreach (var clause in plain.Split(';'))
             {
-                yield return word;
+                if (LatinLetter().IsMatch(clause))
+                {
+                    continue; // an example: "to cancel a debt списать долг"
+                }
+
+                foreach (var segment in clause.Split([',', ':', '.', '!', '?'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var word = segment.ToLowerInvariant();
+                    if (RussianWord().IsMatch(word))
+                    {
+                        words.Add(word);
+                    }
+                }
+            }
+
+            senses.Add(words);
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var rank = 0; senses.Any(s => s.Count > rank); rank++)
+        {
+            foreach (var sense in senses)
+            {
+                if (sense.Count > rank && seen.Add(sense[rank]))
+                {
+                    yield return sense[rank];
+                }
             }
         }
     }
@@ -115,17 +139,24 @@ public static partial class MuellerDictionary
     [GeneratedRegex(@"^=\s*([a-z]+)$")]
     private static partial Regex Reference();
 
+    [GeneratedRegex(@"_(?:p|p-p|pl|comp|superl)\.(?:\s+и\s+_(?:p|p-p)\.)?\s+от\s+([a-z]+)\b")]
+    private static partial Regex Inflection();
+
     [GeneratedRegex(@"\([^()]*\)")]
     private static partial Regex Parenthesised();
 
     [GeneratedRegex(@"_[а-яё]+\.[^;]*")]
     private static partial Regex LabelledSense();
 
-    [GeneratedRegex(@"_[a-z\-]+\.")]
+    /// <summary>A part of speech (_n., _v., _attr.) or a homonym's numeral (_I, _II).</summary>
+    [GeneratedRegex(@"_(?:[a-z\-]+\.|[IVX]+\b)")]
     private static partial Regex PartOfSpeech();
 
-    [GeneratedRegex(@"(?<![\w])(\d+[\.\)]|[а-я]\))")]
+    [GeneratedRegex(@"(?<![\w])(?:\d+[\.\)]|[а-я]\))")]
     private static partial Regex SenseNumber();
+
+    [GeneratedRegex(@"[a-z]", RegexOptions.IgnoreCase)]
+    private static partial Regex LatinLetter();
 
     [GeneratedRegex(@"^[а-яё]{3,}$")]
     private static partial Regex RussianWord();

@@ -21,11 +21,31 @@ public sealed class MuellerDictionaryTests : IDisposable
                2. _v. отменять (заказ и т. п.); to cancel a debt списать долг
             """;
 
-        Assert.Equal(["зачёркивание", "отмена", "аннулирование", "отменять"], MuellerDictionary.Translations(body));
+        Assert.Equal(["зачёркивание", "отмена", "отменять", "аннулирование"], MuellerDictionary.Translations(body));
     }
 
     [Fact]
-    public void Headwords_of_one_word_are_read_and_a_spelling_that_refers_to_another_takes_its_translations()
+    public void Every_senses_first_word_comes_before_any_senses_second_so_later_homonyms_are_kept()
+    {
+        var body = """
+               _I  [bɪl]
+                  1. _n.
+                     1) клюв, нос
+                     2) узкий мыс
+                  2. _v. нежничать, ласкаться
+               _II [bɪl]
+                  1. _n.
+                     1) законопроект, билль; to pass (to throw out) the bill принять
+                     (отклонить) законопроект
+                     2) счёт; padded bills раздутые счета; to give smb. up for lost считать кого-л. погибшим
+                     3) _ам. банкнот; a five dollar bill билет в пять долларов
+            """;
+
+        Assert.Equal(["клюв", "нежничать", "законопроект", "счёт", "нос", "ласкаться", "билль"], MuellerDictionary.Translations(body));
+    }
+
+    [Fact]
+    public void Headwords_of_one_word_are_read_and_a_spelling_or_an_inflected_form_that_refers_to_another_takes_its_translations()
     {
         Write("""
             00-database-short
@@ -38,6 +58,16 @@ public sealed class MuellerDictionaryTests : IDisposable
                2) _тех. муфта
             password
                [↗pɑ:swɜ:d] _n. пароль; пропуск
+            lose
+               [lʊ:z] _v. (lost)
+               1) терять, лишаться; to lose courage растеряться
+               2) проигрывать
+            lost
+               [lɘst]
+               1. _p. и _p-p. от lose
+               2. _a. потерянный; lost effort напрасное усилие
+            children
+               [↗tʃɪldrɜn] _pl. от child
             a priori
                _лат. _adv. априори
             """);
@@ -48,6 +78,8 @@ public sealed class MuellerDictionaryTests : IDisposable
         Assert.Equal(["связь", "соединение"], pairs["connexion"]);
         Assert.Equal(["связь", "соединение"], pairs["connection"]);
         Assert.Empty(pairs["a priori"]);
+        Assert.Equal(["терять", "проигрывать", "лишаться", "потерянный"], pairs["lost"]);
+        Assert.Empty(pairs["children"]); // its headword is not in this dictionary
     }
 
     private void Write(string text)
