@@ -39,6 +39,12 @@ public sealed class KnowledgeOptions
     /// its other forms, and its Russian translations (English ones through the English-Russian dictionary). Unset (the
     /// default outside run.sh): Ukrainian words are matched as Russian-stemmed words.</summary>
     public string? UkrainianRussian { get; set; }
+
+    /// <summary>Hunspell's Russian dictionary (Debian's hunspell-ru: ru_RU.dic, its ru_RU.aff beside it), whose verbs'
+    /// aspect pairs (отменить and отменять) are loaded once per database into kb_forms: a question's perfective verb meets
+    /// an entry's imperfective one as the word itself, and takes its translations (Mueller's dictionary gives verbs in
+    /// the imperfective). Unset (the default outside run.sh): the stemmer's two stems of them stay apart.</summary>
+    public string? RussianHunspell { get; set; }
 }
 
 /// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>

@@ -225,7 +225,8 @@ public static class MyThesThesaurus
 /// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, each language's thesaurus
 /// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
 /// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms), kb_function_words (its stop
-/// words) and kb_lexicon_uk (their Russian translations). Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian verbs' aspect pairs
+/// (<see cref="KnowledgeOptions.RussianHunspell"/>) into kb_forms. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
 /// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
@@ -234,8 +235,11 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
     {
         if (options.Value.EnglishRussianDictionary is { Length: > 0 } dictionary)
         {
+            // Version 2: every sense's first word first, inflected forms; it replaces what version 1 loaded (kb_lexicon
+            // has no other source).
             await LoadAsync(dictionary, "Knowledge:EnglishRussianDictionary", "mueller7-dict", () => MuellerDictionary.Read(dictionary), "kb_lexicon",
                 """
+                DELETE FROM kb_lexicon;
                 INSERT INTO kb_lexicon (english, russian)
                 SELECT DISTINCT e.lexeme, r.lexeme
                 FROM lexicon_words w,
@@ -243,7 +247,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
                      unnest(tsvector_to_array(to_tsvector('russian', w.second))) r(lexeme)
                 ON CONFLICT DO NOTHING
                 """,
-                cancellationToken);
+                cancellationToken, version: 2);
         }
 
         foreach (var (language, path) in options.Value.Thesauri.Where(t => t.Value is { Length: > 0 }))
@@ -292,9 +296,30 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
                 """,
                 cancellationToken);
         }
+
+        if (options.Value.RussianHunspell is { Length: > 0 } hunspell)
+        {
+            // A verb's two aspects, as the entries' words are stemmed: each stem meets the other's as itself.
+            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianAspects.Read(hunspell), "kb_forms",
+                """
+                INSERT INTO kb_forms (lexeme, form)
+                SELECT DISTINCT v.lexeme, v.form
+                FROM lexicon_words w,
+                     unnest(tsvector_to_array(to_tsvector('russian', w.first))) p(lexeme),
+                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) i(lexeme),
+                     LATERAL (VALUES (p.lexeme, i.lexeme), (i.lexeme, p.lexeme)) v(lexeme, form)
+                WHERE p.lexeme <> i.lexeme
+                ON CONFLICT DO NOTHING
+                """,
+                cancellationToken);
+        }
     }
 
-    private async Task LoadAsync(string path, string setting, string package, Func<IEnumerable<(string, string)>> read, string table, string insert, CancellationToken cancellationToken)
+    /// <summary>Loads <paramref name="path"/> through <paramref name="read"/> and <paramref name="insert"/> unless this
+    /// database lists it (by name, size and the reader's <paramref name="version"/>: a reader that reads more of a file
+    /// loads it again).</summary>
+    private async Task LoadAsync(string path, string setting, string package, Func<IEnumerable<(string, string)>> read, string table, string insert,
+        CancellationToken cancellationToken, int version = 1)
     {
         if (!File.Exists(path))
         {
@@ -302,7 +327,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
             return;
         }
 
-        var source = $"{Path.GetFileName(path)}:{new FileInfo(path).Length}";
+        var source = $"{Path.GetFileName(path)}:{new FileInfo(path).Length}" + (version > 1 ? $":v{version}" : "");
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 

@@ -3,7 +3,8 @@
 # mueller7-dict, /usr/share/dictd/mueller7.dict.dz), for questions to find entries written in the other language
 # (Knowledge:EnglishRussianDictionary); the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
 # /usr/share/mythes), for synonyms (Knowledge:Thesauri); and Apertium's Russian-Ukrainian pair (apertium-rus-ukr), for
-# Ukrainian word forms and translations (Knowledge:UkrainianRussian). Source it, then call ensure_dictionaries:
+# Ukrainian word forms and translations (Knowledge:UkrainianRussian); Hunspell's Russian dictionary (hunspell-ru),
+# for Russian verbs' aspect pairs (Knowledge:RussianHunspell). Source it, then call ensure_dictionaries:
 # installs what is missing from the OS packages (as root). Without them the silo still runs, matching within a
 # question's language and words, and says so in its log.
 
@@ -15,6 +16,7 @@ CUSTOMERGRAINS_DICTIONARIES=(
   "/usr/share/mythes/th_ru_RU_v2.dat:mythes-ru"
   "/usr/share/mythes/th_uk_UA_v2.dat:mythes-uk"
   "/usr/share/apertium/apertium-rus-ukr/ukr-rus.autobil.bin:apertium-rus-ukr"
+  "/usr/share/hunspell/ru_RU.dic:hunspell-ru"
 )
 
 ensure_dictionaries() {

@@ -37,6 +37,9 @@ public static class RetrievalBenchmark
     /// <summary>Debian's apertium-rus-ukr, which the scripts install with the dictionaries.</summary>
     private const string ApertiumRussianUkrainianPath = "/usr/share/apertium/apertium-rus-ukr";
 
+    /// <summary>Debian's hunspell-ru, which the scripts install with the dictionaries.</summary>
+    private const string RussianHunspellPath = "/usr/share/hunspell/ru_RU.dic";
+
     public static async Task<BenchmarkResult> RunAsync()
     {
         await using var hubSpot = await FakeHubSpot.StartAsync();
@@ -48,6 +51,7 @@ public static class RetrievalBenchmark
         }
 
         options.Configuration["Knowledge:UkrainianRussian"] = ApertiumRussianUkrainianPath;
+        options.Configuration["Knowledge:RussianHunspell"] = RussianHunspellPath;
 
         // As run.sh serves it: English questions reranked by all-MiniLM-L6-v2.
         var minilm = Path.GetFullPath(Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models", "minilm"));

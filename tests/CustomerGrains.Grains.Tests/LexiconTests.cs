@@ -332,3 +332,69 @@ public sealed class LttoolboxTransducerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
+
+/// <summary>Reading Russian verbs' aspect pairs from Hunspell's Russian dictionary in hunspell-ru's layout.</summary>
+public sealed class RussianAspectsTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("cg-hunspell-").FullName;
+
+    private string Dictionary => Path.Combine(_folder, "ru_RU.dic");
+
+    // hunspell-ru's own gerund rules: R makes perfective gerunds (отменив), P imperfective ones (отменяя); B, L are
+    // other rules that every verb has.
+    private const string Affixes = """
+        SET UTF-8
+        TRY иаоентрвсйлпкыьямдушзбгчщюжцхфэъ
+
+        SFX P Y 3
+        SFX P   ться ясь          [ае]ться
+        SFX P   ть   я            [ае]ть
+        SFX P   ть   я            [^аеоу]ять
+
+        SFX R Y 2
+        SFX R   ться вшись        [аеиояуы]ться
+        SFX R   ть   в            [аеиояуы]ть
+
+        SFX B Y 1
+        SFX B   ть   л            ть
+        """;
+
+    [Fact]
+    public void A_perfective_verb_is_paired_with_the_imperfective_Russian_forms_of_it_that_the_dictionary_has()
+    {
+        File.WriteAllText(Path.Combine(_folder, "ru_RU.aff"), Affixes);
+        File.WriteAllText(Dictionary, """
+            12
+            отменить/BLRW
+            отменять/BLPU
+            оплатить/BLRW
+            оплачивать/BLMP
+            заказать/LRY
+            заказывать/BLMP
+            потерять/BLRU
+            терять/BLPU
+            сказать/BR
+            проверить/BR
+            проверять/BPR
+            Москва/I
+            """);
+
+        var pairs = RussianAspects.Read(Dictionary).ToList();
+
+        Assert.Equal([("отменить", "отменять"), ("оплатить", "оплачивать"), ("заказать", "заказывать"), ("потерять", "терять")], pairs);
+        // сказать has no imperfective in this list (казать is not one); проверять has both gerunds' flags: left out.
+    }
+
+    [Fact]
+    public void A_dictionary_without_gerund_rules_or_with_other_flags_is_refused_naming_its_affix_file()
+    {
+        File.WriteAllText(Dictionary, "1\nотменить/BR\n");
+        File.WriteAllText(Path.Combine(_folder, "ru_RU.aff"), "SET UTF-8\nSFX B Y 1\nSFX B   ть   л            ть\n");
+        Assert.Contains("ru_RU.aff", Assert.Throws<InvalidDataException>(() => RussianAspects.Read(Dictionary).ToList()).Message);
+
+        File.WriteAllText(Path.Combine(_folder, "ru_RU.aff"), "SET UTF-8\nFLAG long\n" + Affixes);
+        Assert.Contains("long", Assert.Throws<InvalidDataException>(() => RussianAspects.Read(Dictionary).ToList()).Message);
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}

@@ -204,6 +204,7 @@ public sealed class TestCluster : IAsyncDisposable
         ["Knowledge:Thesauri:ru"] = "",
         ["Knowledge:Thesauri:uk"] = "",
         ["Knowledge:UkrainianRussian"] = "",
+        ["Knowledge:RussianHunspell"] = "",
     };
 
     private static readonly HashSet<int> HandedOut = [];
