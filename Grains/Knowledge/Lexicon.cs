@@ -226,7 +226,7 @@ public static class MyThesThesaurus
 /// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
 /// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms), kb_function_words (its stop
 /// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian verbs' aspect pairs
-/// (<see cref="KnowledgeOptions.RussianHunspell"/>) into kb_forms. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// (<see cref="KnowledgeOptions.RussianHunspell"/>) into kb_aspects. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
 /// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
@@ -300,14 +300,14 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
         if (options.Value.RussianHunspell is { Length: > 0 } hunspell)
         {
             // A verb's two aspects, as the entries' words are stemmed: each stem meets the other's as itself.
-            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianAspects.Read(hunspell), "kb_forms",
+            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianAspects.Read(hunspell), "kb_aspects",
                 """
-                INSERT INTO kb_forms (lexeme, form)
-                SELECT DISTINCT v.lexeme, v.form
+                INSERT INTO kb_aspects (lexeme, partner)
+                SELECT DISTINCT v.lexeme, v.partner
                 FROM lexicon_words w,
                      unnest(tsvector_to_array(to_tsvector('russian', w.first))) p(lexeme),
                      unnest(tsvector_to_array(to_tsvector('russian', w.second))) i(lexeme),
-                     LATERAL (VALUES (p.lexeme, i.lexeme), (i.lexeme, p.lexeme)) v(lexeme, form)
+                     LATERAL (VALUES (p.lexeme, i.lexeme), (i.lexeme, p.lexeme)) v(lexeme, partner)
                 WHERE p.lexeme <> i.lexeme
                 ON CONFLICT DO NOTHING
                 """,

@@ -137,10 +137,10 @@ public sealed class KnowledgeLanguageResourcesTests
         }
 
         Assert.True(await cluster.Database.ScalarAsync<bool>(
-            "SELECT EXISTS (SELECT 1 FROM kb_forms WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'отменить')))[1] AND form = (tsvector_to_array(to_tsvector('russian', 'отменять')))[1])"));
+            "SELECT EXISTS (SELECT 1 FROM kb_aspects WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'отменить')))[1] AND partner = (tsvector_to_array(to_tsvector('russian', 'отменять')))[1])"));
 
         // Without the pairs, потерял and lost meet nothing: only "phone" counts, in both entries alike.
-        await cluster.Database.ExecuteAsync("DELETE FROM kb_forms");
+        await cluster.Database.ExecuteAsync("DELETE FROM kb_aspects");
         foreach (var (kb, question) in new[] { (english, "Я потерял телефон"), (russian, "Lost phone") })
         {
             var found = await kb.SearchAsync(question, 3);
