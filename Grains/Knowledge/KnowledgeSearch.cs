@@ -35,18 +35,18 @@ internal sealed class KnowledgeSearch(
             terms AS (
                 SELECT DISTINCT lexeme FROM word_terms),
             -- Each content word's other forms (kb_forms: a Ukrainian word's, which the Russian stemmer does not make one
-            -- stem of; kb_aspects: a Russian verb's other aspect), which count as the word itself.
+            -- stem of; kb_verb_families: a Russian verb's other aspect and its action noun), which count as the word itself.
             forms AS (
                 SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (
                     SELECT form FROM kb_forms WHERE lexeme = w.lexeme
                     UNION
-                    SELECT partner FROM kb_aspects WHERE lexeme = w.lexeme OFFSET 0) f),
+                    SELECT relative FROM kb_verb_families WHERE lexeme = w.lexeme OFFSET 0) f),
             -- Each content word's translations through the bilingual lexicons (empty without the dictionaries): English
             -- and Russian stems both ways (kb_lexicon), Ukrainian and Russian ones both ways (kb_lexicon_uk), and English
             -- and Ukrainian through Russian; and its cognate stems ("≈", Sql/018: "трафіку" and "трафика" alike), its
             -- English translations as the Russian word it spells, and an English word's Russian translations as cognates
             -- (which Ukrainian entries carry); of each of its stems and forms (a perfective verb takes its imperfective's
-            -- translations: Mueller's dictionary gives verbs in the imperfective). A lateral subquery per stem (OFFSET 0
+            -- translations: Mueller's dictionary gives verbs in the imperfective; an action noun its verb's). A lateral subquery per stem (OFFSET 0
             -- keeps it one): index lookups, where a join would hash the whole lexicon for the handful of stems a question has.
             translations AS (
                 SELECT w.word, l.lexeme FROM (SELECT word, lexeme FROM word_terms UNION SELECT word, lexeme FROM forms) w, LATERAL (
@@ -67,11 +67,11 @@ internal sealed class KnowledgeSearch(
                     SELECT x.english FROM kb_lexicon_uk u JOIN kb_lexicon x ON x.russian = u.russian WHERE u.ukrainian = w.lexeme
                     UNION
                     SELECT u.ukrainian FROM kb_lexicon x JOIN kb_lexicon_uk u ON u.russian = x.russian WHERE x.english = w.lexeme OFFSET 0) l),
-            -- And the translations' other aspects: an English verb's Russian imperfective meets an entry's perfective.
+            -- And the translations' relatives: an English verb's Russian imperfective meets an entry's perfective.
             translated AS (
                 SELECT word, lexeme FROM translations
                 UNION
-                SELECT t.word, a.partner FROM translations t JOIN kb_aspects a ON a.lexeme = t.lexeme),
+                SELECT t.word, v.relative FROM translations t, LATERAL (SELECT relative FROM kb_verb_families WHERE lexeme = t.lexeme OFFSET 0) v),
             -- Each content word's synonyms: in its language (kb_synonyms, from the thesauri; empty without them), and
             -- those this tenant's aliases taught (kb_learned_synonyms).
             alike AS (

@@ -225,8 +225,8 @@ public static class MyThesThesaurus
 /// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, each language's thesaurus
 /// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
 /// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms), kb_function_words (its stop
-/// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian verbs' aspect pairs
-/// (<see cref="KnowledgeOptions.RussianHunspell"/>) into kb_aspects. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian verbs' families (aspects and action
+/// nouns, <see cref="KnowledgeOptions.RussianHunspell"/>) into kb_verb_families. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
 /// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
@@ -299,16 +299,16 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
 
         if (options.Value.RussianHunspell is { Length: > 0 } hunspell)
         {
-            // A verb's two aspects, as the entries' words are stemmed: each stem meets the other's as itself.
-            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianAspects.Read(hunspell), "kb_aspects",
+            // A verb's aspects and action noun, as the entries' words are stemmed: each stem meets the others as itself.
+            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianVerbFamilies.Read(hunspell), "kb_verb_families",
                 """
-                INSERT INTO kb_aspects (lexeme, partner)
-                SELECT DISTINCT v.lexeme, v.partner
+                INSERT INTO kb_verb_families (lexeme, relative)
+                SELECT DISTINCT v.lexeme, v.relative
                 FROM lexicon_words w,
-                     unnest(tsvector_to_array(to_tsvector('russian', w.first))) p(lexeme),
-                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) i(lexeme),
-                     LATERAL (VALUES (p.lexeme, i.lexeme), (i.lexeme, p.lexeme)) v(lexeme, partner)
-                WHERE p.lexeme <> i.lexeme
+                     unnest(tsvector_to_array(to_tsvector('russian', w.first))) a(lexeme),
+                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) b(lexeme),
+                     LATERAL (VALUES (a.lexeme, b.lexeme), (b.lexeme, a.lexeme)) v(lexeme, relative)
+                WHERE a.lexeme <> b.lexeme
                 ON CONFLICT DO NOTHING
                 """,
                 cancellationToken);

@@ -4,7 +4,7 @@
 # (Knowledge:EnglishRussianDictionary); the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
 # /usr/share/mythes), for synonyms (Knowledge:Thesauri); and Apertium's Russian-Ukrainian pair (apertium-rus-ukr), for
 # Ukrainian word forms and translations (Knowledge:UkrainianRussian); Hunspell's Russian dictionary (hunspell-ru),
-# for Russian verbs' aspect pairs (Knowledge:RussianHunspell). Source it, then call ensure_dictionaries:
+# for Russian verbs' aspects and action nouns (Knowledge:RussianHunspell). Source it, then call ensure_dictionaries:
 # installs what is missing from the OS packages (as root). Without them the silo still runs, matching within a
 # question's language and words, and says so in its log.
 
