@@ -152,14 +152,14 @@ internal sealed class KnowledgeSearch(
             }
         }
 
-        if (model is null || candidates.Count == 0)
+        if (model is null)
         {
             return candidates.Take(limit).Select(c => c.Match).ToList();
         }
 
         try
         {
-            return (await RerankAsync(text, model, candidates)).Take(limit).ToList();
+            return (await RerankAsync(text, model, candidates, limit)).Take(limit).ToList();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -169,28 +169,40 @@ internal sealed class KnowledgeSearch(
         }
     }
 
-    /// <summary>Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings,
-    /// embedding (and storing) entries that have none from this model yet in the same call as the question. An entry in
-    /// a language the encoder does not read (a Russian one for an English question, found through a translation) keeps
-    /// its lexical score: its cosine would be noise.</summary>
-    private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates)
+    /// <summary>How many entries no encoder has looked at yet a search embeds beside its question: a knowledge base is
+    /// embedded a batch per search until every entry is.</summary>
+    private const int EmbedPerSearch = 16;
+
+    /// <summary>
+    /// Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings, and adds the
+    /// entries whose embeddings are nearest the question's (as many as the lexical candidates, lexical 0): a paraphrase
+    /// that shares no word with its entry ("I want to end my subscription with you", "How do I cancel my contract?") is
+    /// no lexical candidate. The nearest are read by a scan of the tenant's embeddings in PostgreSQL (a plain one has no
+    /// vector index), which the benchmark measures. Embeds (and stores) in the same call as the question the candidates
+    /// without an embedding from this model and a batch of the entries it has not looked at yet; an entry in a language
+    /// the encoder does not read (a Russian one for an English question, found through a translation) gets none, is
+    /// marked looked at (the model's name, no embedding), and keeps its lexical score: its cosine would be noise.
+    /// </summary>
+    private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates, int limit)
     {
         var encoder = inference.Models.GetValueOrDefault(model);
         bool Reads(KbMatch match) => encoder is null || encoder.Covers(match.Language ?? TextLanguage.Detect(match.Question));
-        var missing = candidates.Where(c => c.Embedding is null && Reads(c.Match)).Select(c => c.Match).ToList();
+        var unseen = await UnseenAsync(model, candidates.Select(c => c.Match.EntryId).ToArray());
+        var missing = candidates.Where(c => c.Embedding is null && Reads(c.Match)).Select(c => c.Match).Concat(unseen.Where(Reads)).ToList();
         var vectors = await grains.GetGrain<IInferenceGrain>(model)
             .EmbedAsync([text, .. missing.Select(m => $"{m.Question}\n{m.Answer}")])
             .WaitAsync(EmbeddingTimeout, time);
         var computed = missing.Select((m, i) => (m.EntryId, Vector: vectors[i + 1])).ToDictionary(x => x.EntryId, x => x.Vector);
-        if (computed.Count > 0)
+        var unread = unseen.Where(m => !Reads(m)).Select(m => m.EntryId).ToList();
+        if (computed.Count + unread.Count > 0)
         {
             await using var batch = database.CreateBatch();
-            foreach (var (entryId, vector) in computed)
+            foreach (var (entryId, vector) in computed.Select(c => (c.Key, (float[]?)c.Value)).Concat(unread.Select(id => (id, (float[]?)null))))
             {
                 var update = new NpgsqlBatchCommand("UPDATE kb_entries SET embedding = $3, embedding_model = $4 WHERE tenant_id = $1 AND entry_id = $2");
                 update.Parameters.AddWithValue(tenantId);
                 update.Parameters.AddWithValue(entryId);
-                update.Parameters.AddWithValue(vector);
+                update.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Real, (object?)vector ?? DBNull.Value);
                 update.Parameters.AddWithValue(model);
                 batch.BatchCommands.Add(update);
             }
@@ -199,8 +211,9 @@ internal sealed class KnowledgeSearch(
         }
 
         var question = vectors[0];
+        var nearest = await NearestAsync(model, question, candidates.Select(c => c.Match.EntryId).ToArray(), Math.Max(limit, 5));
         var weight = options.EmbeddingWeight;
-        return candidates
+        return candidates.Concat(nearest)
             .Select(c =>
             {
                 if (!Reads(c.Match))
@@ -215,6 +228,57 @@ internal sealed class KnowledgeSearch(
             })
             .OrderByDescending(m => m.Score)
             .ThenBy(m => m.EntryId, StringComparer.Ordinal);
+    }
+
+    /// <summary>A batch of the tenant's entries that <paramref name="model"/> has not looked at (none once all are).</summary>
+    private async Task<List<KbMatch>> UnseenAsync(string model, string[] candidates)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT entry_id, question, answer, language FROM kb_entries
+            WHERE tenant_id = $1 AND embedding_model IS DISTINCT FROM $2 AND entry_id <> ALL ($3)
+            ORDER BY entry_id LIMIT $4
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(model);
+        command.Parameters.AddWithValue(candidates);
+        command.Parameters.AddWithValue(EmbedPerSearch);
+        var unseen = new List<KbMatch>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            unseen.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), 0, reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+
+        return unseen;
+    }
+
+    /// <summary>The <paramref name="count"/> entries whose embeddings from <paramref name="model"/> are nearest
+    /// <paramref name="question"/> (the encoder's embeddings are normalized: the dot product is the cosine), other than
+    /// <paramref name="exclude"/>, as candidates of lexical score 0. In double precision: a product of two small reals
+    /// underflows PostgreSQL's real, which is an error there.</summary>
+    private async Task<List<(KbMatch Match, float[]? Embedding)>> NearestAsync(string model, float[] question, string[] exclude, int count)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT e.entry_id, e.question, e.answer, e.language, e.embedding
+            FROM kb_entries e
+            WHERE e.tenant_id = $1 AND e.embedding_model = $2 AND e.embedding IS NOT NULL AND e.entry_id <> ALL ($3)
+            ORDER BY (SELECT sum(a::float8 * b) FROM unnest(e.embedding, $4::float8[]) v(a, b)) DESC, e.entry_id LIMIT $5
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(model);
+        command.Parameters.AddWithValue(exclude);
+        command.Parameters.AddWithValue(question);
+        command.Parameters.AddWithValue(count);
+        var nearest = new List<(KbMatch, float[]?)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            nearest.Add((new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), 0, reader.IsDBNull(3) ? null : reader.GetString(3)), reader.GetFieldValue<float[]>(4)));
+        }
+
+        return nearest;
     }
 
     /// <summary>

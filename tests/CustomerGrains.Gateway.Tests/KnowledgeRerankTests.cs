@@ -120,6 +120,34 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_question_sharing_no_word_with_any_entry_finds_the_entries_nearest_in_meaning()
+    {
+        // English only: the Russian and Ukrainian entries are looked at once and left without an embedding.
+        await using var cluster = await StartAsync("embeddings", language: "en");
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("nearest");
+        await kb.ImportAsync(_entries, "test");
+        const string Paraphrase = "Quokka jamboree";
+
+        // Each search embeds a batch of the entries the encoder has not looked at, until none is left.
+        for (var searches = 0; await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_entries WHERE tenant_id = 'nearest' AND embedding_model IS NULL") > 0; searches++)
+        {
+            Assert.True(searches < 10, "the entries were not all embedded");
+            await kb.SearchAsync(Paraphrase, 5);
+        }
+
+        var hits = await kb.SearchAsync(Paraphrase, 5);
+
+        var english = _entries.Where(e => e.Language == "en").ToList();
+        var nearest = english.OrderByDescending(e => Cosine(Paraphrase, $"{e.Question}\n{e.Answer}")).Take(5).Select(e => e.Question);
+        Assert.Equal(nearest, hits.Select(h => h.Question));
+        Assert.All(hits, h => Assert.Equal(0, h.Lexical));
+        Assert.All(hits, h => Assert.Equal(0.5 * Math.Max(0, h.Semantic!.Value), h.Score, tolerance: 1e-3));
+        Assert.Equal(english.Count, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_entries WHERE tenant_id = 'nearest' AND embedding IS NOT NULL"));
+        Assert.Equal(_entries.Count - english.Count, await cluster.Database.ScalarAsync<long>(
+            "SELECT count(*) FROM kb_entries WHERE tenant_id = 'nearest' AND embedding_model = 'embeddings' AND embedding IS NULL"));
+    }
+
+    [Fact]
     public async Task When_the_embedding_model_cannot_embed_the_lexical_order_stands()
     {
         // Configured with the decoder by mistake: embedding fails, and matching goes on without it.
