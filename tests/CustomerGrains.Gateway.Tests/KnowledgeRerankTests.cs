@@ -145,6 +145,16 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         Assert.Equal(english.Count, await cluster.Database.ScalarAsync<long>("SELECT count(*) FROM kb_entries WHERE tenant_id = 'nearest' AND embedding IS NOT NULL"));
         Assert.Equal(_entries.Count - english.Count, await cluster.Database.ScalarAsync<long>(
             "SELECT count(*) FROM kb_entries WHERE tenant_id = 'nearest' AND embedding_model = 'embeddings' AND embedding IS NULL"));
+
+        // The nearest entry deleted, the second edited: neither is offered with what it was; the edited one comes back
+        // with its new text once embedded again.
+        await kb.DeleteEntryAsync(hits[0].EntryId);
+        var edited = english.Single(e => e.Question == hits[1].Question) with { Answer = "Quokka jamboree tickets are sold at the door." };
+        await kb.UpdateEntryAsync(hits[1].EntryId, edited);
+        var after = await kb.SearchAsync(Paraphrase, 5);
+        Assert.DoesNotContain(after, h => h.EntryId == hits[0].EntryId);
+        var again = Assert.Single(after, h => h.EntryId == hits[1].EntryId); // a lexical candidate now, embedded again
+        Assert.Equal(Cosine(Paraphrase, $"{edited.Question}\n{edited.Answer}"), again.Semantic!.Value, tolerance: 1e-3);
     }
 
     [Fact]
