@@ -8,8 +8,9 @@ namespace CustomerGrains.Grains;
 /// <summary>
 /// One tenant's knowledge base: its entries (<see cref="KnowledgeStore"/>), their search (<see cref="KnowledgeSearch"/>),
 /// the employees' question flow (<see cref="QuestionFlow"/>) and the promotion of accepted replies
-/// (<see cref="ReplyPromotion"/>). It keeps nothing in memory: every change is one PostgreSQL statement or transaction,
-/// so the activation is reentrant on purpose. Asks wait on PostgreSQL and on the encoder's rerank, and one tenant's
+/// (<see cref="ReplyPromotion"/>). It keeps nothing in memory but a copy of its entries' embeddings, which a search reads
+/// back before it offers one: every change is one PostgreSQL statement or transaction, so the activation is reentrant on
+/// purpose. Asks wait on PostgreSQL and on the encoder's rerank, and one tenant's
 /// agents ask at once; not reentrant, each ask waited behind every other's (bench.sh retrieval, asks_per_s).
 /// </summary>
 [GrainType("knowledgebase")]
