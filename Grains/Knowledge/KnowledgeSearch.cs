@@ -46,7 +46,8 @@ internal sealed class KnowledgeSearch(
             -- and Ukrainian through Russian; and its cognate stems ("≈", Sql/018: "трафіку" and "трафика" alike), its
             -- English translations as the Russian word it spells, and an English word's Russian translations as cognates
             -- (which Ukrainian entries carry); of each of its stems and forms (a perfective verb takes its imperfective's
-            -- translations: Mueller's dictionary gives verbs in the imperfective; an action noun its verb's). A lateral subquery per stem (OFFSET 0
+            -- translations: Mueller's dictionary gives verbs in the imperfective; an action noun its verb's), Russian's
+            -- between Ukrainian and English too (скасувати: отменить, отменять: cancel). A lateral subquery per stem (OFFSET 0
             -- keeps it one): index lookups, where a join would hash the whole lexicon for the handful of stems a question has.
             translations AS (
                 SELECT w.word, l.lexeme FROM (SELECT word, lexeme FROM word_terms UNION SELECT word, lexeme FROM forms) w, LATERAL (
@@ -66,7 +67,11 @@ internal sealed class KnowledgeSearch(
                     UNION
                     SELECT x.english FROM kb_lexicon_uk u JOIN kb_lexicon x ON x.russian = u.russian WHERE u.ukrainian = w.lexeme
                     UNION
-                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_lexicon_uk u ON u.russian = x.russian WHERE x.english = w.lexeme OFFSET 0) l),
+                    SELECT x.english FROM kb_lexicon_uk u JOIN kb_verb_families v ON v.lexeme = u.russian JOIN kb_lexicon x ON x.russian = v.relative WHERE u.ukrainian = w.lexeme
+                    UNION
+                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_lexicon_uk u ON u.russian = x.russian WHERE x.english = w.lexeme
+                    UNION
+                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_verb_families v ON v.lexeme = x.russian JOIN kb_lexicon_uk u ON u.russian = v.relative WHERE x.english = w.lexeme OFFSET 0) l),
             -- And the translations' relatives: an English verb's Russian imperfective meets an entry's perfective.
             translated AS (
                 SELECT word, lexeme FROM translations

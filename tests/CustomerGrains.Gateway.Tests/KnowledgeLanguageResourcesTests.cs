@@ -116,12 +116,14 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.True(File.Exists(Hunspell), $"{Hunspell} is missing: run the tests with ./test.sh, which installs hunspell-ru");
         var options = WithResources();
         options.Configuration["Knowledge:RussianHunspell"] = Hunspell;
+        options.Configuration["Knowledge:UkrainianRussian"] = UkrainianRussian;
         await using var cluster = await TestCluster.StartAsync(1, options);
         var english = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("aspects-en");
         await english.ImportAsync(
         [
             new("What do I do if I lose my phone?", "Block the SIM card in the app and order a new one.", null, "en"),
             new("How do I change my phone number?", "Order a new number in the app under Numbers.", null, "en"),
+            new("How do I cancel my order?", "Open Orders and press Cancel.", null, "en"),
         ], "test");
         var russian = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("aspects-ru");
         await russian.ImportAsync(
@@ -135,6 +137,7 @@ public sealed class KnowledgeLanguageResourcesTests
         foreach (var (kb, question, entry) in new[]
                  {
                      (english, "Я потерял телефон", "What do I do if I lose my phone?"), (russian, "Lost phone", "Что делать, если потерял телефон?"),
+                     (english, "Скасувати замовлення", "How do I cancel my order?"), // Ukrainian through Russian: скасувати, отменить, отменять, cancel
                      (russian, "Подключение интернета", "Как подключить домашний интернет?"), // an action noun and its verb
                  })
         {
@@ -144,6 +147,7 @@ public sealed class KnowledgeLanguageResourcesTests
         }
 
         var connection = (await russian.SearchAsync("Подключение интернета", 1))[0].Score;
+        var cancellation = (await english.SearchAsync("Скасувати замовлення", 1))[0].Score;
 
         Assert.True(await cluster.Database.ScalarAsync<bool>(
             "SELECT EXISTS (SELECT 1 FROM kb_verb_families WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'подключение')))[1] AND relative = (tsvector_to_array(to_tsvector('russian', 'подключать')))[1])"));
@@ -158,6 +162,7 @@ public sealed class KnowledgeLanguageResourcesTests
         }
 
         Assert.True((await russian.SearchAsync("Подключение интернета", 3)).Single(m => m.Question == "Как подключить домашний интернет?").Score < connection);
+        Assert.True((await english.SearchAsync("Скасувати замовлення", 3)).Single(m => m.Question == "How do I cancel my order?").Score < cancellation);
     }
 
     private static string ContentWordsOf(string text) => $"SELECT string_agg(DISTINCT word, ' ' ORDER BY word) FROM kb_content_words('{text}')";
