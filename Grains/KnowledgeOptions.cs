@@ -46,6 +46,11 @@ public sealed class KnowledgeOptions
     /// noun, as the word itself, and takes their translations (Mueller's dictionary gives verbs in the imperfective).
     /// Unset (the default outside run.sh): the stemmer's stems of them stay apart.</summary>
     public string? RussianHunspell { get; set; }
+
+    /// <summary>Hunspell's Ukrainian dictionary (Debian's hunspell-uk: uk_UA.dic, its uk_UA.aff beside it), whose verbs'
+    /// families (скасувати, скасовувати, скасування) are loaded once per database into kb_verb_families as the Russian
+    /// ones are. Unset (the default outside run.sh): the stemmer's stems of them stay apart.</summary>
+    public string? UkrainianHunspell { get; set; }
 }
 
 /// <summary>Checks the Knowledge section, and that its embedding model is one of the configured models.</summary>

@@ -225,8 +225,9 @@ public static class MyThesThesaurus
 /// (<see cref="KnowledgeOptions.EnglishRussianDictionary"/>) into kb_lexicon, each language's thesaurus
 /// (<see cref="KnowledgeOptions.Thesauri"/>) into kb_synonyms, both ways, and Apertium's Russian-Ukrainian pair
 /// (<see cref="KnowledgeOptions.UkrainianRussian"/>) into kb_forms (Ukrainian word forms), kb_function_words (its stop
-/// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian verbs' families (aspects and action
-/// nouns, <see cref="KnowledgeOptions.RussianHunspell"/>) into kb_verb_families. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
+/// words) and kb_lexicon_uk (their Russian translations), and Hunspell's Russian and Ukrainian verbs' families (aspects
+/// and action nouns, <see cref="KnowledgeOptions.RussianHunspell"/>, <see cref="KnowledgeOptions.UkrainianHunspell"/>)
+/// into kb_verb_families. Plain tables work on a managed PostgreSQL that installs no dictionary files. A file that is
 /// not there is logged and left out: matching goes on without it.
 /// </summary>
 public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<KnowledgeOptions> options, ILogger<LexiconLoading> logger) : IHostedService
@@ -297,10 +298,20 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
                 cancellationToken);
         }
 
-        if (options.Value.RussianHunspell is { Length: > 0 } hunspell)
+        // A verb's aspects and action noun, as the entries' words are stemmed (Ukrainian ones as Russian): each stem meets
+        // the others as itself.
+        foreach (var (hunspell, setting, package, rules) in new[]
+                 {
+                     (options.Value.RussianHunspell, "Knowledge:RussianHunspell", "hunspell-ru", VerbFamilyRules.Russian),
+                     (options.Value.UkrainianHunspell, "Knowledge:UkrainianHunspell", "hunspell-uk", VerbFamilyRules.Ukrainian),
+                 })
         {
-            // A verb's aspects and action noun, as the entries' words are stemmed: each stem meets the others as itself.
-            await LoadAsync(hunspell, "Knowledge:RussianHunspell", "hunspell-ru", () => RussianVerbFamilies.Read(hunspell), "kb_verb_families",
+            if (hunspell is not { Length: > 0 })
+            {
+                continue;
+            }
+
+            await LoadAsync(hunspell, setting, package, () => VerbFamilies.Read(hunspell, rules), "kb_verb_families",
                 """
                 INSERT INTO kb_verb_families (lexeme, relative)
                 SELECT DISTINCT v.lexeme, v.relative

@@ -1,8 +1,9 @@
--- Russian verbs' families (Grains/Knowledge/RussianVerbFamilies.cs, Knowledge:RussianHunspell): a verb's two aspects
--- and its action noun, stemmed as the entries' words are, paired both ways: "отменить" (отмен) meets "отменять"
--- (отменя), "подключение" (подключен) meets "подключить" (подключ), as the word itself; and a question's word takes its
--- relatives' translations (Mueller's dictionary gives verbs in the imperfective). Apart from kb_forms (Ukrainian forms),
--- whose Ukrainian stems would meet unrelated Russian translations. Shared by every tenant.
+-- Verbs' families (Grains/Knowledge/VerbFamilies.cs; Knowledge:RussianHunspell, Knowledge:UkrainianHunspell): a verb's
+-- two aspects and its action noun, stemmed as the entries' words are (Ukrainian ones as Russian), paired both ways:
+-- "отменить" (отмен) meets "отменять" (отменя), "подключение" (подключен) meets "подключить" (подключ), as the word
+-- itself; and a question's word takes its relatives' translations (Mueller's dictionary gives verbs in the
+-- imperfective). Apart from kb_forms (Ukrainian forms), whose Ukrainian stems would meet unrelated Russian translations.
+-- Shared by every tenant.
 CREATE TABLE IF NOT EXISTS kb_verb_families (
     lexeme   text NOT NULL,
     relative text NOT NULL,

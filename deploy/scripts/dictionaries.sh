@@ -3,8 +3,8 @@
 # mueller7-dict, /usr/share/dictd/mueller7.dict.dz), for questions to find entries written in the other language
 # (Knowledge:EnglishRussianDictionary); the MyThes thesauri (mythes-en-us, WordNet's; mythes-ru; mythes-uk;
 # /usr/share/mythes), for synonyms (Knowledge:Thesauri); and Apertium's Russian-Ukrainian pair (apertium-rus-ukr), for
-# Ukrainian word forms and translations (Knowledge:UkrainianRussian); Hunspell's Russian dictionary (hunspell-ru),
-# for Russian verbs' aspects and action nouns (Knowledge:RussianHunspell). Source it, then call ensure_dictionaries:
+# Ukrainian word forms and translations (Knowledge:UkrainianRussian); Hunspell's Russian and Ukrainian dictionaries
+# (hunspell-ru, hunspell-uk), for verbs' aspects and action nouns (Knowledge:RussianHunspell, Knowledge:UkrainianHunspell). Source it, then call ensure_dictionaries:
 # installs what is missing from the OS packages (as root). Without them the silo still runs, matching within a
 # question's language and words, and says so in its log.
 
@@ -17,6 +17,7 @@ CUSTOMERGRAINS_DICTIONARIES=(
   "/usr/share/mythes/th_uk_UA_v2.dat:mythes-uk"
   "/usr/share/apertium/apertium-rus-ukr/ukr-rus.autobil.bin:apertium-rus-ukr"
   "/usr/share/hunspell/ru_RU.dic:hunspell-ru"
+  "/usr/share/hunspell/uk_UA.dic:hunspell-uk"
 )
 
 ensure_dictionaries() {

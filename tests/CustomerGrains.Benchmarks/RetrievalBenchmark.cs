@@ -40,6 +40,9 @@ public static class RetrievalBenchmark
     /// <summary>Debian's hunspell-ru, which the scripts install with the dictionaries.</summary>
     private const string RussianHunspellPath = "/usr/share/hunspell/ru_RU.dic";
 
+    /// <summary>Debian's hunspell-uk, which the scripts install with the dictionaries.</summary>
+    private const string UkrainianHunspellPath = "/usr/share/hunspell/uk_UA.dic";
+
     public static async Task<BenchmarkResult> RunAsync()
     {
         await using var hubSpot = await FakeHubSpot.StartAsync();
@@ -52,6 +55,7 @@ public static class RetrievalBenchmark
 
         options.Configuration["Knowledge:UkrainianRussian"] = ApertiumRussianUkrainianPath;
         options.Configuration["Knowledge:RussianHunspell"] = RussianHunspellPath;
+        options.Configuration["Knowledge:UkrainianHunspell"] = UkrainianHunspellPath;
 
         // As run.sh serves it: English questions reranked by all-MiniLM-L6-v2.
         var minilm = Path.GetFullPath(Path.Combine(Environment.GetEnvironmentVariable("CUSTOMERGRAINS_STATE") ?? ".state", "models", "minilm"));

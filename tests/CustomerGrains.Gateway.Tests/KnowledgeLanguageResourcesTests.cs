@@ -116,6 +116,7 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.True(File.Exists(Hunspell), $"{Hunspell} is missing: run the tests with ./test.sh, which installs hunspell-ru");
         var options = WithResources();
         options.Configuration["Knowledge:RussianHunspell"] = Hunspell;
+        options.Configuration["Knowledge:UkrainianHunspell"] = "/usr/share/hunspell/uk_UA.dic";
         options.Configuration["Knowledge:UkrainianRussian"] = UkrainianRussian;
         await using var cluster = await TestCluster.StartAsync(1, options);
         var english = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("aspects-en");
@@ -133,12 +134,19 @@ public sealed class KnowledgeLanguageResourcesTests
             new("Как подключить домашний интернет?", "Оставьте заявку в приложении.", null, "ru"),
             new("Почему не работает мобильный интернет?", "Проверьте баланс и перезагрузите телефон.", null, "ru"),
         ], "test");
+        var ukrainian = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("aspects-uk");
+        await ukrainian.ImportAsync(
+        [
+            new("Як підключити домашній інтернет?", "Залиште заявку в застосунку.", null, "uk"),
+            new("Чому не працює мобільний інтернет?", "Перевірте баланс і перезавантажте телефон.", null, "uk"),
+        ], "test");
 
         foreach (var (kb, question, entry) in new[]
                  {
                      (english, "Я потерял телефон", "What do I do if I lose my phone?"), (russian, "Lost phone", "Что делать, если потерял телефон?"),
                      (english, "Скасувати замовлення", "How do I cancel my order?"), // Ukrainian through Russian: скасувати, отменить, отменять, cancel
                      (russian, "Подключение интернета", "Как подключить домашний интернет?"), // an action noun and its verb
+                     (ukrainian, "Підключення інтернету", "Як підключити домашній інтернет?"), // in Ukrainian (hunspell-uk)
                  })
         {
             var found = await kb.SearchAsync(question, 3);
@@ -148,6 +156,7 @@ public sealed class KnowledgeLanguageResourcesTests
 
         var connection = (await russian.SearchAsync("Подключение интернета", 1))[0].Score;
         var cancellation = (await english.SearchAsync("Скасувати замовлення", 1))[0].Score;
+        var ukrainianConnection = (await ukrainian.SearchAsync("Підключення інтернету", 1))[0].Score;
 
         Assert.True(await cluster.Database.ScalarAsync<bool>(
             "SELECT EXISTS (SELECT 1 FROM kb_verb_families WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'подключение')))[1] AND relative = (tsvector_to_array(to_tsvector('russian', 'подключать')))[1])"));
@@ -163,6 +172,7 @@ public sealed class KnowledgeLanguageResourcesTests
 
         Assert.True((await russian.SearchAsync("Подключение интернета", 3)).Single(m => m.Question == "Как подключить домашний интернет?").Score < connection);
         Assert.True((await english.SearchAsync("Скасувати замовлення", 3)).Single(m => m.Question == "How do I cancel my order?").Score < cancellation);
+        Assert.True((await ukrainian.SearchAsync("Підключення інтернету", 3)).Single(m => m.Question == "Як підключити домашній інтернет?").Score < ukrainianConnection);
     }
 
     private static string ContentWordsOf(string text) => $"SELECT string_agg(DISTINCT word, ' ' ORDER BY word) FROM kb_content_words('{text}')";

@@ -333,8 +333,9 @@ public sealed class LttoolboxTransducerTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 }
 
-/// <summary>Reading Russian verbs' families (aspects, action nouns) from Hunspell's Russian dictionary in hunspell-ru's layout.</summary>
-public sealed class RussianVerbFamiliesTests : IDisposable
+/// <summary>Reading verbs' families (aspects, action nouns) from Hunspell's Russian and Ukrainian dictionaries in
+/// hunspell-ru's and hunspell-uk's layouts.</summary>
+public sealed class VerbFamiliesTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("cg-hunspell-").FullName;
 
@@ -346,7 +347,9 @@ public sealed class RussianVerbFamiliesTests : IDisposable
         SET UTF-8
         TRY иаоентрвсйлпкыьямдушзбгчщюжцхфэъ
 
-        SFX P Y 3
+        SFX P Y 5
+        SFX P   ить  а            [жшщч]ить
+        SFX P   ить  я            [^жшщч]ить
         SFX P   ться ясь          [ае]ться
         SFX P   ть   я            [ае]ть
         SFX P   ть   я            [^аеоу]ять
@@ -389,7 +392,7 @@ public sealed class RussianVerbFamiliesTests : IDisposable
             оплата
             """);
 
-        var pairs = RussianVerbFamilies.Read(Dictionary).Order().ToList();
+        var pairs = VerbFamilies.Read(Dictionary, VerbFamilyRules.Russian).Order().ToList();
 
         Assert.Equal(
             [
@@ -403,14 +406,59 @@ public sealed class RussianVerbFamiliesTests : IDisposable
     }
 
     [Fact]
+    public void Ukrainian_verbs_are_told_apart_by_their_present_gerunds_whose_rules_apply_to_them()
+    {
+        // hunspell-uk's rules: X makes every verb's past gerund (скасувавши); t and P present ones (скасовуючи), each for
+        // the verbs its condition matches; L's present gerund is of -тати verbs only, which підключити is not.
+        File.WriteAllText(Path.Combine(_folder, "uk_UA.aff"), """
+            SET UTF-8
+
+            SFX X Y 1
+            SFX X   ти         вши        [аеиіїоуя]ти
+
+            SFX L Y 1
+            SFX L   тати       чи         [^с]тати
+
+            SFX t Y 2
+            SFX t   ти         ючи        [ую]вати
+            SFX t   ти         ючи        увати
+
+            SFX P Y 1
+            SFX P   ти         ючи        [аіуя]ти
+            """);
+        var dictionary = Path.Combine(_folder, "uk_UA.dic");
+        File.WriteAllText(dictionary, """
+            9
+            скасувати/XN
+            скасовувати/Xyt'
+            скасування/QS
+            підключити/XLN
+            підключати/YyP
+            підключення/QS
+            оплатити/XLN
+            оплачувати/Xyt'
+            Київ/I
+            """);
+
+        var pairs = VerbFamilies.Read(dictionary, VerbFamilyRules.Ukrainian).Order().ToList();
+
+        Assert.Equal(
+            [
+                ("оплатити", "оплачувати"), ("підключати", "підключення"), ("підключати", "підключити"), ("підключення", "підключити"),
+                ("скасовувати", "скасування"), ("скасовувати", "скасувати"), ("скасування", "скасувати"),
+            ],
+            pairs);
+    }
+
+    [Fact]
     public void A_dictionary_without_gerund_rules_or_with_other_flags_is_refused_naming_its_affix_file()
     {
         File.WriteAllText(Dictionary, "1\nотменить/BR\n");
         File.WriteAllText(Path.Combine(_folder, "ru_RU.aff"), "SET UTF-8\nSFX B Y 1\nSFX B   ть   л            ть\n");
-        Assert.Contains("ru_RU.aff", Assert.Throws<InvalidDataException>(() => RussianVerbFamilies.Read(Dictionary).ToList()).Message);
+        Assert.Contains("ru_RU.aff", Assert.Throws<InvalidDataException>(() => VerbFamilies.Read(Dictionary, VerbFamilyRules.Russian).ToList()).Message);
 
         File.WriteAllText(Path.Combine(_folder, "ru_RU.aff"), "SET UTF-8\nFLAG long\n" + Affixes);
-        Assert.Contains("long", Assert.Throws<InvalidDataException>(() => RussianVerbFamilies.Read(Dictionary).ToList()).Message);
+        Assert.Contains("long", Assert.Throws<InvalidDataException>(() => VerbFamilies.Read(Dictionary, VerbFamilyRules.Russian).ToList()).Message);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

@@ -205,6 +205,7 @@ public sealed class TestCluster : IAsyncDisposable
         ["Knowledge:Thesauri:uk"] = "",
         ["Knowledge:UkrainianRussian"] = "",
         ["Knowledge:RussianHunspell"] = "",
+        ["Knowledge:UkrainianHunspell"] = "",
     };
 
     private static readonly HashSet<int> HandedOut = [];
