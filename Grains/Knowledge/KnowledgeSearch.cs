@@ -35,7 +35,7 @@ internal sealed class KnowledgeSearch(
             terms AS (
                 SELECT DISTINCT lexeme FROM word_terms),
             -- Each content word's other forms (kb_forms: a Ukrainian word's, which the Russian stemmer does not make one
-            -- stem of; kb_verb_families: a Russian verb's other aspect and its action noun), which count as the word itself.
+            -- stem of; kb_verb_families: a verb's other aspect and its action noun), which count as the word itself.
             forms AS (
                 SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (
                     SELECT form FROM kb_forms WHERE lexeme = w.lexeme
