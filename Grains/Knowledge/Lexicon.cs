@@ -256,17 +256,7 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
             // PostgreSQL has no Ukrainian stemmer; the entries' Ukrainian words are stemmed as Russian ones, so these are too.
             var configuration = language switch { "en" => "english", "ru" or "uk" => "russian", _ => "simple" };
             await LoadAsync(path, $"Knowledge:Thesauri:{language}", $"mythes-{language}", () => MyThesThesaurus.Read(path), "kb_synonyms",
-                $"""
-                INSERT INTO kb_synonyms (lexeme, synonym)
-                SELECT DISTINCT v.lexeme, v.synonym
-                FROM lexicon_words w,
-                     unnest(tsvector_to_array(to_tsvector('{configuration}', w.first))) a(lexeme),
-                     unnest(tsvector_to_array(to_tsvector('{configuration}', w.second))) b(lexeme),
-                     LATERAL (VALUES (a.lexeme, b.lexeme), (b.lexeme, a.lexeme)) v(lexeme, synonym)
-                WHERE a.lexeme <> b.lexeme
-                ON CONFLICT DO NOTHING
-                """,
-                cancellationToken);
+                BothWays("kb_synonyms (lexeme, synonym)", configuration), cancellationToken);
         }
 
         if (options.Value.UkrainianRussian is { Length: > 0 } pair)
@@ -312,19 +302,23 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
             }
 
             await LoadAsync(hunspell, setting, package, () => VerbFamilies.Read(hunspell, rules), "kb_verb_families",
-                """
-                INSERT INTO kb_verb_families (lexeme, relative)
-                SELECT DISTINCT v.lexeme, v.relative
-                FROM lexicon_words w,
-                     unnest(tsvector_to_array(to_tsvector('russian', w.first))) a(lexeme),
-                     unnest(tsvector_to_array(to_tsvector('russian', w.second))) b(lexeme),
-                     LATERAL (VALUES (a.lexeme, b.lexeme), (b.lexeme, a.lexeme)) v(lexeme, relative)
-                WHERE a.lexeme <> b.lexeme
-                ON CONFLICT DO NOTHING
-                """,
-                cancellationToken);
+                BothWays("kb_verb_families (lexeme, relative)", "russian"), cancellationToken);
         }
     }
+
+    /// <summary>The insert of each pair's stems (by <paramref name="configuration"/>) into <paramref name="target"/>,
+    /// both ways: a word's synonym is a synonym of the word, a verb's relative related to the verb.</summary>
+    private static string BothWays(string target, string configuration) =>
+        $"""
+        INSERT INTO {target}
+        SELECT DISTINCT v.one, v.other
+        FROM lexicon_words w,
+             unnest(tsvector_to_array(to_tsvector('{configuration}', w.first))) a(lexeme),
+             unnest(tsvector_to_array(to_tsvector('{configuration}', w.second))) b(lexeme),
+             LATERAL (VALUES (a.lexeme, b.lexeme), (b.lexeme, a.lexeme)) v(one, other)
+        WHERE a.lexeme <> b.lexeme
+        ON CONFLICT DO NOTHING
+        """;
 
     /// <summary>Loads <paramref name="path"/> through <paramref name="read"/> and <paramref name="insert"/> unless this
     /// database lists it (by name, size and the reader's <paramref name="version"/>: a reader that reads more of a file
