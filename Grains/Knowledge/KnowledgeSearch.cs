@@ -36,21 +36,23 @@ internal sealed class KnowledgeSearch(
                 SELECT DISTINCT lexeme FROM word_terms),
             -- Each content word's other forms (kb_forms: a Ukrainian word's, which the Russian stemmer does not make one
             -- stem of; kb_verb_families: a verb's other aspect and its action noun), which count as the word itself.
+            relatives AS (
+                SELECT w.word, v.relative AS lexeme FROM word_terms w, LATERAL (SELECT relative FROM kb_verb_families WHERE lexeme = w.lexeme OFFSET 0) v),
             forms AS (
-                SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (
-                    SELECT form FROM kb_forms WHERE lexeme = w.lexeme
-                    UNION
-                    SELECT relative FROM kb_verb_families WHERE lexeme = w.lexeme OFFSET 0) f),
+                SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (SELECT form FROM kb_forms WHERE lexeme = w.lexeme OFFSET 0) f
+                UNION ALL
+                SELECT word, lexeme FROM relatives),
             -- Each content word's translations through the bilingual lexicons (empty without the dictionaries): English
             -- and Russian stems both ways (kb_lexicon), Ukrainian and Russian ones both ways (kb_lexicon_uk), and English
             -- and Ukrainian through Russian; and its cognate stems ("≈", Sql/018: "трафіку" and "трафика" alike), its
             -- English translations as the Russian word it spells, and an English word's Russian translations as cognates
-            -- (which Ukrainian entries carry); of each of its stems and forms (a perfective verb takes its imperfective's
-            -- translations: Mueller's dictionary gives verbs in the imperfective; an action noun its verb's), Russian's
-            -- between Ukrainian and English too (скасувати: отменить, отменять: cancel). A lateral subquery per stem (OFFSET 0
+            -- (which Ukrainian entries carry); of each of its stems and their relatives (a perfective verb takes its
+            -- imperfective's translations: Mueller's dictionary gives verbs in the imperfective; an action noun its
+            -- verb's), Russian's between Ukrainian and English too (скасувати: отменить, отменять: cancel). A Ukrainian
+            -- word's other forms need none: kb_lexicon_uk has each form's. A lateral subquery per stem (OFFSET 0
             -- keeps it one): index lookups, where a join would hash the whole lexicon for the handful of stems a question has.
             translations AS (
-                SELECT w.word, l.lexeme FROM (SELECT word, lexeme FROM word_terms UNION SELECT word, lexeme FROM forms) w, LATERAL (
+                SELECT w.word, l.lexeme FROM (SELECT word, lexeme FROM word_terms UNION SELECT word, lexeme FROM relatives) w, LATERAL (
                     SELECT russian AS lexeme FROM kb_lexicon WHERE english = w.lexeme
                     UNION
                     SELECT '≈' || russian FROM kb_lexicon WHERE english = w.lexeme
