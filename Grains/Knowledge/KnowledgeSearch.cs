@@ -34,12 +34,15 @@ internal sealed class KnowledgeSearch(
                 SELECT word, lexeme FROM kb_content_words($2)),
             terms AS (
                 SELECT DISTINCT lexeme FROM word_terms),
-            -- Each content word's other forms (kb_forms: a Ukrainian word's, which the Russian stemmer does not make one
-            -- stem of; kb_verb_families: a verb's other aspect and its action noun), which count as the word itself.
+            -- Each content word's other forms, which count as the word itself: a verb's other aspect and its action noun
+            -- in the question's language ($5; kb_verb_families), and a Ukrainian question's word's other forms (kb_forms),
+            -- which the Russian stemmer does not make one stem of. Each language's own: a Russian word whose stem a
+            -- Ukrainian form shares ("оплатить", "оплату") is no form of that Ukrainian word ("оплачений").
             relatives AS (
-                SELECT w.word, v.relative AS lexeme FROM word_terms w, LATERAL (SELECT relative FROM kb_verb_families WHERE lexeme = w.lexeme OFFSET 0) v),
+                SELECT w.word, v.relative AS lexeme FROM word_terms w, LATERAL (
+                    SELECT relative FROM kb_verb_families WHERE language = $5 AND lexeme = w.lexeme OFFSET 0) v),
             forms AS (
-                SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (SELECT form FROM kb_forms WHERE lexeme = w.lexeme OFFSET 0) f
+                SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (SELECT form FROM kb_forms WHERE $5 = 'uk' AND lexeme = w.lexeme OFFSET 0) f
                 UNION ALL
                 SELECT word, lexeme FROM relatives),
             -- Each content word's translations through the bilingual lexicons (empty without the dictionaries): English
@@ -69,16 +72,16 @@ internal sealed class KnowledgeSearch(
                     UNION
                     SELECT x.english FROM kb_lexicon_uk u JOIN kb_lexicon x ON x.russian = u.russian WHERE u.ukrainian = w.lexeme
                     UNION
-                    SELECT x.english FROM kb_lexicon_uk u JOIN kb_verb_families v ON v.lexeme = u.russian JOIN kb_lexicon x ON x.russian = v.relative WHERE u.ukrainian = w.lexeme
+                    SELECT x.english FROM kb_lexicon_uk u JOIN kb_verb_families v ON v.language = 'ru' AND v.lexeme = u.russian JOIN kb_lexicon x ON x.russian = v.relative WHERE u.ukrainian = w.lexeme
                     UNION
                     SELECT u.ukrainian FROM kb_lexicon x JOIN kb_lexicon_uk u ON u.russian = x.russian WHERE x.english = w.lexeme
                     UNION
-                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_verb_families v ON v.lexeme = x.russian JOIN kb_lexicon_uk u ON u.russian = v.relative WHERE x.english = w.lexeme OFFSET 0) l),
+                    SELECT u.ukrainian FROM kb_lexicon x JOIN kb_verb_families v ON v.language = 'ru' AND v.lexeme = x.russian JOIN kb_lexicon_uk u ON u.russian = v.relative WHERE x.english = w.lexeme OFFSET 0) l),
             -- And the translations' relatives: an English verb's Russian imperfective meets an entry's perfective.
             translated AS (
                 SELECT word, lexeme FROM translations
                 UNION
-                SELECT t.word, v.relative FROM translations t, LATERAL (SELECT relative FROM kb_verb_families WHERE lexeme = t.lexeme OFFSET 0) v),
+                SELECT t.word, v.relative FROM translations t, LATERAL (SELECT relative FROM kb_verb_families WHERE language = 'ru' AND lexeme = t.lexeme OFFSET 0) v),
             -- Each content word's synonyms: in its language (kb_synonyms, from the thesauri; empty without them), and
             -- those this tenant's aliases taught (kb_learned_synonyms).
             alike AS (
@@ -141,14 +144,16 @@ internal sealed class KnowledgeSearch(
             ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
         // An encoder scores only the languages it was trained on: other queries keep the lexical order.
+        var language = TextLanguage.Detect(text);
         var model = options.EmbeddingModel is { Length: > 0 } configured
-                    && (!inference.Models.TryGetValue(configured, out var encoder) || encoder.Covers(TextLanguage.Detect(text)))
+                    && (!inference.Models.TryGetValue(configured, out var encoder) || encoder.Covers(language))
             ? configured
             : null;
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(text.Length <= KnowledgeStore.MaxQuestionLength ? text : text[..KnowledgeStore.MaxQuestionLength]);
         command.Parameters.AddWithValue(model is null ? limit : Math.Max(limit * 3, 20)); // reranking needs candidates to reorder
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
+        command.Parameters.AddWithValue(language);
         var candidates = new List<(KbMatch Match, float[]? Embedding)>();
         await using (var reader = await command.ExecuteReaderAsync())
         {

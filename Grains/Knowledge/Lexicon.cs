@@ -290,10 +290,10 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
 
         // A verb's aspects and action noun, as the entries' words are stemmed (Ukrainian ones as Russian): each stem meets
         // the others as itself.
-        foreach (var (hunspell, setting, package, rules) in new[]
+        foreach (var (hunspell, setting, package, rules, language) in new[]
                  {
-                     (options.Value.RussianHunspell, "Knowledge:RussianHunspell", "hunspell-ru", VerbFamilyRules.Russian),
-                     (options.Value.UkrainianHunspell, "Knowledge:UkrainianHunspell", "hunspell-uk", VerbFamilyRules.Ukrainian),
+                     (options.Value.RussianHunspell, "Knowledge:RussianHunspell", "hunspell-ru", VerbFamilyRules.Russian, "ru"),
+                     (options.Value.UkrainianHunspell, "Knowledge:UkrainianHunspell", "hunspell-uk", VerbFamilyRules.Ukrainian, "uk"),
                  })
         {
             if (hunspell is not { Length: > 0 })
@@ -302,16 +302,17 @@ public sealed class LexiconLoading(NpgsqlDataSource database, IOptions<Knowledge
             }
 
             await LoadAsync(hunspell, setting, package, () => VerbFamilies.Read(hunspell, rules), "kb_verb_families",
-                BothWays("kb_verb_families (lexeme, relative)", "russian"), cancellationToken);
+                BothWays("kb_verb_families (language, lexeme, relative)", "russian", $"'{language}', "), cancellationToken);
         }
     }
 
     /// <summary>The insert of each pair's stems (by <paramref name="configuration"/>) into <paramref name="target"/>,
-    /// both ways: a word's synonym is a synonym of the word, a verb's relative related to the verb.</summary>
-    private static string BothWays(string target, string configuration) =>
+    /// both ways, after the <paramref name="constants"/> its other columns take: a word's synonym is a synonym of the
+    /// word, a verb's relative related to the verb.</summary>
+    private static string BothWays(string target, string configuration, string constants = "") =>
         $"""
         INSERT INTO {target}
-        SELECT DISTINCT v.one, v.other
+        SELECT DISTINCT {constants}v.one, v.other
         FROM lexicon_words w,
              unnest(tsvector_to_array(to_tsvector('{configuration}', w.first))) a(lexeme),
              unnest(tsvector_to_array(to_tsvector('{configuration}', w.second))) b(lexeme),

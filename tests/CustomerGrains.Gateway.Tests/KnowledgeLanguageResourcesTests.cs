@@ -102,6 +102,16 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.True(await cluster.Database.ScalarAsync<bool>(
             "SELECT EXISTS (SELECT 1 FROM kb_forms WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'скасуйте')))[1] AND form = (tsvector_to_array(to_tsvector('russian', 'скасувати')))[1])"));
 
+        // A Russian word is no form of the Ukrainian word whose stem it shares: оплатить (оплат) and оплату, a form of
+        // оплатити, whose participle оплачений is in the return's answer.
+        var shop = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("ukrainian-shop");
+        await shop.ImportAsync(
+        [
+            new("Как вернуть товар?", "Откройте «Заказы» > заказ > «Возврат», выберите товары и распечатайте оплаченную этикетку.", null, "ru"),
+            new("Какие способы оплаты вы принимаете?", "Visa, Mastercard и банковский перевод; юрлица могут оплатить по счёту.", null, "ru"),
+        ], "test");
+        Assert.Equal("Какие способы оплаты вы принимаете?", (await shop.SearchAsync("Как оплатить заказ?", 3))[0].Question);
+
         // Ukrainian's function words are no content words, as Russian's stop words are not.
         Assert.Equal("підписку скасувати", await cluster.Database.ScalarAsync<string>(ContentWordsOf("Як скасувати мою підписку?")));
     }
