@@ -14,7 +14,12 @@ internal sealed class QuestionFlow(NpgsqlDataSource database, string tenantId, K
     {
         var text = KnowledgeStore.ValidateQuestion(question);
         var hits = await search.SearchAsync(text, 8);
-        var match = hits.Count > 0 && hits[0].Score >= options.ConfidentScore ? hits[0] : null;
+        // A confident answer in the asker's language before one in another: a knowledge base often holds an entry in
+        // each, and a reranked question's own-language entries score the blend with the encoder's cosine, which a
+        // translation found in another language (kept at its lexical score) can pass.
+        var language = TextLanguage.Detect(text);
+        var confident = hits.Where(h => h.Score >= options.ConfidentScore).ToList();
+        var match = confident.FirstOrDefault(h => (h.Language ?? TextLanguage.Detect(h.Question)) == language) ?? confident.FirstOrDefault();
         GrainTelemetry.KnowledgeAnswers.Add(1, new KeyValuePair<string, object?>("answered", match is not null));
 
         // The same question asked again counts on its record; often enough, it becomes a FAQ.

@@ -36,9 +36,14 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static Task<TestCluster> StartAsync(string embeddingModel, string? language = null)
+    private static Task<TestCluster> StartAsync(string embeddingModel, string? language = null, bool dictionary = false)
     {
         var options = new TestClusterOptions();
+        if (dictionary)
+        {
+            options.Configuration["Knowledge:EnglishRussianDictionary"] = "/usr/share/dictd/mueller7.dict.dz";
+        }
+
         if (language is not null)
         {
             options.Configuration["Inference:Models:embeddings:Languages:0"] = language;
@@ -155,6 +160,29 @@ public sealed class KnowledgeRerankTests : IAsyncLifetime
         Assert.DoesNotContain(after, h => h.EntryId == hits[0].EntryId);
         var again = Assert.Single(after, h => h.EntryId == hits[1].EntryId); // a lexical candidate now, embedded again
         Assert.Equal(Cosine(Paraphrase, $"{edited.Question}\n{edited.Answer}"), again.Semantic!.Value, tolerance: 1e-3);
+    }
+
+    [Fact]
+    public async Task A_confident_answer_in_the_askers_language_comes_before_a_translation_ranked_above_it()
+    {
+        await using var cluster = await StartAsync("embeddings", language: "en", dictionary: true);
+        var kb = cluster.Silos[0].GrainFactory.GetGrain<IKnowledgeBaseGrain>("asker-language");
+        await kb.ImportAsync(
+        [
+            new("Where is my parcel?", "Track it under Orders.", null, "en"),
+            new("Где моя посылка?", "Отследите её в разделе Заказы.", null, "ru"),
+        ], "test");
+        const string Question = "My parcel?";
+
+        // The Russian entry, found through "parcel: посылка", keeps its lexical score; the English one scores the blend
+        // with the encoder's cosine, which ranks it second here.
+        var hits = await kb.SearchAsync(Question, 5);
+        Assert.Equal(["ru", "en"], hits.Select(h => h.Language));
+        Assert.True(hits[1].Score >= 0.4, $"the English entry is not confident here: {hits[1].Score}");
+
+        var answer = await kb.AskAsync(Question, "agent-1");
+
+        Assert.Equal("Where is my parcel?", answer.Match!.Question);
     }
 
     [Fact]
