@@ -193,12 +193,12 @@ internal sealed class KnowledgeSearch(
 
     /// <summary>
     /// Scores candidates by (1 - w) x lexical + w x cosine of the question's and the entry's embeddings, and adds the
-    /// entries whose embeddings are nearest the question's (as many as the lexical candidates, lexical 0): a paraphrase
-    /// that shares no word with its entry ("I want to end my subscription with you", "How do I cancel my contract?") is
-    /// no lexical candidate. Embeds (and stores) in the same call as the question the candidates
-    /// without an embedding from this model and a batch of the entries it has not looked at yet; an entry in a language
-    /// the encoder does not read (a Russian one for an English question, found through a translation) gets none, is
-    /// marked looked at (the model's name, no embedding), and keeps its lexical score: its cosine would be noise.
+    /// entries whose embeddings are nearest the question's (as many as the search returns, at least five; lexical 0): a
+    /// paraphrase that shares no word with its entry ("I want to end my subscription with you", "How do I cancel my
+    /// contract?") is no lexical candidate. Embeds (and stores) in the same call as the question the candidates without
+    /// an embedding from this model and a batch of the entries it has not looked at yet; an entry in a language the
+    /// encoder does not read (a Russian one for an English question, found through a translation) gets none, is marked
+    /// looked at (the model's name, no embedding), and keeps its lexical score: its cosine would be noise.
     /// </summary>
     private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates, int limit)
     {
