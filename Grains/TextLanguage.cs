@@ -37,6 +37,11 @@ public static partial class TextLanguage
         return text.AsSpan().IndexOfAny("äöüßÄÖÜ") >= 0 ? "de" : "en";
     }
 
+    /// <summary>ru or uk where <paramref name="text"/>'s letters tell it (ы, э, ъ, ё; і, ї, є, ґ), else null: many
+    /// Ukrainian words are spelled with the letters Russian has too.</summary>
+    public static string? Certain(string text) =>
+        text.AsSpan().IndexOfAny("іїєґІЇЄҐ") >= 0 ? "uk" : text.AsSpan().IndexOfAny("ыэъёЫЭЪЁ") >= 0 ? "ru" : null;
+
     /// <summary>Whether <paramref name="text"/> is written in <paramref name="language"/>'s alphabet (its letters are
     /// mostly Cyrillic for ru and uk, mostly Latin otherwise); names and codes inside do not tip it.</summary>
     public static bool WrittenIn(string text, string language)

@@ -35,12 +35,13 @@ internal sealed class KnowledgeSearch(
             terms AS (
                 SELECT DISTINCT lexeme FROM word_terms),
             -- Each content word's other forms, which count as the word itself: a verb's other aspect and its action noun
-            -- in the question's language ($5; kb_verb_families), and a Ukrainian question's word's other forms (kb_forms),
-            -- which the Russian stemmer does not make one stem of. Each language's own: a Russian word whose stem a
-            -- Ukrainian form shares ("оплатить", "оплату") is no form of that Ukrainian word ("оплачений").
+            -- (kb_verb_families; of the question's language where its letters tell it, $6: "Скасування замовлення" is
+            -- Ukrainian in all but its letters), and a Ukrainian question's ($5) word's other forms (kb_forms), which the
+            -- Russian stemmer does not make one stem of: a Russian word whose stem a Ukrainian form shares ("оплатить",
+            -- "оплату") is no form of that Ukrainian word ("оплачений").
             relatives AS (
                 SELECT w.word, v.relative AS lexeme FROM word_terms w, LATERAL (
-                    SELECT relative FROM kb_verb_families WHERE language = $5 AND lexeme = w.lexeme OFFSET 0) v),
+                    SELECT relative FROM kb_verb_families WHERE lexeme = w.lexeme AND ($6::text IS NULL OR language = $6) OFFSET 0) v),
             forms AS (
                 SELECT w.word, f.form AS lexeme FROM word_terms w, LATERAL (SELECT form FROM kb_forms WHERE $5 = 'uk' AND lexeme = w.lexeme OFFSET 0) f
                 UNION ALL
@@ -154,6 +155,7 @@ internal sealed class KnowledgeSearch(
         command.Parameters.AddWithValue(model is null ? limit : Math.Max(limit * 3, 20)); // reranking needs candidates to reorder
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
         command.Parameters.AddWithValue(language);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)TextLanguage.Certain(text) ?? DBNull.Value);
         var candidates = new List<(KbMatch Match, float[]? Embedding)>();
         await using (var reader = await command.ExecuteReaderAsync())
         {

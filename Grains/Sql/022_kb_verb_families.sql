@@ -8,5 +8,5 @@ CREATE TABLE IF NOT EXISTS kb_verb_families (
     language text NOT NULL,
     lexeme   text NOT NULL,
     relative text NOT NULL,
-    PRIMARY KEY (language, lexeme, relative)
+    PRIMARY KEY (lexeme, language, relative)
 );

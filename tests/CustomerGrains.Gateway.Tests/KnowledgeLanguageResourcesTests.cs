@@ -149,6 +149,7 @@ public sealed class KnowledgeLanguageResourcesTests
         [
             new("Як підключити домашній інтернет?", "Залиште заявку в застосунку.", null, "uk"),
             new("Чому не працює мобільний інтернет?", "Перевірте баланс і перезавантажте телефон.", null, "uk"),
+            new("Як скасувати замовлення?", "Відкрийте Замовлення і натисніть Скасувати.", null, "uk"),
         ], "test");
 
         foreach (var (kb, question, entry) in new[]
@@ -157,16 +158,18 @@ public sealed class KnowledgeLanguageResourcesTests
                      (english, "Скасувати замовлення", "How do I cancel my order?"), // Ukrainian through Russian: скасувати, отменить, отменять, cancel
                      (russian, "Подключение интернета", "Как подключить домашний интернет?"), // an action noun and its verb
                      (ukrainian, "Підключення інтернету", "Як підключити домашній інтернет?"), // in Ukrainian (hunspell-uk)
+                     (ukrainian, "Скасування замовлення", "Як скасувати замовлення?"), // Ukrainian in all but its letters
                  })
         {
             var found = await kb.SearchAsync(question, 3);
             Assert.Equal(entry, found[0].Question);
-            Assert.True(found[0].Score > found[1].Score, string.Join(", ", found.Select(m => $"{m.Question} {m.Score}")));
+            Assert.True(found.Count == 1 || found[0].Score > found[1].Score, string.Join(", ", found.Select(m => $"{m.Question} {m.Score}")));
         }
 
         var connection = (await russian.SearchAsync("Подключение интернета", 1))[0].Score;
         var cancellation = (await english.SearchAsync("Скасувати замовлення", 1))[0].Score;
         var ukrainianConnection = (await ukrainian.SearchAsync("Підключення інтернету", 1))[0].Score;
+        var ukrainianCancellation = (await ukrainian.SearchAsync("Скасування замовлення", 1))[0].Score;
 
         Assert.True(await cluster.Database.ScalarAsync<bool>(
             "SELECT EXISTS (SELECT 1 FROM kb_verb_families WHERE lexeme = (tsvector_to_array(to_tsvector('russian', 'подключение')))[1] AND relative = (tsvector_to_array(to_tsvector('russian', 'подключать')))[1])"));
@@ -183,6 +186,7 @@ public sealed class KnowledgeLanguageResourcesTests
         Assert.True((await russian.SearchAsync("Подключение интернета", 3)).Single(m => m.Question == "Как подключить домашний интернет?").Score < connection);
         Assert.True((await english.SearchAsync("Скасувати замовлення", 3)).Single(m => m.Question == "How do I cancel my order?").Score < cancellation);
         Assert.True((await ukrainian.SearchAsync("Підключення інтернету", 3)).Single(m => m.Question == "Як підключити домашній інтернет?").Score < ukrainianConnection);
+        Assert.True((await ukrainian.SearchAsync("Скасування замовлення", 3)).Single(m => m.Question == "Як скасувати замовлення?").Score < ukrainianCancellation);
     }
 
     private static string ContentWordsOf(string text) => $"SELECT string_agg(DISTINCT word, ' ' ORDER BY word) FROM kb_content_words('{text}')";
