@@ -41,7 +41,7 @@ public sealed class KnowledgeOptions
     public string? UkrainianRussian { get; set; }
 
     /// <summary>Hunspell's Russian dictionary (Debian's hunspell-ru: ru_RU.dic, its ru_RU.aff beside it), whose verbs'
-    /// families (aspects and action nouns: отменить, отменять, отмена; подключить, подключение) are loaded once per
+    /// families (aspects and action nouns: отменить, отменять; подключить, подключать, подключение) are loaded once per
     /// database into kb_verb_families: a question's perfective verb meets an entry's imperfective one, or its action
     /// noun, as the word itself, and takes their translations (Mueller's dictionary gives verbs in the imperfective).
     /// Unset (the default outside run.sh): the stemmer's stems of them stay apart.</summary>
