@@ -26,20 +26,22 @@ public static partial class TextLanguage
 
         if (cyrillic > latin)
         {
-            if (text.AsSpan().IndexOfAny("іїєґІЇЄҐ") >= 0)
-            {
-                return "uk";
-            }
-
-            return text.AsSpan().IndexOfAny("ыэъёЫЭЪЁ") < 0 && UkrainianWord().IsMatch(text) ? "uk" : "ru";
+            return CyrillicByLetters(text) ?? (UkrainianWord().IsMatch(text) ? "uk" : "ru");
         }
 
         return text.AsSpan().IndexOfAny("äöüßÄÖÜ") >= 0 ? "de" : "en";
     }
 
-    /// <summary>ru or uk where <paramref name="text"/>'s letters tell it (ы, э, ъ, ё; і, ї, є, ґ), else null: many
-    /// Ukrainian words are spelled with the letters Russian has too.</summary>
-    public static string? Certain(string text) =>
+    /// <summary><see cref="Detect"/>'s language where it is certain: Russian or Ukrainian only where the letters tell
+    /// which (ы, э, ъ, ё; і, ї, є, ґ), else null: many Ukrainian words are spelled with the letters Russian has too
+    /// ("Скасування замовлення").</summary>
+    public static string? Certain(string text)
+    {
+        var detected = Detect(text);
+        return detected is "ru" or "uk" ? CyrillicByLetters(text) : detected;
+    }
+
+    private static string? CyrillicByLetters(string text) =>
         text.AsSpan().IndexOfAny("іїєґІЇЄҐ") >= 0 ? "uk" : text.AsSpan().IndexOfAny("ыэъёЫЭЪЁ") >= 0 ? "ru" : null;
 
     /// <summary>Whether <paramref name="text"/> is written in <paramref name="language"/>'s alphabet (its letters are

@@ -140,7 +140,7 @@ internal sealed class KnowledgeSearch(
             -- 0.5 and 0.9): below a same-language match of equal coverage, which also shares letters.
             best AS (
                 SELECT entry_id, max(greatest(whole, 0.5 * words + 0.5 * greatest(coverage, softly), 0.7 * across)) AS score FROM scored GROUP BY entry_id)
-            SELECT e.entry_id, e.question, e.answer, b.score, e.language, CASE WHEN e.embedding_model = $4 THEN e.embedding END
+            SELECT e.entry_id, e.question, e.answer, e.language, b.score, CASE WHEN e.embedding_model = $4 THEN e.embedding END
             FROM best b JOIN kb_entries e ON e.tenant_id = $1 AND e.entry_id = b.entry_id
             ORDER BY b.score DESC, e.entry_id LIMIT $3
             """);
@@ -161,7 +161,7 @@ internal sealed class KnowledgeSearch(
         {
             while (await reader.ReadAsync())
             {
-                var match = new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(reader.GetDouble(3), 4), reader.IsDBNull(4) ? null : reader.GetString(4));
+                var match = Match(reader, Math.Round(reader.GetDouble(4), 4));
                 candidates.Add((match, reader.IsDBNull(5) ? null : reader.GetFieldValue<float[]>(5)));
             }
         }
@@ -205,7 +205,7 @@ internal sealed class KnowledgeSearch(
     private async Task<IEnumerable<KbMatch>> RerankAsync(string text, string model, List<(KbMatch Match, float[]? Embedding)> candidates, int limit)
     {
         var encoder = inference.Models.GetValueOrDefault(model);
-        bool Reads(KbMatch match) => encoder is null || encoder.Covers(match.Language ?? TextLanguage.Detect(match.Question));
+        bool Reads(KbMatch match) => encoder is null || encoder.Covers(LanguageOf(match));
         var unseen = await UnseenAsync(model, candidates.Select(c => c.Match.EntryId).ToArray());
         var missing = candidates.Where(c => c.Embedding is null && Reads(c.Match)).Select(c => c.Match).Concat(unseen.Where(Reads)).ToList();
         var vectors = await grains.GetGrain<IInferenceGrain>(model)
@@ -273,7 +273,7 @@ internal sealed class KnowledgeSearch(
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            unseen.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), 0, reader.IsDBNull(3) ? null : reader.GetString(3)));
+            unseen.Add(Match(reader, 0));
         }
 
         return unseen;
@@ -332,7 +332,7 @@ internal sealed class KnowledgeSearch(
             while (await reader.ReadAsync())
             {
                 var embedding = reader.GetFieldValue<float[]>(4);
-                nearest.Add((new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), 0, reader.IsDBNull(3) ? null : reader.GetString(3)), embedding));
+                nearest.Add((Match(reader, 0), embedding));
                 _vectors[reader.GetString(0)] = embedding;
             }
         }
@@ -372,10 +372,16 @@ internal sealed class KnowledgeSearch(
         while (await reader.ReadAsync())
         {
             var letters = reader.GetFloat(4);
-            listed.Add(new KbMatch(reader.GetString(0), reader.GetString(1), reader.GetString(2), Math.Round(0.5 * letters, 4), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            listed.Add(Match(reader, Math.Round(0.5 * letters, 4)));
         }
 
         return listed.OrderByDescending(m => m.Score).Take(count).ToList();
     }
 
+    /// <summary>An entry's language: as stored, or told from its question.</summary>
+    internal static string LanguageOf(KbMatch match) => match.Language ?? TextLanguage.Detect(match.Question);
+
+    /// <summary>A match of <paramref name="score"/> from a row of entry_id, question, answer, language.</summary>
+    private static KbMatch Match(NpgsqlDataReader reader, double score) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), score, reader.IsDBNull(3) ? null : reader.GetString(3));
 }

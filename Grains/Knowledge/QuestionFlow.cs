@@ -16,11 +16,11 @@ internal sealed class QuestionFlow(NpgsqlDataSource database, string tenantId, K
         var hits = await search.SearchAsync(text, 8);
         // A confident answer in the asker's language before one in another: a knowledge base often holds an entry in
         // each, and a reranked question's own-language entries score the blend with the encoder's cosine, which a
-        // translation found in another language (kept at its lexical score) can pass. Russian or Ukrainian only where
-        // the letters tell it: "Скасування замовлення" is Ukrainian in all but its letters.
-        var language = TextLanguage.Detect(text) is "ru" or "uk" ? TextLanguage.Certain(text) : TextLanguage.Detect(text);
+        // translation found in another language (kept at its lexical score) can pass. Only where the language is certain:
+        // "Скасування замовлення" is Ukrainian in all but its letters.
+        var language = TextLanguage.Certain(text);
         var confident = hits.Where(h => h.Score >= options.ConfidentScore).ToList();
-        var match = confident.FirstOrDefault(h => language is not null && (h.Language ?? TextLanguage.Detect(h.Question)) == language) ?? confident.FirstOrDefault();
+        var match = confident.FirstOrDefault(h => language is not null && KnowledgeSearch.LanguageOf(h) == language) ?? confident.FirstOrDefault();
         GrainTelemetry.KnowledgeAnswers.Add(1, new KeyValuePair<string, object?>("answered", match is not null));
 
         // The same question asked again counts on its record; often enough, it becomes a FAQ.
