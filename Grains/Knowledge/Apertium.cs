@@ -277,9 +277,6 @@ public static class ApertiumUkrainianRussian
     /// <summary>Each surface form of a content word and its lemma (<see cref="Words"/>).</summary>
     public static IEnumerable<(string Form, string Lemma)> Forms(string folder) => Words(folder).Where(w => w.Lemma.Length > 0);
 
-    /// <summary>The function words (<see cref="Words"/>).</summary>
-    public static IEnumerable<string> FunctionWords(string folder) => Words(folder).Where(w => w.Lemma.Length == 0).Select(w => w.Form);
-
     /// <summary>Each Ukrainian word form (the lemma's own included) and the Russian lemmas its lemma translates to.</summary>
     public static IEnumerable<(string Ukrainian, string Russian)> Translations(string folder)
     {

@@ -168,7 +168,7 @@ public sealed class LttoolboxTransducerTests : IDisposable
 
         Assert.Equal([("договір", "договір"), ("договору", "договір"), ("коли", "коли"), ("скасувати", "скасувати")],
             ApertiumUkrainianRussian.Forms(_folder).Order());
-        Assert.Equal(["для", "як"], ApertiumUkrainianRussian.FunctionWords(_folder).Order()); // коли is also an adverb
+        Assert.Equal(["для", "як"], ApertiumUkrainianRussian.Words(_folder).Where(w => w.Lemma.Length == 0).Select(w => w.Form).Order()); // коли is also an adverb
         Assert.Equal([("договір", "договор"), ("договору", "договор"), ("скасувати", "отменить"), ("скасувати", "упразднить")],
             ApertiumUkrainianRussian.Translations(_folder).Order());
     }
