@@ -156,8 +156,7 @@ public static class VerbFamilies
                 root = parent;
             }
 
-            _parent.TryAdd(word, word);
-            _parent[word] = root; // later lookups skip the chain
+            _parent[word] = root; // a new word is its own root; later lookups skip the chain
             return root;
         }
 
